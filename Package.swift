@@ -1,0 +1,100 @@
+// swift-tools-version:6.2
+//
+// octoprov: provisions Octopus Deploy test instances and clones over SSH.
+//
+// Layers (imports flow one way, down):
+//   octoprov (one-file @main) → ProvisionCommands (ArgumentParser) → Provisioning → SSHKit → CLibSSH2
+//   TestSupport (loopback sshd "VMs") is a library so that tests and `octoprov sandbox` share it.
+//
+// Dependencies are chosen for a 2-core machine whose CI builds from a clean clone every run:
+// - swift-argument-parser: the CLI surface (subcommands, validation, help). Small, builds in seconds.
+// - swift-crypto: SHA-256 for end-to-end transfer checksums and OpenSSH fingerprints, HMAC-SHA1 for
+//   hashed `known_hosts` entries. Costs about a minute on a first build; the alternative (binding
+//   OpenSSL's libcrypto by hand) would be more C surface for no gain.
+// - Yams: YAML inventories with line/column marks for error messages. Small.
+// - swift-log: structured logging owned by the executable; libraries only take a `Logger`.
+// No SwiftNIO: blocking libssh2 calls run on one dedicated thread per SSH session (see
+// `SessionThread`), which keeps them off the cooperative pool without a multi-minute NIO build.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "octoprov",
+    products: [
+        .executable(name: "octoprov", targets: ["octoprov"]),
+        .library(name: "SSHKit", targets: ["SSHKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibSSH2",
+            pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"])]
+        ),
+        .target(
+            name: "SSHKit",
+            dependencies: [
+                "CLibSSH2",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Provisioning",
+            dependencies: [
+                "SSHKit",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ProvisionCommands",
+            dependencies: [
+                "Provisioning",
+                "SSHKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "octoprov",
+            dependencies: [
+                "ProvisionCommands",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SSHKitTests",
+            dependencies: ["SSHKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProvisioningTests",
+            dependencies: ["Provisioning", "SSHKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LiveTests",
+            dependencies: ["SSHKit", "Provisioning", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,9 @@
+import ArgumentParser
+import ProvisionCommands
+
+@main
+struct Entrypoint {
+    static func main() async {
+        await Octoprov.main()
+    }
+}
