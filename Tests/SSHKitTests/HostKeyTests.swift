@@ -62,6 +62,294 @@ import Testing
     }
 }
 
+// MARK: - KnownHostsFile
+
+@Suite struct HostKeyKnownHostsTests {
+    @Test func plainEntryMatchesEveryListedNameCaseInsensitively() throws {
+        let key = try fakeKey(.ed25519, seed: 1)
+        let file = KnownHostsFile(
+            path: "known_hosts",
+            contents: """
+                # a comment, then a blank line
+
+                Web.Example.com,10.0.0.5 \(key.openSSHString) deploy@laptop
+                """
+        )
+        #expect(file.warnings.isEmpty)
+        #expect(file.lookup(host: "web.example.COM", port: 22, key: key) == .trusted(line: 3))
+        #expect(file.lookup(host: "10.0.0.5", port: 22, key: key) == .trusted(line: 3))
+        #expect(file.lookup(host: "db.example.com", port: 22, key: key) == .unknown(otherAlgorithmsKnown: []))
+    }
+
+    @Test func bracketedEntryMatchesOnlyItsPort() throws {
+        let key = try fakeKey(.ed25519, seed: 1)
+        let file = KnownHostsFile(path: "known_hosts", contents: "[127.0.0.1]:2222 \(key.openSSHString)\n")
+        #expect(file.lookup(host: "127.0.0.1", port: 2222, key: key) == .trusted(line: 1))
+        #expect(file.lookup(host: "127.0.0.1", port: 2223, key: key) == .unknown(otherAlgorithmsKnown: []))
+        #expect(file.lookup(host: "127.0.0.1", port: 22, key: key) == .unknown(otherAlgorithmsKnown: []))
+    }
+
+    @Test func bareHostMeansPort22() throws {
+        let key = try fakeKey(.ed25519, seed: 1)
+        let file = KnownHostsFile(
+            path: "known_hosts",
+            contents: "vm1 \(key.openSSHString)\n[vm2]:22 \(key.openSSHString)\n"
+        )
+        #expect(file.lookup(host: "vm1", port: 22, key: key) == .trusted(line: 1))
+        #expect(file.lookup(host: "vm1", port: 2222, key: key) == .unknown(otherAlgorithmsKnown: []))
+        // Like OpenSSH, port 22 is looked up as the bare name, so "[vm2]:22" never matches.
+        #expect(file.lookup(host: "vm2", port: 22, key: key) == .unknown(otherAlgorithmsKnown: []))
+    }
+
+    @Test func hashedEntriesFromSSHKeygenMatch() throws {
+        let scratch = try Scratch()
+        let first = try HostKey(openSSHLine: try scratch.generateKey(["-t", "ed25519"]).publicLine)
+        let second = try HostKey(openSSHLine: try scratch.generateKey(["-t", "ecdsa"]).publicLine)
+        let path = scratch.path("known_hosts")
+        try write("VM1.example.com \(first.openSSHString)\n[127.0.0.1]:2222 \(second.openSSHString)\n", to: path)
+        try run("/usr/bin/ssh-keygen", ["-H", "-f", path])
+
+        let file = try KnownHostsFile.load(path: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8).hasPrefix("|1|"))
+        #expect(!(try String(contentsOfFile: path, encoding: .utf8).contains("example")))
+        #expect(file.warnings.isEmpty)
+        #expect(file.lookup(host: "vm1.example.com", port: 22, key: first) == .trusted(line: 1))
+        #expect(file.lookup(host: "127.0.0.1", port: 2222, key: second) == .trusted(line: 2))
+        #expect(file.lookup(host: "127.0.0.1", port: 2223, key: second) == .unknown(otherAlgorithmsKnown: []))
+        #expect(file.lookup(host: "vm1.example.com", port: 2222, key: first) == .unknown(otherAlgorithmsKnown: []))
+        #expect(file.knownAlgorithms(host: "127.0.0.1", port: 2222) == [second.algorithm])
+    }
+
+    @Test func wildcardsAndNegation() throws {
+        let key = try fakeKey(.ed25519, seed: 1)
+        let file = KnownHostsFile(
+            path: "known_hosts",
+            contents: """
+                *.example.com,!bad.example.com \(key.openSSHString)
+                web?.lab \(key.openSSHString)
+                [10.0.0.*]:2222 \(key.openSSHString)
+                !*.lab \(key.openSSHString)
+                """
+        )
+        #expect(file.lookup(host: "a.example.com", port: 22, key: key) == .trusted(line: 1))
+        #expect(file.lookup(host: "a.b.example.com", port: 22, key: key) == .trusted(line: 1))
+        #expect(file.lookup(host: "bad.example.com", port: 22, key: key) == .unknown(otherAlgorithmsKnown: []))
+        #expect(file.lookup(host: "example.com", port: 22, key: key) == .unknown(otherAlgorithmsKnown: []))
+        #expect(file.lookup(host: "web1.lab", port: 22, key: key) == .trusted(line: 2))
+        #expect(file.lookup(host: "web10.lab", port: 22, key: key) == .unknown(otherAlgorithmsKnown: []))
+        #expect(file.lookup(host: "10.0.0.7", port: 2222, key: key) == .trusted(line: 3))
+        #expect(file.lookup(host: "10.0.0.7", port: 22, key: key) == .unknown(otherAlgorithmsKnown: []))
+        // A line with only a negated pattern matches nothing.
+        #expect(file.lookup(host: "elsewhere", port: 22, key: key) == .unknown(otherAlgorithmsKnown: []))
+    }
+
+    @Test func revokedKeyIsRefusedForEveryHost() throws {
+        let key = try fakeKey(.ed25519, seed: 1)
+        let file = KnownHostsFile(
+            path: "known_hosts",
+            contents: """
+                vm1 \(key.openSSHString)
+                @revoked old-server \(key.openSSHString)
+                """
+        )
+        #expect(file.lookup(host: "vm1", port: 22, key: key) == .revoked(line: 2))
+        #expect(file.lookup(host: "vm9", port: 2222, key: key) == .revoked(line: 2))
+        // A revoked line does not make its host known.
+        #expect(file.knownAlgorithms(host: "old-server", port: 22) == [])
+    }
+
+    @Test func differentKeyOfSameTypeIsChanged() throws {
+        let old1 = try fakeKey(.ed25519, seed: 1)
+        let old2 = try fakeKey(.ed25519, seed: 2)
+        let rsa = try fakeKey(.rsa, seed: 3)
+        let offered = try fakeKey(.ed25519, seed: 4)
+        let file = KnownHostsFile(
+            path: "known_hosts",
+            contents: """
+                # vm1 keys
+                vm1 \(old1.openSSHString)
+                vm1 \(rsa.openSSHString)
+                vm1,vm2 \(old2.openSSHString)
+                """
+        )
+        let expected = [KnownHostsEntryRef(line: 2, key: old1), KnownHostsEntryRef(line: 4, key: old2)]
+        #expect(file.lookup(host: "vm1", port: 22, key: offered) == .changed(expected: expected))
+        // A matching key anywhere wins over a changed one.
+        #expect(file.lookup(host: "vm1", port: 22, key: old2) == .trusted(line: 4))
+    }
+
+    @Test func otherKeyTypesOnlyIsUnknown() throws {
+        let rsa = try fakeKey(.rsa, seed: 1)
+        let ecdsa = try fakeKey(.ecdsaP256, seed: 2)
+        let offered = try fakeKey(.ed25519, seed: 3)
+        let file = KnownHostsFile(
+            path: "known_hosts",
+            contents: """
+                [vm1]:2222 \(rsa.openSSHString)
+                [vm1]:2222 \(ecdsa.openSSHString)
+                [vm1]:2222 \(try fakeKey(.rsa, seed: 4).openSSHString)
+                vm1 \(offered.openSSHString)
+                """
+        )
+        #expect(
+            file.lookup(host: "vm1", port: 2222, key: offered) == .unknown(otherAlgorithmsKnown: [.rsa, .ecdsaP256])
+        )
+        #expect(file.knownAlgorithms(host: "vm1", port: 2222) == [.rsa, .ecdsaP256])
+        #expect(file.knownAlgorithms(host: "vm1", port: 22) == [.ed25519])
+        #expect(file.knownAlgorithms(host: "vm2", port: 22) == [])
+    }
+
+    @Test func malformedLinesAreSkippedWithWarnings() throws {
+        let key = try fakeKey(.ed25519, seed: 1)
+        let base64 = Data(key.blob).base64EncodedString()
+        let file = KnownHostsFile(
+            path: "known_hosts",
+            contents: """
+                just-a-host-name
+                vm1 ssh-ed25519 not*base64
+                vm1 sk-ssh-ed25519@openssh.com \(base64)
+                @bogus vm1 \(key.openSSHString)
+                |1|c2FsdA==|aGFzaA== \(key.openSSHString)
+                vm1 ssh-rsa \(base64)
+                vm1 ssh-ed25519 \(Data(key.blob.dropLast()).base64EncodedString())
+                   # an indented comment
+                @cert-authority *.example.com \(key.openSSHString)
+                vm1 \(key.openSSHString)\r
+                """
+        )
+        #expect(file.warnings.map(\.line) == [1, 2, 3, 4, 5, 6, 7])
+        #expect(file.warnings.allSatisfy { !$0.message.isEmpty })
+        #expect(file.lookup(host: "vm1", port: 22, key: key) == .trusted(line: 10))
+        // The @cert-authority line is not a plain key for *.example.com.
+        #expect(file.lookup(host: "a.example.com", port: 22, key: key) == .unknown(otherAlgorithmsKnown: []))
+    }
+
+    @Test func missingFileIsEmptyAndUnreadableFileThrows() throws {
+        let scratch = try Scratch()
+        let missing = try KnownHostsFile.load(path: scratch.path("no/such/known_hosts"))
+        #expect(missing.warnings.isEmpty)
+        #expect(missing.knownAlgorithms(host: "vm1", port: 22) == [])
+
+        let directory = scratch.path("a-directory")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        let error = #expect(throws: SSHError.self) { try KnownHostsFile.load(path: directory) }
+        #expect(error?.code == .knownHostsUnreadable)
+        #expect(error?.message.contains(directory) == true)
+    }
+
+    @Test func appendCreatesDirectoryAndFileAndSkipsTrustedKeys() throws {
+        let scratch = try Scratch()
+        let path = scratch.path("dot-ssh/nested/known_hosts")
+        let key = try fakeKey(.ed25519, seed: 1)
+
+        #expect(try KnownHostsFile.append(host: "127.0.0.1", port: 2222, key: key, to: path))
+        #expect(try KnownHostsFile.append(host: "VM1", port: 22, key: key, to: path))
+        #expect(try !KnownHostsFile.append(host: "127.0.0.1", port: 2222, key: key, to: path))
+
+        #expect(try contents(of: path) == "[127.0.0.1]:2222 \(key.openSSHString)\nvm1 \(key.openSSHString)\n")
+        #expect(try permissions(of: path) == 0o600)
+        #expect(try permissions(of: scratch.path("dot-ssh/nested")) == 0o700)
+        #expect(try permissions(of: scratch.path("dot-ssh")) == 0o700)
+    }
+
+    @Test func appendRefusesNamesThatWouldChangeTheLine() throws {
+        let scratch = try Scratch()
+        let path = scratch.path("known_hosts")
+        let key = try fakeKey(.ed25519, seed: 1)
+        for host in ["", "a b", "vm1\n*", "vm1,vm2", "*.lab", "!vm1", "|1|x"] {
+            let error = #expect(throws: SSHError.self) {
+                try KnownHostsFile.append(host: host, port: 22, key: key, to: path)
+            }
+            #expect(error?.code == .localIOFailed)
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(try KnownHostsFile.append(host: "fe80::1%eth0", port: 2222, key: key, to: path))
+    }
+
+    @Test func appendEndsAnUnterminatedLastLine() throws {
+        let scratch = try Scratch()
+        let path = scratch.path("known_hosts")
+        let old = try fakeKey(.rsa, seed: 1)
+        let key = try fakeKey(.ed25519, seed: 2)
+        try write("vm0 \(old.openSSHString)", to: path)
+
+        try KnownHostsFile.append(host: "vm1", port: 22, key: key, to: path)
+
+        #expect(try contents(of: path) == "vm0 \(old.openSSHString)\nvm1 \(key.openSSHString)\n")
+    }
+
+    @Test func appendWaitsForAnotherProcessHoldingTheLock() throws {
+        let scratch = try Scratch()
+        let path = scratch.path("known_hosts")
+        let marker = scratch.path("locked")
+        let theirs = try fakeKey(.rsa, seed: 1)
+        let ours = try fakeKey(.ed25519, seed: 2)
+        try write("", to: path)
+
+        // flock(1) holds LOCK_EX on the file while its child appends an unterminated line, slowly.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = [
+            path, "sh", "-c", "touch \"$1\"; sleep 1; printf '%s' \"$2\" >> \"$3\"", "sh", marker,
+            "vm0 \(theirs.openSSHString)", path,
+        ]
+        try holder.run()
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: marker) && Date() < deadline {
+            usleep(10_000)
+        }
+        #expect(FileManager.default.fileExists(atPath: marker))
+
+        try KnownHostsFile.append(host: "vm1", port: 22, key: ours, to: path)
+        holder.waitUntilExit()
+
+        #expect(try contents(of: path) == "vm0 \(theirs.openSSHString)\nvm1 \(ours.openSSHString)\n")
+    }
+
+    @Test func concurrentAppendsForDifferentHostsWriteCompleteLines() async throws {
+        let scratch = try Scratch()
+        let path = scratch.path("dot-ssh/known_hosts")
+        let keys = try (0..<20).map { try fakeKey($0.isMultiple(of: 2) ? .ed25519 : .rsa, seed: UInt8($0)) }
+
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for (index, key) in keys.enumerated() {
+                group.addTask { try KnownHostsFile.append(host: "10.0.0.\(index)", port: 2222, key: key, to: path) }
+            }
+            for try await appended in group {
+                #expect(appended)
+            }
+        }
+
+        let lines = try contents(of: path).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 21)  // 20 lines, each ended by "\n"
+        #expect(lines.last == "")
+        let file = try KnownHostsFile.load(path: path)
+        #expect(file.warnings.isEmpty)
+        for (index, key) in keys.enumerated() {
+            guard case .trusted = file.lookup(host: "10.0.0.\(index)", port: 2222, key: key) else {
+                Issue.record("10.0.0.\(index) is not trusted")
+                continue
+            }
+        }
+    }
+
+    @Test func concurrentAppendsOfTheSameKeyWriteOneLine() async throws {
+        let scratch = try Scratch()
+        let path = scratch.path("known_hosts")
+        let key = try fakeKey(.ed25519, seed: 1)
+
+        let appended = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<20 {
+                group.addTask { try KnownHostsFile.append(host: "vm1", port: 2222, key: key, to: path) }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+
+        #expect(appended == 1)
+        #expect(try contents(of: path) == "[vm1]:2222 \(key.openSSHString)\n")
+    }
+}
+
 // MARK: - Helpers
 
 /// A temporary directory, removed when the value goes away.
