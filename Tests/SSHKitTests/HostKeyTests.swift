@@ -350,6 +350,134 @@ import Testing
     }
 }
 
+// MARK: - KnownHostsValidator
+
+@Suite struct HostKeyValidatorTests {
+    @Test func strictRefusesAnUnknownHost() throws {
+        let scratch = try Scratch()
+        let path = scratch.path("known_hosts")
+        let key = try fakeKey(.ed25519, seed: 1)
+        let validator = KnownHostsValidator(knownHostsPath: path, policy: .strict)
+
+        let error = #expect(throws: SSHError.self) {
+            try validator.validate(host: "127.0.0.1", port: 2222, key: key, displayName: "web-1")
+        }
+
+        #expect(error?.code == .unknownHostKey)
+        let message = error?.message ?? ""
+        for part in ["web-1", "127.0.0.1", "2222", "ED25519", key.fingerprintSHA256, "accept-new", path] {
+            #expect(message.contains(part), "message lacks \(part): \(message)")
+        }
+        #expect(message.contains("ssh-keyscan -p 2222 -t ed25519 127.0.0.1 >> \(path)"))
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func strictNamesTheKeyTypesAlreadyKnown() throws {
+        let scratch = try Scratch()
+        let path = scratch.path("known_hosts")
+        try write("[127.0.0.1]:2222 \(try fakeKey(.rsa, seed: 1).openSSHString)\n", to: path)
+        let validator = KnownHostsValidator(knownHostsPath: path, policy: .strict)
+
+        let error = #expect(throws: SSHError.self) {
+            try validator.validate(
+                host: "127.0.0.1",
+                port: 2222,
+                key: try fakeKey(.ed25519, seed: 2),
+                displayName: "web-1"
+            )
+        }
+
+        #expect(error?.code == .unknownHostKey)
+        #expect(error?.message.contains("only its RSA key") == true)
+        #expect(validator.preferredAlgorithms(host: "127.0.0.1", port: 2222) == [.rsa])
+    }
+
+    @Test func strictTrustsAKnownKey() throws {
+        let scratch = try Scratch()
+        let path = scratch.path("known_hosts")
+        let key = try fakeKey(.ecdsaP256, seed: 1)
+        try write("# inventory hosts\n[127.0.0.1]:2222 \(key.openSSHString)\n", to: path)
+
+        try KnownHostsValidator(knownHostsPath: path, policy: .strict)
+            .validate(host: "127.0.0.1", port: 2222, key: key, displayName: "web-1")
+    }
+
+    @Test func acceptNewAppendsExactlyOnce() throws {
+        let scratch = try Scratch()
+        let path = scratch.path("dot-ssh/known_hosts")
+        let key = try fakeKey(.ed25519, seed: 1)
+        let validator = KnownHostsValidator(knownHostsPath: path, policy: .acceptNew)
+
+        try validator.validate(host: "127.0.0.1", port: 2222, key: key, displayName: "web-1")
+        #expect(try contents(of: path) == "[127.0.0.1]:2222 \(key.openSSHString)\n")
+
+        try validator.validate(host: "127.0.0.1", port: 2222, key: key, displayName: "web-1")
+        #expect(try contents(of: path) == "[127.0.0.1]:2222 \(key.openSSHString)\n")
+        #expect(validator.preferredAlgorithms(host: "127.0.0.1", port: 2222) == [.ed25519])
+
+        // Now known, so strict trusts it too.
+        try KnownHostsValidator(knownHostsPath: path, policy: .strict)
+            .validate(host: "127.0.0.1", port: 2222, key: key, displayName: "web-1")
+    }
+
+    @Test(arguments: HostKeyPolicy.allCases)
+    func changedKeyIsRefusedUnderEveryPolicy(policy: HostKeyPolicy) throws {
+        let scratch = try Scratch()
+        let path = scratch.path("known_hosts")
+        let old = try fakeKey(.ed25519, seed: 1)
+        let offered = try fakeKey(.ed25519, seed: 2)
+        let original = "[127.0.0.1]:2222 \(old.openSSHString)\n"
+        try write(original, to: path)
+        let validator = KnownHostsValidator(knownHostsPath: path, policy: policy)
+
+        let error = #expect(throws: SSHError.self) {
+            try validator.validate(host: "127.0.0.1", port: 2222, key: offered, displayName: "web-1")
+        }
+
+        #expect(error?.code == .changedHostKey)
+        let message = error?.message ?? ""
+        for part in [
+            "web-1", "127.0.0.1:2222", path, "line 1", old.fingerprintSHA256,
+            "ED25519 key \(offered.fingerprintSHA256)",
+            "ssh-keygen -R '[127.0.0.1]:2222' -f \(path)",
+        ] {
+            #expect(message.contains(part), "message lacks \(part): \(message)")
+        }
+        #expect(try contents(of: path) == original)
+    }
+
+    @Test func revokedKeyIsRefusedUnderAcceptNew() throws {
+        let scratch = try Scratch()
+        let path = scratch.path("known_hosts")
+        let key = try fakeKey(.ed25519, seed: 1)
+        try write("@revoked * \(key.openSSHString)\n", to: path)
+
+        let error = #expect(throws: SSHError.self) {
+            try KnownHostsValidator(knownHostsPath: path, policy: .acceptNew)
+                .validate(host: "vm1", port: 22, key: key, displayName: "vm1")
+        }
+
+        #expect(error?.code == .revokedHostKey)
+        #expect(error?.message.contains(key.fingerprintSHA256) == true)
+        #expect(error?.message.contains("line 1") == true)
+    }
+
+    @Test func unreadableKnownHostsIsReported() throws {
+        let scratch = try Scratch()
+        let path = scratch.path("known_hosts")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        let validator = KnownHostsValidator(knownHostsPath: path, policy: .acceptNew)
+
+        let error = #expect(throws: SSHError.self) {
+            try validator.validate(host: "vm1", port: 22, key: try fakeKey(.ed25519, seed: 1), displayName: "vm1")
+        }
+
+        #expect(error?.code == .knownHostsUnreadable)
+        #expect(error?.message.contains(path) == true)
+        #expect(validator.preferredAlgorithms(host: "vm1", port: 22) == [])
+    }
+}
+
 // MARK: - Helpers
 
 /// A temporary directory, removed when the value goes away.
