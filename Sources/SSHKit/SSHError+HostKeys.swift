@@ -42,11 +42,15 @@ extension SSHError {
         let keyscan =
             "ssh-keyscan \(portOption)-t \(key.algorithm.keyscanType) \(shellQuoted(host))"
             + " >> \(shellQuoted(knownHostsPath))"
+        let remedy =
+            otherAlgorithmsKnown.isEmpty
+            ? "to trust it on first use set `host_key_policy: accept-new` for this host in the inventory, or check"
+                + " the fingerprint and add it with `\(keyscan)`"
+            : "a key of a new type is never trusted automatically, not even under accept-new: check the"
+                + " fingerprint with the VM's owner, then add it with `\(keyscan)`"
         return SSHError(
             .unknownHostKey,
-            "Host \(label(displayName, host: host, port: port)) \(situation); to trust it on first use set"
-                + " `host_key_policy: accept-new` for this host in the inventory, or check the fingerprint"
-                + " and add it with `\(keyscan)`.",
+            "Host \(label(displayName, host: host, port: port)) \(situation); \(remedy).",
             host: hostPort(host: host, port: port)
         )
     }

@@ -420,6 +420,25 @@ import Testing
             .validate(host: "127.0.0.1", port: 2222, key: key, displayName: "web-1")
     }
 
+    @Test func keyOfANewTypeIsRefusedEvenUnderAcceptNew() throws {
+        let scratch = try Scratch()
+        let path = scratch.path("known_hosts")
+        let known = try fakeKey(.rsa, seed: 1)
+        let offered = try fakeKey(.ed25519, seed: 2)
+        let original = "[127.0.0.1]:2222 \(known.openSSHString)\n"
+        try write(original, to: path)
+
+        let error = #expect(throws: SSHError.self) {
+            try KnownHostsValidator(knownHostsPath: path, policy: .acceptNew)
+                .validate(host: "127.0.0.1", port: 2222, key: offered, displayName: "web-1")
+        }
+
+        #expect(error?.code == .unknownHostKey)
+        #expect(error?.message.contains("not even under accept-new") == true)
+        #expect(error?.message.contains(offered.fingerprintSHA256) == true)
+        #expect(try contents(of: path) == original)
+    }
+
     @Test(arguments: HostKeyPolicy.allCases)
     func changedKeyIsRefusedUnderEveryPolicy(policy: HostKeyPolicy) throws {
         let scratch = try Scratch()

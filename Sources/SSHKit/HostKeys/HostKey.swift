@@ -134,6 +134,18 @@ struct SSHWireReader {
 
     var isAtEnd: Bool { offset == bytes.count }
 
+    /// The next `count` raw bytes, or `nil` when the blob is shorter.
+    mutating func readBytes(_ count: Int) -> ArraySlice<UInt8>? {
+        guard count >= 0, bytes.count - offset >= count else { return nil }
+        defer { offset += count }
+        return bytes[offset..<offset + count]
+    }
+
+    /// The next big-endian `uint32`, or `nil` when the blob is shorter.
+    mutating func readUInt32() -> UInt32? {
+        readBytes(4)?.reduce(0) { ($0 << 8) | UInt32($1) }
+    }
+
     /// The next string's bytes, or `nil` when the blob ends before the string does.
     mutating func readString() -> ArraySlice<UInt8>? {
         guard bytes.count - offset >= 4 else { return nil }

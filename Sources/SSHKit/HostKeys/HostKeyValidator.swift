@@ -76,13 +76,15 @@ public struct KnownHostsValidator: HostKeyValidator {
             )
         }
         let match = file.lookup(host: host, port: port, key: key)
-        guard case .unknown = match, policy == .acceptNew else {
+        // Trust on first use covers hosts that are new altogether. A known host offering a key of
+        // another type is what an interceptor without the real key would do, so it is refused even here.
+        guard match.isFirstContact, policy == .acceptNew else {
             try check(match, host: host, port: port, key: key, displayName: displayName, path: file.path)
             return
         }
         // Re-checked under the file lock: another thread or process may have recorded a key meanwhile.
-        let current = try KnownHostsFile.append(host: host, port: port, key: key, to: file.path) { $0.isUnknown }
-        if current.isUnknown {
+        let current = try KnownHostsFile.append(host: host, port: port, key: key, to: file.path) { $0.isFirstContact }
+        if current.isFirstContact {
             logger?.info(
                 "Added host key to known_hosts",
                 metadata: [
@@ -143,5 +145,13 @@ public struct KnownHostsValidator: HostKeyValidator {
                 otherAlgorithmsKnown: otherAlgorithmsKnown
             )
         }
+    }
+}
+
+extension KnownHostsMatch {
+    /// True when `known_hosts` knows nothing at all of the host.
+    var isFirstContact: Bool {
+        if case .unknown(let others) = self { return others.isEmpty }
+        return false
     }
 }

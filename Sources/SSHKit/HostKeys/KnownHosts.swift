@@ -235,11 +235,6 @@ extension KnownHostsMatch {
         if case .trusted = self { return true }
         return false
     }
-
-    var isUnknown: Bool {
-        if case .unknown = self { return true }
-        return false
-    }
 }
 
 // MARK: - Parsing

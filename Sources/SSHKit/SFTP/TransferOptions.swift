@@ -1,0 +1,85 @@
+import Foundation
+
+/// How the remote side computes a file's SHA-256 for end-to-end verification.
+public struct RemoteChecksum: Sendable {
+    /// Builds the command that prints the hex SHA-256 of the file at the given path.
+    public var command: @Sendable (String) -> String
+
+    public init(command: @escaping @Sendable (String) -> String) {
+        self.command = command
+    }
+
+    /// `sha256sum` (GNU coreutils, busybox) with the path single-quoted for a POSIX shell.
+    public static let posixSHA256Sum = RemoteChecksum { path in
+        "sha256sum -b -- " + posixShellQuoted(path)
+    }
+
+    /// PowerShell's `Get-FileHash`, for Windows hosts whose SSH shell is PowerShell.
+    public static let powerShellGetFileHash = RemoteChecksum { path in
+        "(Get-FileHash -Algorithm SHA256 -LiteralPath '" + path.replacingOccurrences(of: "'", with: "''") + "').Hash"
+    }
+}
+
+/// `'…'` with embedded single quotes written as `'\''`: the value stays literal in a POSIX shell.
+public func posixShellQuoted(_ value: String) -> String {
+    "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// Progress of one file transfer, reported on the session thread.
+public struct TransferProgress: Sendable {
+    /// The destination path of the file being transferred.
+    public var path: String
+    /// Bytes of the file now present at the destination (resumed bytes included).
+    public var completedBytes: UInt64
+    public var totalBytes: UInt64
+    /// Bytes that were already there from an interrupted transfer and were not sent again.
+    public var resumedFromBytes: UInt64
+}
+
+/// Options for uploads and downloads.
+public struct TransferOptions: Sendable {
+    /// Continue an interrupted transfer from the size of the existing `NAME.part`.
+    public var resume: Bool
+    /// Verify the SHA-256 of the destination against the source's; nil skips verification.
+    public var checksum: RemoteChecksum?
+    /// Copy the permission bits and modification time to the destination.
+    public var preserveAttributes: Bool
+    /// Skip a file whose destination already has the same size and modification time (and, when
+    /// verification is on, the same SHA-256).
+    public var skipUnchanged: Bool
+    /// Bytes in flight on the pipelined SFTP stream; larger keeps long fat links busy.
+    public var windowBytes: Int
+    public var progress: (@Sendable (TransferProgress) -> Void)?
+
+    public init(
+        resume: Bool = true,
+        checksum: RemoteChecksum? = .posixSHA256Sum,
+        preserveAttributes: Bool = true,
+        skipUnchanged: Bool = true,
+        windowBytes: Int = 8 * 1024 * 1024,
+        progress: (@Sendable (TransferProgress) -> Void)? = nil
+    ) {
+        self.resume = resume
+        self.checksum = checksum
+        self.preserveAttributes = preserveAttributes
+        self.skipUnchanged = skipUnchanged
+        self.windowBytes = windowBytes
+        self.progress = progress
+    }
+}
+
+/// What one file transfer did.
+public struct TransferResult: Sendable {
+    public var source: String
+    public var destination: String
+    public var size: UInt64
+    /// Bytes sent over the network this time.
+    public var transferredBytes: UInt64
+    /// Bytes kept from an interrupted earlier transfer.
+    public var resumedFromBytes: UInt64
+    /// True when the destination was already identical and nothing was sent.
+    public var skipped: Bool
+    /// Hex SHA-256 of the file, when verification was on.
+    public var sha256: String?
+    public var duration: Duration
+}

@@ -1,0 +1,191 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A connected TCP socket for one SSH session, plus a wake-up pipe so that a blocked `poll` can be
+/// interrupted from another thread (cancellation).
+///
+/// `@unchecked Sendable`: the descriptors never change after init; only the session thread reads and
+/// polls them, and `wake()` (any thread) only writes one byte to the pipe.
+final class SessionSocket: @unchecked Sendable {
+    let fd: Int32
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+
+    private init(fd: Int32, wakeRead: Int32, wakeWrite: Int32) {
+        self.fd = fd
+        self.wakeRead = wakeRead
+        self.wakeWrite = wakeWrite
+    }
+
+    deinit {
+        close(fd)
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    /// Resolves `host` and connects to `port` with a deadline, trying each address in turn.
+    static func connect(host: String, port: Int, deadline: Deadline, hostLabel: String) throws(SSHError) -> SessionSocket {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_protocol = Int32(IPPROTO_TCP)
+        var results: UnsafeMutablePointer<addrinfo>?
+        let gaiStatus = getaddrinfo(host, String(port), &hints, &results)
+        guard gaiStatus == 0, let first = results else {
+            let reason = String(cString: gai_strerror(gaiStatus))
+            throw SSHError(
+                .connectionFailed,
+                "Cannot resolve \(hostLabel): \(reason); check the address in the inventory.",
+                host: "\(host):\(port)"
+            )
+        }
+        defer { freeaddrinfo(results) }
+
+        var lastErrno: Int32 = 0
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let info = cursor {
+            cursor = info.pointee.ai_next
+            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), 0)
+            if fd < 0 {
+                lastErrno = errno
+                continue
+            }
+            let flags = fcntl(fd, F_GETFL)
+            _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+            var rc = Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen)
+            if rc != 0 && errno == EINPROGRESS {
+                var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                let waited = pollRetrying(&pfd, count: 1, timeoutMilliseconds: deadline.remainingMilliseconds())
+                if waited == 0 {
+                    close(fd)
+                    throw SSHError(
+                        .timedOut,
+                        "Connecting to \(hostLabel) timed out after \(deadline.budgetDescription); "
+                            + "check that the VM is up and that port \(port) is reachable.",
+                        host: "\(host):\(port)"
+                    )
+                }
+                var soError: Int32 = 0
+                var length = socklen_t(MemoryLayout<Int32>.size)
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
+                rc = soError == 0 ? 0 : -1
+                if soError != 0 { errno = soError }
+            }
+            if rc != 0 {
+                lastErrno = errno
+                close(fd)
+                continue
+            }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, socklen_t(MemoryLayout<Int32>.size))
+            var pipeFDs: [Int32] = [0, 0]
+            guard pipe(&pipeFDs) == 0 else {
+                let saved = errno
+                close(fd)
+                throw SSHError(.localIOFailed, "Cannot create a wake-up pipe: \(String(cString: strerror(saved))).")
+            }
+            for end in pipeFDs {
+                _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+            }
+            return SessionSocket(fd: fd, wakeRead: pipeFDs[0], wakeWrite: pipeFDs[1])
+        }
+        let reason = String(cString: strerror(lastErrno))
+        throw SSHError(
+            .connectionFailed,
+            "Cannot connect to \(hostLabel): \(reason); check that sshd runs there and port \(port) is open.",
+            host: "\(host):\(port)",
+            errno: lastErrno
+        )
+    }
+
+    /// Interrupts a `wait` in progress on the session thread. Safe from any thread.
+    func wake() {
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+    }
+
+    enum WaitOutcome {
+        case ready
+        case woken
+        case timedOut
+    }
+
+    /// Waits until the socket is ready in the given directions, the wake pipe fires, or the timeout ends.
+    func wait(readable: Bool, writable: Bool, timeoutMilliseconds: Int32) -> WaitOutcome {
+        var events: Int16 = 0
+        if readable { events |= Int16(POLLIN) }
+        if writable { events |= Int16(POLLOUT) }
+        var fds = [
+            pollfd(fd: fd, events: events, revents: 0),
+            pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+        ]
+        let rc = pollRetrying(&fds, count: 2, timeoutMilliseconds: timeoutMilliseconds)
+        if rc <= 0 { return .timedOut }
+        if fds[1].revents != 0 {
+            var drain = [UInt8](repeating: 0, count: 64)
+            while read(wakeRead, &drain, drain.count) > 0 {}
+            return .woken
+        }
+        return .ready
+    }
+}
+
+/// `poll(2)` that retries on EINTR with the remaining time.
+func pollRetrying(_ fds: UnsafeMutablePointer<pollfd>, count: Int, timeoutMilliseconds: Int32) -> Int32 {
+    let clock = ContinuousClock()
+    let start = clock.now
+    while true {
+        var timeout = timeoutMilliseconds
+        if timeoutMilliseconds >= 0 {
+            let elapsed = start.duration(to: clock.now)
+            let elapsedMS = Int32(clamping: elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            timeout = max(0, timeoutMilliseconds - elapsedMS)
+        }
+        let rc = poll(fds, nfds_t(count), timeout)
+        if rc < 0 && errno == EINTR { continue }
+        return rc
+    }
+}
+
+/// A point in time an operation must finish by, or none.
+struct Deadline: Sendable {
+    let instant: ContinuousClock.Instant?
+    let budget: Duration?
+
+    static let none = Deadline(instant: nil, budget: nil)
+
+    static func after(_ duration: Duration?) -> Deadline {
+        guard let duration else { return .none }
+        return Deadline(instant: ContinuousClock.now.advanced(by: duration), budget: duration)
+    }
+
+    var hasPassed: Bool {
+        guard let instant else { return false }
+        return ContinuousClock.now >= instant
+    }
+
+    /// Milliseconds left (at least 0), or -1 for "no deadline" as `poll` expects.
+    func remainingMilliseconds() -> Int32 {
+        guard let instant else { return -1 }
+        let left = ContinuousClock.now.duration(to: instant)
+        if left <= .zero { return 0 }
+        return Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
+    }
+
+    var budgetDescription: String {
+        guard let budget else { return "no limit" }
+        return formatSeconds(budget)
+    }
+}
+
+/// "10 s", "1.5 s", "250 ms".
+func formatSeconds(_ duration: Duration) -> String {
+    let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    if seconds < 1 { return "\(Int(seconds * 1000)) ms" }
+    if seconds == seconds.rounded() { return "\(Int(seconds)) s" }
+    return String(format: "%.1f s", seconds)
+}
