@@ -117,10 +117,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 mkdir -p "$WORK/remote" "$WORK/local" "$WORK/logs"
-SRC=$WORK/source.bin         # uploaded by every tool, and the remote file every tool downloads
-UP_DST=$WORK/remote/upload.bin  # where uploads land on the "remote" (this machine, via sshd)
-DOWN_DST=$WORK/local/download.bin
-RESULTS=$WORK/results.tsv    # run, tool, direction, seconds, status
+SRC=$WORK/source.bin              # uploaded by every tool, and the remote file every tool downloads
+UP_DST=$WORK/remote/upload.bin    # where uploads land on the "remote" (this machine, via sshd)
+DOWN_DST=$WORK/local/download.bin # where downloads land
+RESULTS=$WORK/results.tsv         # run, tool, direction, seconds, status
 : >"$RESULTS"
 
 # ---------------------------------------------------------------------------------------------
@@ -242,12 +242,18 @@ AES_OPTS=(-c aes128-ctr -o MACs=hmac-sha2-256)
 TARGET=$USER_NAME@127.0.0.1
 
 # The cipher and MAC OpenSSH's client negotiates by default, from the client's side.
-negotiated_by_ssh() {
-    ssh -vv "${SSH_OPTS[@]}" -o LogLevel=DEBUG2 -p "$PORT" "$TARGET" true 2>&1 </dev/null |
-        sed -n 's/^debug1: kex: client->server cipher: \(.*\) compression:.*/\1/p' | head -n 1
-}
-SSH_DEFAULT_CIPHER=$(negotiated_by_ssh)
-[[ -n $SSH_DEFAULT_CIPHER ]] || die "ssh to 127.0.0.1:$PORT failed (see $SSHD_LOG)"
+ssh_probe_rc=0
+ssh -vv "${SSH_OPTS[@]}" -p "$PORT" "$TARGET" true </dev/null >"$WORK/logs/ssh-probe.log" 2>&1 ||
+    ssh_probe_rc=$?
+SSH_DEFAULT_CIPHER=$(sed -n 's/^debug1: kex: client->server cipher: \(.*\) compression:.*/\1/p' \
+    "$WORK/logs/ssh-probe.log" | head -n 1)
+if ((ssh_probe_rc != 0)) || [[ -z $SSH_DEFAULT_CIPHER ]]; then
+    note "ssh client output:"
+    grep -v '^debug' "$WORK/logs/ssh-probe.log" | tail -n 15 >&2 || true
+    note "sshd log:"
+    tail -n 15 "$SSHD_LOG" >&2
+    die "ssh $TARGET -p $PORT true failed (exit $ssh_probe_rc); nothing can be measured"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Source data: random bytes, so no compression anywhere can flatter a tool.
