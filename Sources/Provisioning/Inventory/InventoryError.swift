@@ -1,0 +1,109 @@
+/// One problem found in an inventory, written for the person at the terminal.
+///
+/// Compare errors by ``code``; the ``message`` is one sentence that names the offending key (for example
+/// `hosts.vm1.port`) and never repeats the value of a secret field.
+public struct InventoryError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong, as an extensible set of codes (a struct around a private enum, so that new codes never
+    /// break a caller's `switch`).
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        enum Base: String, Hashable, Sendable {
+            case unreadableFile
+            case syntaxError
+            case wrongType
+            case invalidValue
+            case unknownKey
+            case duplicateKey
+            case missingKey
+            case noHosts
+            case fileNotFound
+            case inlineSecret
+            case invalidSecretReference
+            case insecureSecretFile
+        }
+        let base: Base
+        init(_ base: Base) { self.base = base }
+
+        /// The inventory file could not be read, or is not UTF-8 text.
+        public static let unreadableFile = Code(.unreadableFile)
+        /// The file is not well-formed YAML (tabs in indentation included).
+        public static let syntaxError = Code(.syntaxError)
+        /// A value has the wrong YAML type (a list where a mapping belongs, text where a number belongs).
+        public static let wrongType = Code(.wrongType)
+        /// A value has the right type but is out of range or not one of the allowed values.
+        public static let invalidValue = Code(.invalidValue)
+        /// A key the inventory format does not know (often a typo; the message suggests the nearest key).
+        public static let unknownKey = Code(.unknownKey)
+        /// A key given twice in the same mapping, such as two hosts with one name.
+        public static let duplicateKey = Code(.duplicateKey)
+        /// A required key is missing (`address`, `user`).
+        public static let missingKey = Code(.missingKey)
+        /// `hosts` is missing or empty.
+        public static let noHosts = Code(.noHosts)
+        /// A file the inventory refers to (an identity, a secret file) does not exist.
+        public static let fileNotFound = Code(.fileNotFound)
+        /// A secret field holds the secret itself instead of an `env:` or `file:` reference.
+        public static let inlineSecret = Code(.inlineSecret)
+        /// An `env:` or `file:` reference that names nothing usable.
+        public static let invalidSecretReference = Code(.invalidSecretReference)
+        /// A secret file is not a regular file, or is readable by group or others.
+        public static let insecureSecretFile = Code(.insecureSecretFile)
+
+        /// The code's name, such as `unknownKey`.
+        public var description: String { base.rawValue }
+    }
+
+    /// What went wrong.
+    public var code: Code
+    /// Where: the offending node (or, for a missing key, the mapping that lacks it).
+    public var location: SourceLocation
+    /// The dotted key path of the offending value, such as `hosts.vm1.port`; empty for file-level problems.
+    public var keyPath: String
+    /// One sentence naming the key, with no "Error:" prefix.
+    public var message: String
+
+    /// Creates an error.
+    ///
+    /// - Parameters:
+    ///   - code: What went wrong.
+    ///   - location: Where.
+    ///   - keyPath: The dotted key path of the offending value, or empty.
+    ///   - message: One sentence naming the key.
+    public init(_ code: Code, at location: SourceLocation, keyPath: String, _ message: String) {
+        self.code = code
+        self.location = location
+        self.keyPath = keyPath
+        self.message = message
+    }
+
+    /// `FILE:LINE:COL: MESSAGE`.
+    public var description: String { "\(location): \(message)" }
+}
+
+/// Every problem found while loading an inventory: never empty, in file order.
+public struct InventoryErrors: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The problems, sorted by location; there is always at least one.
+    public let errors: [InventoryError]
+
+    /// Wraps a single problem.
+    ///
+    /// - Parameter error: The problem.
+    public init(_ error: InventoryError) {
+        self.errors = [error]
+    }
+
+    /// Wraps a list of problems, sorted by location (stable, so problems at one place keep their order).
+    ///
+    /// - Parameter errors: The problems.
+    /// - Returns: `nil` when `errors` is empty.
+    public init?(_ errors: [InventoryError]) {
+        guard !errors.isEmpty else { return nil }
+        self.errors = errors.enumerated()
+            .sorted { ($0.element.location, $0.offset) < ($1.element.location, $1.offset) }
+            .map(\.element)
+    }
+
+    /// One `FILE:LINE:COL: MESSAGE` line per problem.
+    public var description: String {
+        errors.map(\.description).joined(separator: "\n")
+    }
+}
