@@ -6,8 +6,13 @@ public struct Octoprov: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "octoprov",
         abstract: "Provision Octopus Deploy test instances and clones over SSH.",
+        discussion: """
+            Hosts come from an inventory file (see Inventories/ for examples). Host keys are checked \
+            against each host's known_hosts file; secrets are given by reference (env:NAME or file:PATH) \
+            and never printed.
+            """,
         version: Provisioning.version,
-        subcommands: []
+        subcommands: [ExecCommand.self, CopyCommand.self]
     )
 
     public init() {}

@@ -252,7 +252,14 @@ public final class SFTPClient: @unchecked Sendable {
                 )
             }
         }
-        guard rc == 0 else { throw sftpError("create symbolic link", path: linkPath, rc: rc) }
+        guard rc != 0 else { return }
+        // Observed with libssh2 1.10 against OpenSSH 9.2: the link is created but libssh2 reports status
+        // 12, which OpenSSH never sends. The server's state is the truth, so check it before failing.
+        let failure = sftpError("create symbolic link", path: linkPath, rc: rc)
+        if let made = try stat(linkPath, followLinks: false), made.isSymbolicLink, try readLink(linkPath) == target {
+            return
+        }
+        throw failure
     }
 
     func closedError() -> SSHError {

@@ -1,23 +1,21 @@
 public import Logging
 
-/// Where a secret (a key passphrase or a password) comes from. The value is read when needed and is
-/// never logged, printed or passed on a command line.
-public enum SecretSource: Sendable, CustomStringConvertible {
-    /// The named environment variable.
-    case environment(String)
-    /// A file whose whole content (less one trailing newline) is the secret. It must not be readable
-    /// by group or others.
-    case file(String)
-    /// A value the caller already holds (for programmatic use and tests).
-    case value(String)
+/// Where a secret (a key passphrase or a password) comes from. It is read only when the method that
+/// needs it is tried, and never logged, printed or passed on a command line.
+public struct SecretSource: Sendable, CustomStringConvertible {
+    /// Names the reference (e.g. `env:VM_KEY_PASS`), never the value: safe to print.
+    public let description: String
+    let provider: @Sendable () throws -> String
 
-    /// Safe to print: names the reference, never the value.
-    public var description: String {
-        switch self {
-        case .environment(let name): return "env:\(name)"
-        case .file(let path): return "file:\(path)"
-        case .value: return "(a value supplied by the caller)"
-        }
+    /// A source that reads the secret with `provider` when needed; `description` must not contain it.
+    public init(description: String, provider: @escaping @Sendable () throws -> String) {
+        self.description = description
+        self.provider = provider
+    }
+
+    /// A value the caller already holds.
+    public static func value(_ secret: String) -> SecretSource {
+        SecretSource(description: "(a value supplied by the caller)") { secret }
     }
 }
 

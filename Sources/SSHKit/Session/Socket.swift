@@ -114,6 +114,24 @@ final class SessionSocket: @unchecked Sendable {
         case timedOut
     }
 
+    /// Polls the SSH socket, the wake pipe and `extra` descriptors together (port forwarding).
+    /// Returns false when woken through the pipe.
+    func wait(readable: Bool, writable: Bool, extra: inout [pollfd], timeoutMilliseconds: Int32) -> Bool {
+        var events: Int16 = 0
+        if readable { events |= Int16(POLLIN) }
+        if writable { events |= Int16(POLLOUT) }
+        var fds = [pollfd(fd: fd, events: events, revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+        fds.append(contentsOf: extra)
+        _ = pollRetrying(&fds, count: fds.count, timeoutMilliseconds: timeoutMilliseconds)
+        for index in extra.indices { extra[index].revents = fds[index + 2].revents }
+        if fds[1].revents != 0 {
+            var drain = [UInt8](repeating: 0, count: 64)
+            while read(wakeRead, &drain, drain.count) > 0 {}
+            return false
+        }
+        return true
+    }
+
     /// Waits until the socket is ready in the given directions, the wake pipe fires, or the timeout ends.
     func wait(readable: Bool, writable: Bool, timeoutMilliseconds: Int32) -> WaitOutcome {
         var events: Int16 = 0

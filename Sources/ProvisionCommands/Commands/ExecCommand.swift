@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import Provisioning
+import SSHKit
+import Synchronization
+
+/// `octoprov exec`: run one command on every selected host.
+struct ExecCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec",
+        abstract: "Run a command on every selected host over SSH.",
+        discussion: """
+            Each line of output is printed as it arrives, prefixed by the host's name: standard output \
+            as `HOST | line` on stdout, standard error as `HOST ! line` on stderr. A recap with one line \
+            per host follows on stderr.
+
+            Exit status: 0 when the command exited 0 everywhere, 1 when it failed (non-zero exit, signal \
+            or timeout) on some host, 2 when some host could not be reached or refused the connection \
+            (network, host key, authentication), 64 for invalid input.
+
+            Examples:
+              octoprov exec -i Inventories/lab.yml -- uname -a
+              octoprov exec -i lab.yml --limit 'vm*,!vm3' --parallel 2 -- 'df -h / && free -m'
+              octoprov exec -i lab.yml --timeout 30 -- systemctl is-active octopus
+            """
+    )
+
+    @OptionGroup var hosts: HostOptions
+
+    @Option(help: ArgumentHelp("Stop waiting for the command after this many seconds.", valueName: "seconds"))
+    var timeout: Double?
+
+    @Argument(
+        parsing: .captureForPassthrough,
+        help: ArgumentHelp("The command, after `--`; run by the user's shell on each host.", valueName: "command")
+    )
+    var command: [String] = []
+
+    mutating func validate() throws {
+        if command.first == "--" { command.removeFirst() }
+        guard !command.isEmpty else { throw ValidationError("Give the command to run after `--`.") }
+        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be a positive number of seconds.") }
+    }
+
+    func run() async throws {
+        let selected = try hosts.selectHosts()
+        let logger = hosts.logger
+        let environment = ProcessInfo.processInfo.environment
+        let commandLine = command.joined(separator: " ")
+        let quiet = hosts.quiet
+        let verbose = hosts.verbose
+        let limit = timeout.map { Duration.milliseconds(Int64($0 * 1000)) }
+
+        let outcomes = await forEachHost(selected, name: \.name, parallel: hosts.parallel) { host in
+            let configuration = host.sshConfiguration(logger: logger, environment: environment)
+            let session: SSHSession
+            do {
+                session = try await SSHSession.connect(configuration)
+            } catch {
+                throw Unreachable(error: error)
+            }
+            let printer = HostOutputPrinter(host: host.name, quiet: quiet)
+            do {
+                let result = try await session.run(
+                    commandLine,
+                    options: ExecOptions(timeout: limit, collectOutput: false) { stream, chunk in
+                        printer.feed(stream, chunk)
+                    }
+                )
+                printer.finish()
+                await session.close()
+                return result
+            } catch {
+                printer.finish()
+                await session.close()
+                throw error
+            }
+        }
+
+        var recap = Recap()
+        for outcome in outcomes {
+            switch outcome.result {
+            case .success(let result):
+                recap.add(outcome.host, result.succeeded ? .ok : .failed, result.statusDescription, outcome.duration)
+            case .failure(let error as Unreachable):
+                recap.add(outcome.host, .unreachable, describe(error.error, verbose: verbose), outcome.duration)
+            case .failure(let error):
+                recap.add(outcome.host, .failed, describe(error, verbose: verbose), outcome.duration)
+            }
+        }
+        recap.print()
+        throw recap.exitCode
+    }
+}
+
+/// Marks an error raised before the host was reached (connection, host key, authentication).
+struct Unreachable: Error {
+    var error: any Error
+}
+
+/// One line for an error, or its detailed tree with `--verbose`.
+func describe(_ error: any Error, verbose: Bool) -> String {
+    if let error = error as? SSHError {
+        return verbose ? error.detailedDescription() : error.message
+    }
+    return String(describing: error)
+}
+
+/// Prints one host's output line by line with its name in front.
+final class HostOutputPrinter: Sendable {
+    private let host: String
+    private let quiet: Bool
+    private let splitters = Mutex([LineSplitter(), LineSplitter()])
+
+    init(host: String, quiet: Bool) {
+        self.host = host
+        self.quiet = quiet
+    }
+
+    func feed(_ stream: SSHKit.OutputStream, _ chunk: [UInt8]) {
+        let index = stream == .stdout ? 0 : 1
+        let lines = splitters.withLock { $0[index].feed(chunk) }
+        for line in lines { emit(stream, line) }
+    }
+
+    func finish() {
+        let last = splitters.withLock { [$0[0].finish(), $0[1].finish()] }
+        if let out = last[0] { emit(.stdout, out) }
+        if let err = last[1] { emit(.stderr, err) }
+    }
+
+    private func emit(_ stream: SSHKit.OutputStream, _ line: String) {
+        switch stream {
+        case .stdout: if !quiet { Console.shared.out("\(host) | \(line)") }
+        case .stderr: Console.shared.err("\(host) ! \(line)")
+        }
+    }
+}
