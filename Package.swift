@@ -92,6 +92,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TestSupportTests",
+            dependencies: ["TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "LiveTests",
             dependencies: ["SSHKit", "Provisioning", "TestSupport"],
             swiftSettings: swiftSettings
