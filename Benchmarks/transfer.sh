@@ -82,7 +82,7 @@ RUNS=$((10#$RUNS))
 for tool in ssh-keygen ssh sftp scp sha256sum python3 timeout awk; do
     command -v "$tool" >/dev/null || die "missing tool: $tool"
 done
-SSHD=/usr/sbin/sshd
+SSHD=${SSHD:-/usr/sbin/sshd}
 [[ -x $SSHD ]] || die "missing $SSHD (apt-get install openssh-server)"
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -146,92 +146,12 @@ if [[ -n $OCTOPROV_PROBLEM ]]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-# Private sshd on 127.0.0.1
+# Private sshd on 127.0.0.1 (LogLevel DEBUG1 logs, per connection, the cipher and MAC each client
+# negotiated; the table reports those).
 
-ssh-keygen -q -t ed25519 -N '' -C octoprov-bench-host -f "$WORK/host_key"
-ssh-keygen -q -t ed25519 -N '' -C octoprov-bench-client -f "$WORK/client_key"
-cp "$WORK/client_key.pub" "$WORK/authorized_keys"
-KEY=$WORK/client_key
-KNOWN_HOSTS=$WORK/known_hosts
-SSHD_CONFIG=$WORK/sshd_config
-SSHD_LOG=$WORK/sshd.log
-USER_NAME=$(id -un)
-mkdir -p /run/sshd 2>/dev/null || true # privilege separation directory sshd insists on
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-write_sshd_config() {
-    # LogLevel DEBUG1 logs a few dozen lines per connection (nothing per packet), among them
-    # the cipher and MAC each client negotiated; the table reports those.
-    cat >"$SSHD_CONFIG" <<EOF
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $WORK/host_key
-PidFile $WORK/sshd.pid
-AuthorizedKeysFile $WORK/authorized_keys
-StrictModes no
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-PermitRootLogin prohibit-password
-Subsystem sftp internal-sftp
-UseDNS no
-PrintMotd no
-LogLevel DEBUG1
-EOF
-}
-
-# 0 when something on PORT answers with an SSH banner.
-port_answers() {
-    local line
-    (
-        exec 3<>"/dev/tcp/127.0.0.1/$PORT" || exit 1
-        IFS= read -r -t 2 line <&3 || exit 1
-        [[ $line == SSH-* ]]
-    ) 2>/dev/null
-}
-
-start_sshd() {
-    local attempt i
-    for attempt in 1 2 3; do
-        PORT=$(free_port)
-        write_sshd_config
-        "$SSHD" -t -f "$SSHD_CONFIG" 2>"$SSHD_LOG" || { cat "$SSHD_LOG" >&2; die "sshd -t rejected $SSHD_CONFIG"; }
-        "$SSHD" -D -e -f "$SSHD_CONFIG" 2>"$SSHD_LOG" &
-        SSHD_PID=$!
-        for ((i = 0; i < 100; i++)); do
-            port_answers && return 0
-            kill -0 "$SSHD_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill "$SSHD_PID" 2>/dev/null || true
-        wait "$SSHD_PID" 2>/dev/null || true
-        SSHD_PID=
-        grep -q 'Address already in use' "$SSHD_LOG" || break # only a lost port race is retried
-        note "port $PORT was taken before sshd bound it (attempt $attempt); trying another"
-    done
-    note "sshd log ($SSHD_LOG):"
-    cat "$SSHD_LOG" >&2
-    die "sshd did not answer on 127.0.0.1:$PORT"
-}
-
-start_sshd
-printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cut -d' ' -f1,2 "$WORK/host_key.pub")" >"$KNOWN_HOSTS"
-
-INVENTORY=$WORK/inventory.yml
-cat >"$INVENTORY" <<EOF
-hosts:
-  bench:
-    address: 127.0.0.1
-    port: $PORT
-    user: $USER_NAME
-    identity: $KEY
-    known_hosts: $KNOWN_HOSTS
-    host_key_policy: strict
-EOF
+# shellcheck source=Scripts/lib/loopback-sshd.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../Scripts/lib/loopback-sshd.sh"
+loopback_sshd_start "$WORK" bench DEBUG1
 
 # Options shared by ssh, sftp and scp. -F /dev/null keeps a user's ~/.ssh/config (ciphers,
 # compression, multiplexing) out of the measurement.

@@ -83,7 +83,9 @@ struct CopyCommand: AsyncParsableCommand {
             var hostOptions = options
             hostOptions.progress = { progress in progressLines.update(host: host.name, progress) }
             do {
-                let result = try await session.withSFTP { sftp in try await job.run(on: sftp, host: host.name, options: hostOptions) }
+                let result = try await session.withSFTP { sftp in
+                    try await job.run(on: sftp, host: host.name, options: hostOptions)
+                }
                 await session.close()
                 return result
             } catch {
@@ -96,7 +98,8 @@ struct CopyCommand: AsyncParsableCommand {
         for outcome in outcomes {
             switch outcome.result {
             case .success(let tree):
-                let status: Recap.Status = tree.transferredBytes > 0 || tree.files.contains { !$0.skipped } ? .changed : .ok
+                let status: Recap.Status =
+                    tree.transferredBytes > 0 || tree.files.contains { !$0.skipped } ? .changed : .ok
                 recap.add(outcome.host, status, summary(tree, duration: outcome.duration), outcome.duration)
             case .failure(let error as Unreachable):
                 recap.add(outcome.host, .unreachable, describe(error.error, verbose: verbose), outcome.duration)
@@ -116,7 +119,9 @@ struct CopyCommand: AsyncParsableCommand {
         if sent.isEmpty {
             parts.append("all unchanged")
         } else {
-            parts.append("\(verb) \(Format.bytes(tree.transferredBytes)) at \(Format.rate(tree.transferredBytes, over: duration))")
+            parts.append(
+                "\(verb) \(Format.bytes(tree.transferredBytes)) at \(Format.rate(tree.transferredBytes, over: duration))"
+            )
         }
         let resumed = tree.files.reduce(UInt64(0)) { $0 + $1.resumedFromBytes }
         if resumed > 0 { parts.append("resumed after \(Format.bytes(resumed))") }

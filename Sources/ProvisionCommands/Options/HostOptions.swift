@@ -5,7 +5,10 @@ import Provisioning
 
 /// Options shared by commands that act on inventory hosts.
 public struct HostOptions: ParsableArguments {
-    @Option(name: [.short, .customLong("inventory")], help: ArgumentHelp("The inventory file (YAML).", valueName: "file"))
+    @Option(
+        name: [.short, .customLong("inventory")],
+        help: ArgumentHelp("The inventory file (YAML).", valueName: "file")
+    )
     var inventory: String
 
     @Option(

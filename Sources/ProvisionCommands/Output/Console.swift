@@ -1,8 +1,9 @@
 import Foundation
+import SSHKit
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The terminal: whole lines written atomically from any thread, so output from parallel hosts never
@@ -21,7 +22,9 @@ final class Console: Sendable {
             var bytes = Array(text.utf8)
             var offset = 0
             while offset < bytes.count {
-                let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress?.advanced(by: offset), $0.count - offset) }
+                let n = bytes.withUnsafeMutableBytes {
+                    Glibc.write(fd, $0.baseAddress?.advanced(by: offset), $0.count - offset)
+                }
                 if n < 0 {
                     if errno == EINTR { continue }
                     return
@@ -29,38 +32,6 @@ final class Console: Sendable {
                 offset += n
             }
         }
-    }
-}
-
-/// Splits a byte stream into lines. Splitting happens on the newline byte, which never occurs inside a
-/// multi-byte UTF-8 sequence, so a character cut between two network chunks is decoded whole.
-struct LineSplitter {
-    private var pending: [UInt8] = []
-
-    /// Adds a chunk and returns the complete lines it finished (without their newline).
-    mutating func feed(_ chunk: [UInt8]) -> [String] {
-        var lines: [String] = []
-        var start = 0
-        for index in chunk.indices where chunk[index] == 0x0A {
-            pending.append(contentsOf: chunk[start..<index])
-            lines.append(Self.decode(pending))
-            pending.removeAll(keepingCapacity: true)
-            start = index + 1
-        }
-        pending.append(contentsOf: chunk[start...])
-        return lines
-    }
-
-    /// The last line when the stream did not end with a newline.
-    mutating func finish() -> String? {
-        defer { pending.removeAll() }
-        return pending.isEmpty ? nil : Self.decode(pending)
-    }
-
-    private static func decode(_ bytes: [UInt8]) -> String {
-        var text = String(decoding: bytes, as: UTF8.self)
-        if text.hasSuffix("\r") { text.removeLast() }
-        return text
     }
 }
 

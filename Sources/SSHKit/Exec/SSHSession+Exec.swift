@@ -31,7 +31,11 @@ extension SSHSession {
         }
     }
 
-    private func runCommand(_ raw: OpaquePointer, _ command: String, options: ExecOptions) throws(SSHError) -> CommandResult {
+    private func runCommand(
+        _ raw: OpaquePointer,
+        _ command: String,
+        options: ExecOptions
+    ) throws(SSHError) -> CommandResult {
         let clock = ContinuousClock()
         let started = clock.now
         let deadline = Deadline.after(options.timeout)
@@ -44,7 +48,12 @@ extension SSHSession {
             libssh2_channel_process_startup(channel, "exec", 4, command, UInt32(command.utf8.count))
         }
         guard startup == 0 else {
-            throw error(.channelFailed, during: "starting a command", function: "libssh2_channel_process_startup", rc: startup)
+            throw error(
+                .channelFailed,
+                during: "starting a command",
+                function: "libssh2_channel_process_startup",
+                rc: startup
+            )
         }
 
         var result = CommandResult(
@@ -118,7 +127,12 @@ extension SSHSession {
                         if stream == .stdout { stdoutDone = true } else { stderrDone = true }
                     }
                 } else if count != Int(LIBSSH2_ERROR_EAGAIN) {
-                    throw error(.channelFailed, during: "reading command output", function: "libssh2_channel_read_ex", rc: Int32(count))
+                    throw error(
+                        .channelFailed,
+                        during: "reading command output",
+                        function: "libssh2_channel_read_ex",
+                        rc: Int32(count)
+                    )
                 }
             }
             if !progressed && !(stdoutDone && stderrDone) {

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A loopback port on this machine that reaches a TCP port on (or seen from) the remote host, through
@@ -98,8 +98,14 @@ public final class LocalPortForward: Sendable {
     }
 
     private static func bindListener(address: String, port: Int) throws(SSHError) -> (fd: Int32, port: Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw SSHError(.forwardingFailed, "Cannot create a listening socket: \(String(cString: strerror(errno))).") }
+        let fd = socket(
+            AF_INET,
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
+            0
+        )
+        guard fd >= 0 else {
+            throw SSHError(.forwardingFailed, "Cannot create a listening socket: \(String(cString: strerror(errno))).")
+        }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
@@ -107,10 +113,15 @@ public final class LocalPortForward: Sendable {
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         guard inet_pton(AF_INET, address, &addr.sin_addr) == 1 else {
             close(fd)
-            throw SSHError(.forwardingFailed, "Cannot forward from \(address): only IPv4 loopback addresses are supported.")
+            throw SSHError(
+                .forwardingFailed,
+                "Cannot forward from \(address): only IPv4 loopback addresses are supported."
+            )
         }
         let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 64) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -178,7 +189,9 @@ private final class Forwarder: @unchecked Sendable {
             var extra = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
             for connection in connections {
                 var events: Int16 = 0
-                if connection.channel != nil && !connection.localEOF && connection.toRemote.isEmpty { events |= Int16(POLLIN) }
+                if connection.channel != nil && !connection.localEOF && connection.toRemote.isEmpty {
+                    events |= Int16(POLLIN)
+                }
                 if !connection.toLocal.isEmpty { events |= Int16(POLLOUT) }
                 extra.append(pollfd(fd: connection.fd, events: events, revents: 0))
             }
@@ -215,7 +228,13 @@ private final class Forwarder: @unchecked Sendable {
     /// Opens the channel of the oldest connection still without one (libssh2 opens one at a time).
     private func openPendingChannel(_ raw: OpaquePointer, _ session: SSHSession) throws -> Bool {
         guard let connection = connections.first(where: { $0.channel == nil && !$0.finished }) else { return false }
-        let channel = libssh2_channel_direct_tcpip_ex(raw, remoteHost, Int32(remotePort), "127.0.0.1", Int32(connection.peerPort))
+        let channel = libssh2_channel_direct_tcpip_ex(
+            raw,
+            remoteHost,
+            Int32(remotePort),
+            "127.0.0.1",
+            Int32(connection.peerPort)
+        )
         if let channel {
             connection.channel = channel
             return true
@@ -223,11 +242,18 @@ private final class Forwarder: @unchecked Sendable {
         let rc = libssh2_session_last_errno(raw)
         if rc == LIBSSH2_ERROR_EAGAIN { return false }
         if SSHSession.isTransportFailure(rc) {
-            throw session.error(.forwardingFailed, during: "port forwarding", function: "libssh2_channel_direct_tcpip_ex", rc: rc)
+            throw session.error(
+                .forwardingFailed,
+                during: "port forwarding",
+                function: "libssh2_channel_direct_tcpip_ex",
+                rc: rc
+            )
         }
         session.logger.info(
             "Port forward refused by the server",
-            metadata: ["ssh.host": "\(session.configuration.hostLabel)", "forward.target": "\(remoteHost):\(remotePort)"]
+            metadata: [
+                "ssh.host": "\(session.configuration.hostLabel)", "forward.target": "\(remoteHost):\(remotePort)",
+            ]
         )
         connection.finished = true
         return true

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Local file operations for transfers, with errors that name the path.
@@ -46,7 +46,12 @@ enum LocalFile {
     }
 
     /// Reads up to `count` bytes into `buffer` at `offset`, retrying on EINTR. 0 means end of file.
-    static func read(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, path: String) throws(SSHError) -> Int {
+    static func read(
+        _ fd: Int32,
+        into buffer: UnsafeMutableRawPointer,
+        count: Int,
+        path: String
+    ) throws(SSHError) -> Int {
         while true {
             let n = Glibc.read(fd, buffer, count)
             if n >= 0 { return n }

@@ -3,7 +3,7 @@ import Crypto
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension SFTPClient {
@@ -18,92 +18,146 @@ extension SFTPClient {
     ///
     /// - Throws: `SSHError` `.localIOFailed`, `.sftpFailed`, `.checksumMismatch`, `.disconnected`,
     ///   `.cancelled`.
-    public func upload(from localPath: String, to remotePath: String, options: TransferOptions = TransferOptions())
+    public func upload(
+        from localPath: String,
+        to remotePath: String,
+        options: TransferOptions = TransferOptions()
+    )
         async throws -> TransferResult
     {
-        try await session.perform { _ in try self.uploadFile(localPath, to: remotePath, options: options) }
+        try await session.perform { _ in
+            try self.uploadBatch([(localPath, remotePath)], options: options)[0]
+        }
     }
 
     /// Downloads one remote file to `localPath`, resumably and verified (the mirror of ``upload(from:to:options:)``).
-    public func download(from remotePath: String, to localPath: String, options: TransferOptions = TransferOptions())
+    public func download(
+        from remotePath: String,
+        to localPath: String,
+        options: TransferOptions = TransferOptions()
+    )
         async throws -> TransferResult
     {
-        try await session.perform { _ in try self.downloadFile(remotePath, to: localPath, options: options) }
+        try await session.perform { _ in
+            try self.downloadBatch([(remotePath, localPath)], options: options)[0]
+        }
     }
 
     // MARK: - Upload
 
-    func uploadFile(_ localPath: String, to remotePath: String, options: TransferOptions) throws(SSHError) -> TransferResult {
+    /// Uploads a batch of files: unchanged ones are recognised (one checksum command for all
+    /// candidates), the others are streamed to `NAME.part`, verified together with one checksum
+    /// command, and only then renamed into place.
+    func uploadBatch(
+        _ files: [(local: String, remote: String)],
+        options: TransferOptions
+    ) throws(SSHError)
+        -> [TransferResult]
+    {
         let clock = ContinuousClock()
-        let started = clock.now
-        guard let local = try LocalFile.info(localPath, followLinks: true) else {
-            throw SSHError(.localIOFailed, "Cannot upload \(localPath): no such file.")
-        }
-        guard local.isRegularFile else {
-            throw SSHError(.localIOFailed, "Cannot upload \(localPath): it is not a regular file.")
-        }
-        var result = TransferResult(
-            source: localPath,
-            destination: remotePath,
-            size: local.size,
-            transferredBytes: 0,
-            resumedFromBytes: 0,
-            skipped: false,
-            sha256: nil,
-            duration: .zero
-        )
-        if options.skipUnchanged, let remote = try stat(remotePath), remote.isRegularFile, remote.size == local.size,
-            !options.preserveAttributes || remote.modificationTime == local.modificationTime
-        {
-            if let checksum = options.checksum {
-                let digest = try LocalFile.sha256(localPath)
-                if try remoteSHA256(remotePath, checksum) == digest {
-                    result.skipped = true
-                    result.sha256 = digest
-                }
-            } else {
-                result.skipped = true
+        var results: [TransferResult] = []
+        var sizes: [LocalFile.Info] = []
+        for (local, remote) in files {
+            guard let info = try LocalFile.info(local, followLinks: true) else {
+                throw SSHError(.localIOFailed, "Cannot upload \(local): no such file.")
             }
-            if result.skipped {
-                result.duration = started.duration(to: clock.now)
-                return result
+            guard info.isRegularFile else {
+                throw SSHError(.localIOFailed, "Cannot upload \(local): it is not a regular file.")
+            }
+            sizes.append(info)
+            results.append(
+                TransferResult(
+                    source: local,
+                    destination: remote,
+                    size: info.size,
+                    transferredBytes: 0,
+                    resumedFromBytes: 0,
+                    skipped: false,
+                    sha256: nil,
+                    duration: .zero
+                )
+            )
+        }
+
+        // 1. Files already in place: same size and time, then the same SHA-256.
+        if options.skipUnchanged {
+            var candidates: [Int] = []
+            for index in files.indices {
+                if let remote = try stat(files[index].remote), remote.isRegularFile, remote.size == sizes[index].size,
+                    !options.preserveAttributes || remote.modificationTime == sizes[index].modificationTime
+                {
+                    candidates.append(index)
+                }
+            }
+            var remoteDigests: [String]?
+            if let checksum = options.checksum {
+                remoteDigests = try remoteSHA256s(candidates.map { files[$0].remote }, checksum)
+            }
+            for (position, index) in candidates.enumerated() {
+                if let remoteDigests {
+                    let digest = try LocalFile.sha256(files[index].local)
+                    guard remoteDigests[position] == digest else { continue }
+                    results[index].sha256 = digest
+                }
+                results[index].skipped = true
             }
         }
 
-        let part = remotePath + ".part"
-        var restarted = false
-        while true {
-            var offset: UInt64 = 0
-            if options.resume, let existing = try stat(part), existing.isRegularFile, existing.size <= local.size {
-                offset = existing.size
-            }
-            let digest = try sendFile(localPath, size: local.size, to: part, from: offset, options: options)
-            result.resumedFromBytes = offset
-            result.transferredBytes += local.size - offset
-            if options.preserveAttributes {
-                try setAttributes(part, mode: local.mode, modificationTime: local.modificationTime, accessTime: nil)
-            }
-            if let checksum = options.checksum {
-                let remoteDigest = try remoteSHA256(part, checksum)
-                if remoteDigest != digest {
-                    if offset > 0 && !restarted {
-                        // The kept part does not belong to this file (the source changed): start over.
-                        restarted = true
-                        try unlink(part, ignoreMissing: true)
-                        continue
-                    }
+        // 2. Everything else goes to NAME.part, resuming from what an interrupted run left there.
+        let pending = files.indices.filter { !results[$0].skipped }
+        for index in pending {
+            let started = clock.now
+            try sendToPart(&results[index], local: sizes[index], resume: options.resume, options: options)
+            results[index].duration = started.duration(to: clock.now)
+        }
+
+        // 3. One checksum command for the whole batch; a resumed part that does not match (the source
+        //    changed since) is sent again from the start, once.
+        if let checksum = options.checksum, !pending.isEmpty {
+            let digests = try remoteSHA256s(pending.map { files[$0].remote + ".part" }, checksum)
+            for (position, index) in pending.enumerated() where digests[position] != results[index].sha256 {
+                var remoteDigest = digests[position]
+                if results[index].resumedFromBytes > 0 {
+                    try unlink(files[index].remote + ".part", ignoreMissing: true)
+                    try sendToPart(&results[index], local: sizes[index], resume: false, options: options)
+                    remoteDigest = try remoteSHA256s([files[index].remote + ".part"], checksum)[0]
+                }
+                if remoteDigest != results[index].sha256 {
                     throw SSHError(
                         .checksumMismatch,
-                        "After uploading \(localPath) to \(part) on \(hostLabel), the SHA-256 there is \(remoteDigest) "
-                            + "instead of \(digest); the remote copy is left as \(part) for inspection.",
+                        "After uploading \(files[index].local) to \(files[index].remote).part on \(hostLabel), the "
+                            + "SHA-256 there is \(remoteDigest.isEmpty ? "unreadable" : remoteDigest) instead of "
+                            + "\(results[index].sha256 ?? "?"); the remote copy is left as .part for inspection.",
                         host: "\(session.configuration.host):\(session.configuration.port)"
                     )
                 }
-                result.sha256 = digest
             }
-            try replace(part, with: remotePath)
-            result.duration = started.duration(to: clock.now)
-            return result
+        }
+
+        // 4. Only verified data takes the real name.
+        for index in pending {
+            try replace(files[index].remote + ".part", with: files[index].remote)
+        }
+        return results
+    }
+
+    /// Streams one file to its `.part` (resuming when asked) and sets its mode and time.
+    private func sendToPart(
+        _ result: inout TransferResult,
+        local: LocalFile.Info,
+        resume: Bool,
+        options: TransferOptions
+    ) throws(SSHError) {
+        let part = result.destination + ".part"
+        var offset: UInt64 = 0
+        if resume, let existing = try stat(part), existing.isRegularFile, existing.size <= local.size {
+            offset = existing.size
+        }
+        result.sha256 = try sendFile(result.source, size: local.size, to: part, from: offset, options: options)
+        result.resumedFromBytes = offset
+        result.transferredBytes += local.size - offset
+        if options.preserveAttributes {
+            try setAttributes(part, mode: local.mode, modificationTime: local.modificationTime, accessTime: nil)
         }
     }
 
@@ -134,16 +188,25 @@ extension SFTPClient {
         let capacity = max(1 << 20, options.windowBytes)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
         defer { buffer.deallocate() }
-        guard let base = buffer.baseAddress else { throw SSHError(.localIOFailed, "Cannot allocate a transfer buffer.") }
+        guard let base = buffer.baseAddress else {
+            throw SSHError(.localIOFailed, "Cannot allocate a transfer buffer.")
+        }
         var start = 0
         var end = 0
         var endOfFile = false
         var acknowledged = offset
-        var reporter = ProgressReporter(path: part.droppingPartSuffix, total: size, resumedFrom: offset, callback: options.progress)
+        var reporter = ProgressReporter(
+            path: part.droppingPartSuffix,
+            total: size,
+            resumedFrom: offset,
+            callback: options.progress
+        )
 
         while true {
             try session.checkCancelled(during: "the upload of \(localPath)")
-            if !endOfFile && start > 0 && (start >= capacity / 2 || end == capacity) {
+            // Compact once half the window is acknowledged: each byte moves at most once, and a full,
+            // fully acknowledged window (start == end == capacity) always makes room again.
+            if !endOfFile && start >= capacity / 2 {
                 base.copyMemory(from: base.advanced(by: start), byteCount: end - start)
                 end -= start
                 start = 0
@@ -158,7 +221,11 @@ extension SFTPClient {
                 }
             }
             if start == end && endOfFile { break }
-            let rc = libssh2_sftp_write(handle, base.advanced(by: start).assumingMemoryBound(to: CChar.self), end - start)
+            let rc = libssh2_sftp_write(
+                handle,
+                base.advanced(by: start).assumingMemoryBound(to: CChar.self),
+                end - start
+            )
             if rc > 0 {
                 start += rc
                 acknowledged += UInt64(rc)
@@ -183,84 +250,122 @@ extension SFTPClient {
 
     // MARK: - Download
 
-    func downloadFile(_ remotePath: String, to localPath: String, options: TransferOptions) throws(SSHError) -> TransferResult {
+    /// Downloads a batch of files, the mirror of ``uploadBatch(_:options:)``: one checksum command for the
+    /// unchanged candidates, one for everything received.
+    func downloadBatch(
+        _ files: [(remote: String, local: String)],
+        options: TransferOptions
+    ) throws(SSHError)
+        -> [TransferResult]
+    {
         let clock = ContinuousClock()
-        let started = clock.now
-        guard let remote = try stat(remotePath) else {
-            throw SSHError(.sftpFailed, "Cannot download \(remotePath) from \(hostLabel): no such file.")
-        }
-        guard remote.isRegularFile else {
-            throw SSHError(.sftpFailed, "Cannot download \(remotePath) from \(hostLabel): it is not a regular file.")
-        }
-        var result = TransferResult(
-            source: remotePath,
-            destination: localPath,
-            size: remote.size,
-            transferredBytes: 0,
-            resumedFromBytes: 0,
-            skipped: false,
-            sha256: nil,
-            duration: .zero
-        )
-        if options.skipUnchanged, let local = try LocalFile.info(localPath, followLinks: true), local.isRegularFile,
-            local.size == remote.size,
-            !options.preserveAttributes || local.modificationTime == remote.modificationTime
-        {
-            if let checksum = options.checksum {
-                let digest = try LocalFile.sha256(localPath)
-                if try remoteSHA256(remotePath, checksum) == digest {
-                    result.skipped = true
-                    result.sha256 = digest
-                }
-            } else {
-                result.skipped = true
+        var results: [TransferResult] = []
+        var attributes: [SFTPAttributes] = []
+        for (remote, local) in files {
+            guard let info = try stat(remote) else {
+                throw SSHError(.sftpFailed, "Cannot download \(remote) from \(hostLabel): no such file.")
             }
-            if result.skipped {
-                result.duration = started.duration(to: clock.now)
-                return result
+            guard info.isRegularFile else {
+                throw SSHError(.sftpFailed, "Cannot download \(remote) from \(hostLabel): it is not a regular file.")
             }
+            attributes.append(info)
+            results.append(
+                TransferResult(
+                    source: remote,
+                    destination: local,
+                    size: info.size,
+                    transferredBytes: 0,
+                    resumedFromBytes: 0,
+                    skipped: false,
+                    sha256: nil,
+                    duration: .zero
+                )
+            )
         }
-        let parent = (localPath as NSString).deletingLastPathComponent
-        if !parent.isEmpty { try LocalFile.makeDirectories(parent) }
 
-        let part = localPath + ".part"
-        var restarted = false
-        while true {
-            var offset: UInt64 = 0
-            if options.resume, let existing = try LocalFile.info(part), existing.isRegularFile, existing.size <= remote.size {
-                offset = existing.size
+        if options.skipUnchanged {
+            var candidates: [Int] = []
+            for index in files.indices {
+                if let local = try LocalFile.info(files[index].local, followLinks: true), local.isRegularFile,
+                    local.size == attributes[index].size,
+                    !options.preserveAttributes || local.modificationTime == attributes[index].modificationTime
+                {
+                    candidates.append(index)
+                }
             }
-            let digest = try receiveFile(remotePath, size: remote.size, to: part, from: offset, options: options)
-            result.resumedFromBytes = offset
-            result.transferredBytes += remote.size - offset
-            if options.preserveAttributes {
-                guard chmod(part, mode_t(remote.permissions)) == 0 else { throw LocalFile.ioError("set the mode of", part) }
-                var times = [
-                    timespec(tv_sec: Int(remote.accessTime), tv_nsec: 0),
-                    timespec(tv_sec: Int(remote.modificationTime), tv_nsec: 0),
-                ]
-                guard utimensat(AT_FDCWD, part, &times, 0) == 0 else { throw LocalFile.ioError("set the times of", part) }
-            }
+            var remoteDigests: [String]?
             if let checksum = options.checksum {
-                let remoteDigest = try remoteSHA256(remotePath, checksum)
-                if remoteDigest != digest {
-                    if offset > 0 && !restarted {
-                        restarted = true
-                        Glibc.unlink(part)
-                        continue
-                    }
+                remoteDigests = try remoteSHA256s(candidates.map { files[$0].remote }, checksum)
+            }
+            for (position, index) in candidates.enumerated() {
+                if let remoteDigests {
+                    let digest = try LocalFile.sha256(files[index].local)
+                    guard remoteDigests[position] == digest else { continue }
+                    results[index].sha256 = digest
+                }
+                results[index].skipped = true
+            }
+        }
+
+        let pending = files.indices.filter { !results[$0].skipped }
+        for index in pending {
+            let started = clock.now
+            try receiveToPart(&results[index], remote: attributes[index], resume: options.resume, options: options)
+            results[index].duration = started.duration(to: clock.now)
+        }
+
+        if let checksum = options.checksum, !pending.isEmpty {
+            let digests = try remoteSHA256s(pending.map { files[$0].remote }, checksum)
+            for (position, index) in pending.enumerated() where digests[position] != results[index].sha256 {
+                if results[index].resumedFromBytes > 0 {
+                    Glibc.unlink(files[index].local + ".part")
+                    try receiveToPart(&results[index], remote: attributes[index], resume: false, options: options)
+                }
+                if digests[position] != results[index].sha256 {
                     throw SSHError(
                         .checksumMismatch,
-                        "After downloading \(remotePath) from \(hostLabel), the local SHA-256 is \(digest) instead of "
-                            + "\(remoteDigest); the copy is left as \(part) for inspection.",
+                        "After downloading \(files[index].remote) from \(hostLabel), the local SHA-256 is "
+                            + "\(results[index].sha256 ?? "?") instead of \(digests[position].isEmpty ? "unreadable" : digests[position]); "
+                            + "the copy is left as \(files[index].local).part for inspection.",
                         host: "\(session.configuration.host):\(session.configuration.port)"
                     )
                 }
-                result.sha256 = digest
             }
-            guard Glibc.rename(part, localPath) == 0 else { throw LocalFile.ioError("rename \(part) to", localPath) }
-            result.duration = started.duration(to: clock.now)
-            return result
+        }
+
+        for index in pending {
+            let part = files[index].local + ".part"
+            guard Glibc.rename(part, files[index].local) == 0 else {
+                throw LocalFile.ioError("rename \(part) to", files[index].local)
+            }
+        }
+        return results
+    }
+
+    private func receiveToPart(
+        _ result: inout TransferResult,
+        remote: SFTPAttributes,
+        resume: Bool,
+        options: TransferOptions
+    ) throws(SSHError) {
+        let local = result.destination
+        let parent = (local as NSString).deletingLastPathComponent
+        if !parent.isEmpty { try LocalFile.makeDirectories(parent) }
+        let part = local + ".part"
+        var offset: UInt64 = 0
+        if resume, let existing = try LocalFile.info(part), existing.isRegularFile, existing.size <= remote.size {
+            offset = existing.size
+        }
+        result.sha256 = try receiveFile(result.source, size: remote.size, to: part, from: offset, options: options)
+        result.resumedFromBytes = offset
+        result.transferredBytes += remote.size - offset
+        if options.preserveAttributes {
+            guard chmod(part, mode_t(remote.permissions)) == 0 else { throw LocalFile.ioError("set the mode of", part) }
+            var times = [
+                timespec(tv_sec: Int(remote.accessTime), tv_nsec: 0),
+                timespec(tv_sec: Int(remote.modificationTime), tv_nsec: 0),
+            ]
+            guard utimensat(AT_FDCWD, part, &times, 0) == 0 else { throw LocalFile.ioError("set the times of", part) }
         }
     }
 
@@ -294,10 +399,17 @@ extension SFTPClient {
         let readSize = max(256 * 1024, options.windowBytes / 4)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity + readSize, alignment: 16)
         defer { buffer.deallocate() }
-        guard let base = buffer.baseAddress else { throw SSHError(.localIOFailed, "Cannot allocate a transfer buffer.") }
+        guard let base = buffer.baseAddress else {
+            throw SSHError(.localIOFailed, "Cannot allocate a transfer buffer.")
+        }
         var filled = 0
         var received = offset
-        var reporter = ProgressReporter(path: part.droppingPartSuffix, total: size, resumedFrom: offset, callback: options.progress)
+        var reporter = ProgressReporter(
+            path: part.droppingPartSuffix,
+            total: size,
+            resumedFrom: offset,
+            callback: options.progress
+        )
 
         func flush() throws(SSHError) {
             guard filled > 0 else { return }
@@ -338,21 +450,40 @@ extension SFTPClient {
 
     // MARK: - Checksums
 
-    /// Runs the checksum command for `path` on the host and returns the lowercase hex digest.
-    func remoteSHA256(_ path: String, _ checksum: RemoteChecksum) throws(SSHError) -> String {
-        let result = try session.execute(checksum.command(path), options: ExecOptions(timeout: .seconds(3600)))
-        let word = result.stdoutText.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" }).first
-            .map { $0.lowercased() }
-        guard result.succeeded, let word, word.count == 64, word.allSatisfy(\.isHexDigit) else {
-            let detail = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
-            throw SSHError(
-                .checksumMismatch,
-                "Cannot compute the SHA-256 of \(path) on \(hostLabel) (\(result.statusDescription)"
-                    + (detail.isEmpty ? "" : ": \(detail)") + "); the host needs sha256sum, or choose another checksum command.",
-                host: "\(session.configuration.host):\(session.configuration.port)"
-            )
+    /// The lowercase hex SHA-256 of each remote path, in order ("" for a file the host could not
+    /// hash), computed with one command per batch of paths.
+    func remoteSHA256s(_ paths: [String], _ checksum: RemoteChecksum) throws(SSHError) -> [String] {
+        var digests: [String] = []
+        var start = 0
+        while start < paths.count {
+            // Keep each command line well under the usual 128 KiB ARG_MAX for one argument.
+            var end = start
+            var length = 0
+            while end < paths.count && (end == start || (end - start < 256 && length + paths[end].utf8.count < 60_000))
+            {
+                length += paths[end].utf8.count + 16
+                end += 1
+            }
+            let batch = Array(paths[start..<end])
+            let result = try session.execute(checksum.command(batch), options: ExecOptions(timeout: .seconds(3600)))
+            var lines = result.stdoutText.split(separator: "\n", omittingEmptySubsequences: false).map {
+                String($0.prefix(64)).lowercased()
+            }
+            if lines.last == "" { lines.removeLast() }
+            guard lines.count == batch.count else {
+                let detail = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+                throw SSHError(
+                    .checksumMismatch,
+                    "Cannot compute SHA-256 checksums on \(hostLabel) (\(result.statusDescription)"
+                        + (detail.isEmpty ? "" : ": \(detail)")
+                        + "); the host needs openssl or sha256sum, or copy with --no-verify.",
+                    host: "\(session.configuration.host):\(session.configuration.port)"
+                )
+            }
+            digests += lines.map { $0.count == 64 && $0.allSatisfy(\.isHexDigit) ? $0 : "" }
+            start = end
         }
-        return word
+        return digests
     }
 }
 
@@ -370,7 +501,14 @@ struct ProgressReporter {
         self.resumedFrom = resumedFrom
         self.callback = callback
         if let callback {
-            callback(TransferProgress(path: path, completedBytes: resumedFrom, totalBytes: total, resumedFromBytes: resumedFrom))
+            callback(
+                TransferProgress(
+                    path: path,
+                    completedBytes: resumedFrom,
+                    totalBytes: total,
+                    resumedFromBytes: resumedFrom
+                )
+            )
         }
     }
 
@@ -379,11 +517,15 @@ struct ProgressReporter {
         let now = ContinuousClock.now
         guard lastReport.duration(to: now) >= .milliseconds(100) else { return }
         lastReport = now
-        callback(TransferProgress(path: path, completedBytes: completed, totalBytes: total, resumedFromBytes: resumedFrom))
+        callback(
+            TransferProgress(path: path, completedBytes: completed, totalBytes: total, resumedFromBytes: resumedFrom)
+        )
     }
 
     func finish(_ completed: UInt64) {
-        callback?(TransferProgress(path: path, completedBytes: completed, totalBytes: total, resumedFromBytes: resumedFrom))
+        callback?(
+            TransferProgress(path: path, completedBytes: completed, totalBytes: total, resumedFromBytes: resumedFrom)
+        )
     }
 }
 

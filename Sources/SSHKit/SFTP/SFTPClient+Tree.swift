@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What a directory-tree transfer did.
@@ -23,25 +23,35 @@ extension SFTPClient {
     /// Uploads the tree under `localDirectory` into `remoteDirectory` (created, with parents): files as
     /// ``upload(from:to:options:)`` does (resumable, verified, unchanged files skipped), directories with
     /// their modes, symbolic links as links.
-    public func uploadTree(from localDirectory: String, to remoteDirectory: String, options: TransferOptions = TransferOptions())
+    public func uploadTree(
+        from localDirectory: String,
+        to remoteDirectory: String,
+        options: TransferOptions = TransferOptions()
+    )
         async throws -> TreeTransferResult
     {
         try await session.perform { _ in
-            var result = TreeTransferResult()
-            try self.uploadDirectory(localDirectory, to: remoteDirectory, options: options, into: &result)
-            return result
+            var walk = TreeWalk(batchSize: Self.treeBatchSize)
+            try self.uploadDirectory(localDirectory, to: remoteDirectory, options: options, into: &walk)
+            try self.flushUploads(&walk, options: options)
+            return walk.result
         }
     }
 
     /// Downloads the tree under `remoteDirectory` into `localDirectory`, the mirror of
     /// ``uploadTree(from:to:options:)``.
-    public func downloadTree(from remoteDirectory: String, to localDirectory: String, options: TransferOptions = TransferOptions())
+    public func downloadTree(
+        from remoteDirectory: String,
+        to localDirectory: String,
+        options: TransferOptions = TransferOptions()
+    )
         async throws -> TreeTransferResult
     {
         try await session.perform { _ in
-            var result = TreeTransferResult()
-            try self.downloadDirectory(remoteDirectory, to: localDirectory, options: options, into: &result)
-            return result
+            var walk = TreeWalk(batchSize: Self.treeBatchSize)
+            try self.downloadDirectory(remoteDirectory, to: localDirectory, options: options, into: &walk)
+            try self.flushDownloads(&walk, options: options)
+            return walk.result
         }
     }
 
@@ -49,13 +59,13 @@ extension SFTPClient {
         _ local: String,
         to remote: String,
         options: TransferOptions,
-        into result: inout TreeTransferResult
+        into walk: inout TreeWalk
     ) throws(SSHError) {
         guard let info = try LocalFile.info(local, followLinks: true), info.isDirectory else {
             throw SSHError(.localIOFailed, "Cannot upload \(local) as a tree: it is not a directory.")
         }
         try mkdirs(remote, mode: 0o755)
-        result.directories += 1
+        walk.result.directories += 1
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: local).sorted()
@@ -68,9 +78,10 @@ extension SFTPClient {
             try session.checkCancelled(during: "the upload of \(local)")
             guard let entry = try LocalFile.info(source) else { continue }
             if entry.isDirectory {
-                try uploadDirectory(source, to: destination, options: options, into: &result)
+                try uploadDirectory(source, to: destination, options: options, into: &walk)
             } else if entry.isRegularFile {
-                result.files.append(try uploadFile(source, to: destination, options: options))
+                walk.pending.append((source, destination))
+                if walk.pending.count >= walk.batchSize { try flushUploads(&walk, options: options) }
             } else if entry.isSymbolicLink {
                 let target: String
                 do {
@@ -80,15 +91,15 @@ extension SFTPClient {
                 }
                 if let existing = try stat(destination, followLinks: false) {
                     if existing.isSymbolicLink, try readLink(destination) == target {
-                        result.symbolicLinks += 1
+                        walk.result.symbolicLinks += 1
                         continue
                     }
                     try unlink(destination, ignoreMissing: true)
                 }
                 try makeSymlink(at: destination, pointingTo: target)
-                result.symbolicLinks += 1
+                walk.result.symbolicLinks += 1
             } else {
-                result.skippedSpecialFiles.append(source)
+                walk.result.skippedSpecialFiles.append(source)
             }
         }
         if options.preserveAttributes {
@@ -100,36 +111,64 @@ extension SFTPClient {
         _ remote: String,
         to local: String,
         options: TransferOptions,
-        into result: inout TreeTransferResult
+        into walk: inout TreeWalk
     ) throws(SSHError) {
         guard let info = try stat(remote), info.isDirectory else {
             throw SSHError(.sftpFailed, "Cannot download \(remote) from \(hostLabel) as a tree: it is not a directory.")
         }
         try LocalFile.makeDirectories(local)
-        result.directories += 1
+        walk.result.directories += 1
         for (name, entry) in try listDirectory(remote) where !name.hasSuffix(".part") {
             let source = remote + "/" + name
             let destination = local + "/" + name
             try session.checkCancelled(during: "the download of \(remote)")
             if entry.isDirectory {
-                try downloadDirectory(source, to: destination, options: options, into: &result)
+                try downloadDirectory(source, to: destination, options: options, into: &walk)
             } else if entry.isRegularFile {
-                result.files.append(try downloadFile(source, to: destination, options: options))
+                walk.pending.append((source, destination))
+                if walk.pending.count >= walk.batchSize { try flushDownloads(&walk, options: options) }
             } else if entry.isSymbolicLink {
                 let target = try readLink(source)
-                if let current = try? FileManager.default.destinationOfSymbolicLink(atPath: destination), current == target {
-                    result.symbolicLinks += 1
+                if let current = try? FileManager.default.destinationOfSymbolicLink(atPath: destination),
+                    current == target
+                {
+                    walk.result.symbolicLinks += 1
                     continue
                 }
                 Glibc.unlink(destination)
-                guard symlink(target, destination) == 0 else { throw LocalFile.ioError("create symbolic link", destination) }
-                result.symbolicLinks += 1
+                guard symlink(target, destination) == 0 else {
+                    throw LocalFile.ioError("create symbolic link", destination)
+                }
+                walk.result.symbolicLinks += 1
             } else {
-                result.skippedSpecialFiles.append(source)
+                walk.result.skippedSpecialFiles.append(source)
             }
         }
         if options.preserveAttributes {
             guard chmod(local, mode_t(info.permissions)) == 0 else { throw LocalFile.ioError("set the mode of", local) }
         }
     }
+
+    /// Files per batch: one checksum command verifies a whole batch.
+    static let treeBatchSize = 200
+
+    private func flushUploads(_ walk: inout TreeWalk, options: TransferOptions) throws(SSHError) {
+        guard !walk.pending.isEmpty else { return }
+        walk.result.files += try uploadBatch(walk.pending, options: options)
+        walk.pending.removeAll()
+    }
+
+    private func flushDownloads(_ walk: inout TreeWalk, options: TransferOptions) throws(SSHError) {
+        guard !walk.pending.isEmpty else { return }
+        walk.result.files += try downloadBatch(walk.pending, options: options)
+        walk.pending.removeAll()
+    }
+}
+
+/// A tree transfer in progress: what is done, and the files waiting for their batch.
+struct TreeWalk {
+    let batchSize: Int
+    var result = TreeTransferResult()
+    /// (source, destination) pairs not yet transferred.
+    var pending: [(String, String)] = []
 }

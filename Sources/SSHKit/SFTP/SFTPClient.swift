@@ -2,7 +2,7 @@ import CLibSSH2
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// File attributes as SFTP reports them.
@@ -71,7 +71,11 @@ public final class SFTPClient: @unchecked Sendable {
             .sftpFailed,
             "Cannot \(what) \(path) on \(hostLabel): \(sftpStatusText(status)).",
             host: "\(session.configuration.host):\(session.configuration.port)",
-            libssh2: SSHError.LibSSH2Failure(code: Int32(truncatingIfNeeded: status), text: sftpStatusText(status), operation: "sftp \(what)")
+            libssh2: SSHError.LibSSH2Failure(
+                code: Int32(truncatingIfNeeded: status),
+                text: sftpStatusText(status),
+                operation: "sftp \(what)"
+            )
         )
     }
 
@@ -227,7 +231,14 @@ public final class SFTPClient: @unchecked Sendable {
         guard let raw else { throw closedError() }
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = try session.call(deadline: .none, operation: "sftp readlink") {
-            libssh2_sftp_symlink_ex(raw, path, UInt32(path.utf8.count), &buffer, UInt32(buffer.count), LIBSSH2_SFTP_READLINK)
+            libssh2_sftp_symlink_ex(
+                raw,
+                path,
+                UInt32(path.utf8.count),
+                &buffer,
+                UInt32(buffer.count),
+                LIBSSH2_SFTP_READLINK
+            )
         }
         guard count >= 0 else { throw sftpError("read link", path: path, rc: count) }
         return String(decoding: buffer.prefix(Int(count)).map { UInt8(bitPattern: $0) }, as: UTF8.self)

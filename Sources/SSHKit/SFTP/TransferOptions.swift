@@ -1,22 +1,33 @@
 import Foundation
 
-/// How the remote side computes a file's SHA-256 for end-to-end verification.
+/// How the remote side computes files' SHA-256 for end-to-end verification: one command for a whole
+/// batch of files, so a tree of many small files costs one round trip per batch, not per file.
 public struct RemoteChecksum: Sendable {
-    /// Builds the command that prints the hex SHA-256 of the file at the given path.
-    public var command: @Sendable (String) -> String
+    /// Builds one command that prints, for each path in order, one line holding its hex SHA-256 (first
+    /// 64 characters; anything else on the line, or an empty line for an unreadable file, is allowed).
+    public var command: @Sendable ([String]) -> String
 
-    public init(command: @escaping @Sendable (String) -> String) {
+    public init(command: @escaping @Sendable ([String]) -> String) {
         self.command = command
     }
 
-    /// `sha256sum` (GNU coreutils, busybox) with the path single-quoted for a POSIX shell.
-    public static let posixSHA256Sum = RemoteChecksum { path in
-        "sha256sum -b -- " + posixShellQuoted(path)
+    /// `openssl dgst -sha256` where OpenSSL is installed (it uses the CPU's SHA extensions, about four
+    /// times faster than coreutils), else `sha256sum` (GNU coreutils, busybox). Paths are single-quoted
+    /// for a POSIX shell; a relative path that looks like an option gets `./` in front, since openssl
+    /// takes no `--`.
+    public static let posixSHA256Sum = RemoteChecksum { paths in
+        let function =
+            "h() { if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r \"$1\"; "
+            + "else sha256sum -b -- \"$1\"; fi | cut -c1-64; }"
+        let calls = paths.map { "h " + posixShellQuoted($0.hasPrefix("-") ? "./" + $0 : $0) }
+        return ([function] + calls).joined(separator: "; ")
     }
 
     /// PowerShell's `Get-FileHash`, for Windows hosts whose SSH shell is PowerShell.
-    public static let powerShellGetFileHash = RemoteChecksum { path in
-        "(Get-FileHash -Algorithm SHA256 -LiteralPath '" + path.replacingOccurrences(of: "'", with: "''") + "').Hash"
+    public static let powerShellGetFileHash = RemoteChecksum { paths in
+        let list = paths.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: ",")
+        return
+            "foreach ($p in @(\(list))) { try { (Get-FileHash -Algorithm SHA256 -LiteralPath $p).Hash } catch { '' } }"
     }
 }
 

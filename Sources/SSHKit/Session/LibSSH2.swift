@@ -1,7 +1,7 @@
 import CLibSSH2
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Process-wide libssh2 initialisation, done once before any session exists.

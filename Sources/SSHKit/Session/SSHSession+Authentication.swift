@@ -103,7 +103,9 @@ extension SSHSession {
                 host: "\(configuration.host):\(configuration.port)"
             )
         }
-        let tried = refused.isEmpty ? "no authentication method was configured" : "it refused " + refused.joined(separator: ", ")
+        let tried =
+            refused.isEmpty
+            ? "no authentication method was configured" : "it refused " + refused.joined(separator: ", ")
         throw SSHError(
             .authenticationFailed,
             "Authentication as \(user) on \(configuration.hostLabel) failed: \(tried); the server accepts "
@@ -136,7 +138,9 @@ extension SSHSession {
     ) throws(SSHError) -> AgentOutcome {
         let path = socketPath ?? ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"]
         guard let path, !path.isEmpty else { return .unavailable("SSH_AUTH_SOCK is not set") }
-        guard let agent = libssh2_agent_init(raw) else { return .unavailable("libssh2 could not start an agent client") }
+        guard let agent = libssh2_agent_init(raw) else {
+            return .unavailable("libssh2 could not start an agent client")
+        }
         defer {
             libssh2_agent_disconnect(agent)
             libssh2_agent_free(agent)
@@ -145,7 +149,8 @@ extension SSHSession {
         guard try call(deadline: deadline, operation: "agent connection", { libssh2_agent_connect(agent) }) == 0 else {
             return .unavailable("cannot connect to \(path)")
         }
-        guard try call(deadline: deadline, operation: "agent listing", { libssh2_agent_list_identities(agent) }) == 0 else {
+        guard try call(deadline: deadline, operation: "agent listing", { libssh2_agent_list_identities(agent) }) == 0
+        else {
             return .unavailable("cannot list its keys")
         }
         var refused: [String] = []
@@ -167,7 +172,8 @@ extension SSHSession {
             let blob = Array(UnsafeBufferPointer(start: identity.pointee.blob, count: identity.pointee.blob_len))
             let algorithm = try? HostKey(blob: blob).algorithm
             let comment = identity.pointee.comment.map { String(cString: $0) } ?? ""
-            let name = "agent key \(comment.isEmpty ? "(no comment)" : comment) (\(algorithm?.displayName ?? "unknown type"))"
+            let name =
+                "agent key \(comment.isEmpty ? "(no comment)" : comment) (\(algorithm?.displayName ?? "unknown type"))"
             refused.append(name)
             if algorithm == .rsa { refusedRSA.append(name) }
         }
@@ -197,7 +203,8 @@ struct PrivateKeyFileInfo {
     /// Reads the key's type and whether it is encrypted: OpenSSH format ("openssh-key-v1", whose public
     /// part is never encrypted) or PEM.
     static func inspect(path: String, hostLabel: String) throws(SSHError) -> PrivateKeyFileInfo {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw SSHError(
                 .credentialUnreadable,
                 "Cannot read private key \(path) (for \(hostLabel)); check the identity path in the inventory."
@@ -205,7 +212,9 @@ struct PrivateKeyFileInfo {
         }
         if text.contains("BEGIN OPENSSH PRIVATE KEY") {
             let body = text.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
-            guard let decoded = Data(base64Encoded: body) else { return PrivateKeyFileInfo(algorithm: nil, isEncrypted: false) }
+            guard let decoded = Data(base64Encoded: body) else {
+                return PrivateKeyFileInfo(algorithm: nil, isEncrypted: false)
+            }
             var reader = SSHWireReader(Array(decoded))
             let magic = Array("openssh-key-v1".utf8) + [0]
             guard reader.readBytes(magic.count).map(Array.init) == magic, let cipher = reader.readString(),
@@ -217,7 +226,9 @@ struct PrivateKeyFileInfo {
         }
         let encrypted = text.contains("Proc-Type: 4,ENCRYPTED") || text.contains("BEGIN ENCRYPTED PRIVATE KEY")
         if text.contains("BEGIN RSA PRIVATE KEY") { return PrivateKeyFileInfo(algorithm: .rsa, isEncrypted: encrypted) }
-        if text.contains("BEGIN EC PRIVATE KEY") { return PrivateKeyFileInfo(algorithm: .ecdsaP256, isEncrypted: encrypted) }
+        if text.contains("BEGIN EC PRIVATE KEY") {
+            return PrivateKeyFileInfo(algorithm: .ecdsaP256, isEncrypted: encrypted)
+        }
         if text.contains("BEGIN DSA PRIVATE KEY") { return PrivateKeyFileInfo(algorithm: .dss, isEncrypted: encrypted) }
         return PrivateKeyFileInfo(algorithm: nil, isEncrypted: encrypted)
     }

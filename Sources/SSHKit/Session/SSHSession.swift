@@ -4,7 +4,7 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One SSH connection to one host, over libssh2.
@@ -166,7 +166,10 @@ public final class SSHSession: @unchecked Sendable {
     private func applyMethodPreferences(_ raw: OpaquePointer) {
         // Host keys we already know for this host go first, as OpenSSH does, so that a server with
         // several host keys presents the one in known_hosts.
-        let known = configuration.hostKeyValidator.preferredAlgorithms(host: configuration.host, port: configuration.port)
+        let known = configuration.hostKeyValidator.preferredAlgorithms(
+            host: configuration.host,
+            port: configuration.port
+        )
         let defaults: [HostKey.Algorithm] = [.ed25519, .ecdsaP256, .ecdsaP384, .ecdsaP521, .rsa]
         var order: [String] = []
         for algorithm in known + defaults where !order.contains(algorithm.rawValue) {

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A connected TCP socket for one SSH session, plus a wake-up pipe so that a blocked `poll` can be
@@ -26,7 +27,12 @@ final class SessionSocket: @unchecked Sendable {
     }
 
     /// Resolves `host` and connects to `port` with a deadline, trying each address in turn.
-    static func connect(host: String, port: Int, deadline: Deadline, hostLabel: String) throws(SSHError) -> SessionSocket {
+    static func connect(
+        host: String,
+        port: Int,
+        deadline: Deadline,
+        hostLabel: String
+    ) throws(SSHError) -> SessionSocket {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -160,7 +166,9 @@ func pollRetrying(_ fds: UnsafeMutablePointer<pollfd>, count: Int, timeoutMillis
         var timeout = timeoutMilliseconds
         if timeoutMilliseconds >= 0 {
             let elapsed = start.duration(to: clock.now)
-            let elapsedMS = Int32(clamping: elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            let elapsedMS = Int32(
+                clamping: elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+            )
             timeout = max(0, timeoutMilliseconds - elapsedMS)
         }
         let rc = poll(fds, nfds_t(count), timeout)

@@ -1,0 +1,156 @@
+import Foundation
+import SSHKit
+import TestSupport
+import Testing
+
+/// The built `octoprov` binary against real sshd VMs: output, messages and exit statuses.
+@Suite("octoprov CLI against real sshd", .tags(.large))
+struct CLILiveTests {
+    @Test func execOnThreeHostsPrefixesOutputAndRecapsEachHost() throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let vms = try (1...3).map { try fixture.startVM("vm\($0)", address: "127.0.0.\($0 + 1)") }
+        let inventory = try writeInventory(fixture, vms)
+        let ok = try runOctoprov(["exec", "-i", inventory, "--", "echo hi from $OCTOPROV_VM_NAME"])
+        #expect(ok.status == 0)
+        for vm in vms { #expect(ok.stdout.contains("\(vm.name) | hi from \(vm.name)")) }
+        #expect(ok.stderr.contains("vm3   ok"))
+
+        let failing = try runOctoprov(["exec", "-i", inventory, "--", "test $OCTOPROV_VM_NAME != vm2 || exit 42"])
+        #expect(failing.status == 1)
+        #expect(failing.stderr.contains("vm2   failed"))
+        #expect(failing.stderr.contains("exit status 42"))
+
+        let limited = try runOctoprov(["exec", "-i", inventory, "--limit", "vm*,!vm2", "--", "echo x >&2"])
+        #expect(limited.status == 0)
+        #expect(limited.stderr.contains("vm1 ! x"))
+        #expect(!limited.stderr.contains("vm2"))
+    }
+
+    @Test func execAgainstAnUnknownHostSaysHowToTrustItAndFails() throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let vm = try fixture.startVM(trusted: false)
+        let inventory = try writeInventory(fixture, [vm])
+        let result = try runOctoprov(["exec", "-i", inventory, "--", "true"])
+        #expect(result.status == 2)
+        let fingerprint = try HostKey(openSSHLine: vm.hostKeys[0].publicKeyLine).fingerprintSHA256
+        let recap = result.stderr.split(separator: "\n").filter { $0.hasPrefix("vm1") }
+        #expect(recap.count == 1)
+        let line = String(recap.first ?? "")
+        for part in ["vm1", "127.0.0.1:\(vm.port)", fingerprint, "host_key_policy: accept-new", "ssh-keyscan"] {
+            #expect(line.contains(part), "recap lacks \(part): \(line)")
+        }
+    }
+
+    @Test func copyUploadsAndDownloadsAndIsIdempotent() throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let vm = try fixture.startVM()
+        let inventory = try writeInventory(fixture, [vm])
+        let source = fixture.directory + "/OctopusDeploy.bak"
+        try LiveFixture.writeRandomFile(source, size: 3_000_000)
+        let first = try runOctoprov(["copy", "-i", inventory, source, vm.rootDirectory + "/backup/"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("changed"))
+        #expect(first.stderr.contains("sha256 verified"))
+        #expect(
+            FileManager.default.contentsEqual(atPath: source, andPath: vm.rootDirectory + "/backup/OctopusDeploy.bak")
+        )
+        let second = try runOctoprov(["copy", "-i", inventory, source, vm.rootDirectory + "/backup/"])
+        #expect(second.status == 0)
+        #expect(second.stderr.contains("all unchanged"))
+        let back = try runOctoprov([
+            "copy", "-i", inventory, "--download", vm.rootDirectory + "/backup", fixture.directory + "/dl",
+        ])
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(
+            FileManager.default.contentsEqual(
+                atPath: source,
+                andPath: fixture.directory + "/dl/vm1/backup/OctopusDeploy.bak"
+            )
+        )
+    }
+
+    @Test func aBrokenInventoryExits64WithFileAndLine() throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let path = fixture.directory + "/bad.yml"
+        try "hosts:\n  vm1:\n    adress: 127.0.0.1\n    user: root\n".write(
+            toFile: path,
+            atomically: true,
+            encoding: .utf8
+        )
+        let result = try runOctoprov(["exec", "-i", path, "--", "true"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("\(path):3:5"))
+        #expect(result.stderr.contains("address"))
+    }
+}
+
+func writeInventory(_ fixture: LiveFixture, _ vms: [LoopbackVM]) throws -> String {
+    var yaml = "hosts:\n"
+    for vm in vms {
+        yaml += """
+              \(vm.name):
+                address: \(vm.address)
+                port: \(vm.port)
+                user: \(vm.user)
+                identity: \(fixture.clientKey.privateKeyPath)
+                known_hosts: \(fixture.knownHostsPath)
+                agent: false
+
+            """
+    }
+    let path = fixture.directory + "/inventory.yml"
+    try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+struct ProcessOutput {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs the `octoprov` built next to these tests (`swift build` puts it in the same folder).
+func runOctoprov(_ arguments: [String]) throws -> ProcessOutput {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    let binary = root.appendingPathComponent(".build/debug/octoprov").path
+    guard FileManager.default.isExecutableFile(atPath: binary) else {
+        throw SSHError(.localIOFailed, "\(binary) is missing; run `swift build` before the CLI tests.")
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment.removeValue(forKey: "SSH_AUTH_SOCK")
+    process.environment = environment
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    // Read both pipes concurrently so neither fills up.
+    let stderrData = LockedData()
+    let reader = Thread { stderrData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+    reader.start()
+    let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while !stderrData.isSet { usleep(1000) }
+    return ProcessOutput(
+        status: process.terminationStatus,
+        stdout: String(decoding: stdoutData, as: UTF8.self),
+        stderr: String(decoding: stderrData.value, as: UTF8.self)
+    )
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data: Data?
+    func set(_ value: Data) { lock.withLock { data = value } }
+    var isSet: Bool { lock.withLock { data != nil } }
+    var value: Data { lock.withLock { data ?? Data() } }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import SSHKit
+import Synchronization
+import TestSupport
+import Testing
+
+/// Remote commands against a real OpenSSH sshd on loopback.
+@Suite("exec against real sshd", .tags(.large))
+struct ExecLiveTests {
+    @Test func exitCodesAndSeparateStreams() async throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let vm = try fixture.startVM()
+        try await SSHSession.withConnection(fixture.configuration(for: vm)) { session in
+            for code in [0, 1, 42] {
+                let result = try await session.run("echo to-out; echo to-err >&2; exit \(code)")
+                #expect(result.exitStatus == Int32(code))
+                #expect(result.succeeded == (code == 0))
+                #expect(result.stdoutText == "to-out\n")
+                #expect(result.stderrText == "to-err\n")
+            }
+            let killed = try await session.run("kill -KILL $$")
+            #expect(killed.exitSignal == "KILL")
+            #expect(killed.exitStatus == nil)
+        }
+    }
+
+    @Test func hundredMegabytesOfOutputOnBothStreamsDoNotDeadlock() async throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let vm = try fixture.startVM()
+        let seen = Mutex((out: 0, err: 0))
+        try await SSHSession.withConnection(fixture.configuration(for: vm)) { session in
+            // Interleaved large writes on both streams: a client draining only one would stall the other.
+            let result = try await session.run(
+                "for i in 1 2 3 4 5; do head -c 10000000 /dev/zero; head -c 10000000 /dev/zero >&2; done; "
+                    + "head -c 50000000 /dev/zero",
+                options: ExecOptions(timeout: .seconds(120), collectOutput: false) { stream, chunk in
+                    seen.withLock { if stream == .stdout { $0.out += chunk.count } else { $0.err += chunk.count } }
+                }
+            )
+            #expect(result.exitStatus == 0)
+            #expect(result.stdoutByteCount == 100_000_000)
+            #expect(result.stderrByteCount == 50_000_000)
+            #expect(result.stdout.isEmpty)
+        }
+        #expect(seen.withLock { $0.out } == 100_000_000)
+        #expect(seen.withLock { $0.err } == 50_000_000)
+    }
+
+    @Test func standardInputReachesTheCommand() async throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let vm = try fixture.startVM()
+        let input = Array((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        try await SSHSession.withConnection(fixture.configuration(for: vm)) { session in
+            let result = try await session.run("sha256sum", options: ExecOptions(stdin: input))
+            let expected = try await session.run("printf ok")
+            #expect(expected.stdoutText == "ok")
+            let local = try await localSHA256(input)
+            #expect(result.stdoutText.hasPrefix(local))
+            let empty = try await session.run("cat | wc -c")
+            #expect(empty.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        }
+    }
+
+    @Test func aCommandPastItsTimeoutIsAbandonedAndTheSessionStaysUsable() async throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let vm = try fixture.startVM()
+        try await SSHSession.withConnection(fixture.configuration(for: vm)) { session in
+            let clock = ContinuousClock()
+            let started = clock.now
+            let error = await #expect(throws: SSHError.self) {
+                try await session.run("sleep 30", options: ExecOptions(timeout: .milliseconds(500)))
+            }
+            #expect(error?.code == .timedOut)
+            #expect(error?.message.contains("vm1") == true)
+            #expect(started.duration(to: clock.now) < .seconds(5))
+            let after = try await session.run("echo alive")
+            #expect(after.stdoutText == "alive\n")
+        }
+    }
+
+    @Test func utf8OutputCutAcrossNetworkChunksIsDecodedWhole() async throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let vm = try fixture.startVM()
+        // 200,000 four-byte characters per line: chunk boundaries land inside characters many times.
+        let lines = Mutex([String]())
+        let splitter = Mutex(LineSplitter())
+        try await SSHSession.withConnection(fixture.configuration(for: vm)) { session in
+            let result = try await session.run(
+                "python3 -c \"import sys; sys.stdout.write(('🐙' * 200000 + '\\n') * 3)\"",
+                options: ExecOptions(collectOutput: false) { stream, chunk in
+                    guard stream == .stdout else { return }
+                    let done = splitter.withLock { $0.feed(chunk) }
+                    lines.withLock { $0.append(contentsOf: done) }
+                }
+            )
+            #expect(result.exitStatus == 0)
+        }
+        let received = lines.withLock { $0 }
+        #expect(received.count == 3)
+        #expect(received.allSatisfy { $0 == String(repeating: "🐙", count: 200_000) })
+    }
+
+    @Test func threeVMsInParallel() async throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let vms = try (1...3).map { try fixture.startVM("vm\($0)", address: "127.0.0.\($0 + 1)") }
+        // Each command stamps when it started and ended on its VM (all VMs share this machine's clock).
+        let stamps = try await withThrowingTaskGroup(of: (String, Int, Int).self) { group in
+            for vm in vms {
+                let configuration = fixture.configuration(for: vm)
+                group.addTask {
+                    let output = try await SSHSession.withConnection(configuration) { session in
+                        try await session.run("date +%s%N; echo $OCTOPROV_VM_NAME; sleep 1; date +%s%N").stdoutText
+                    }
+                    let fields = output.split(separator: "\n").map(String.init)
+                    return (fields[1], Int(fields[0]) ?? 0, Int(fields[2]) ?? 0)
+                }
+            }
+            return try await group.reduce(into: [(String, Int, Int)]()) { $0.append($1) }
+        }
+        #expect(Set(stamps.map(\.0)) == ["vm1", "vm2", "vm3"])
+        // Running in parallel means some moment when all three commands were running at once.
+        let latestStart = stamps.map(\.1).max() ?? 0
+        let earliestEnd = stamps.map(\.2).min() ?? 0
+        #expect(latestStart < earliestEnd)
+    }
+
+    @Test func cancellingTheTaskInterruptsARunningCommand() async throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let vm = try fixture.startVM()
+        let session = try await SSHSession.connect(fixture.configuration(for: vm))
+        let task = Task { try await session.run("sleep 30") }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        let error = await #expect(throws: SSHError.self) { try await task.value }
+        #expect(error?.code == .cancelled)
+        await session.close()
+    }
+}
+
+func localSHA256(_ bytes: [UInt8]) async throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-\(UUID().uuidString)").path
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+    process.arguments = [path]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: output, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+}
+
+extension Tag {
+    /// Starts real processes (sshd, ssh-agent); seconds, not milliseconds.
+    @Tag static var large: Self
+}
