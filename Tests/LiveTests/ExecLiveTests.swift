@@ -148,15 +148,8 @@ func localSHA256(_ bytes: [UInt8]) async throws -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-\(UUID().uuidString)").path
     _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-    process.arguments = [path]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: output, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+    let result = try ChildProcess.run("/usr/bin/sha256sum", [path])
+    return result.output.split(separator: " ").first.map(String.init) ?? ""
 }
 
 extension Tag {

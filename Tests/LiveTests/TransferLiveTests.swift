@@ -167,12 +167,12 @@ struct ForwardLiveTests {
         // A service listening only on the VM's side: python's HTTP server on a free loopback port.
         try "octopus says hi\n".write(toFile: vm.rootDirectory + "/api.txt", atomically: true, encoding: .utf8)
         let port = try Loopback.freePort(address: "127.0.0.1")
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        server.arguments = ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", vm.rootDirectory]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        // TestSupport's ChildProcess, not Foundation's Process: it reaps and stops its child reliably.
+        let server = try ChildProcess.launch(
+            "/usr/bin/python3",
+            ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", vm.rootDirectory],
+            outputPath: fixture.directory + "/http.log"
+        )
         defer { server.terminate() }
         try waitForPort(port, timeout: .seconds(10))
 
