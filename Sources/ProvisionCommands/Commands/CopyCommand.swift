@@ -73,24 +73,13 @@ struct CopyCommand: AsyncParsableCommand {
         let job = CopyJob(download: download, flat: flat, source: source, destination: destination)
 
         let outcomes = await forEachHost(selected, name: \.name, parallel: hosts.parallel) { host in
-            let configuration = host.sshConfiguration(logger: logger, environment: environment)
-            let session: SSHSession
-            do {
-                session = try await SSHSession.connect(configuration)
-            } catch {
-                throw Unreachable(error: error)
-            }
             var hostOptions = options
             hostOptions.progress = { progress in progressLines.update(host: host.name, progress) }
-            do {
-                let result = try await session.withSFTP { sftp in
-                    try await job.run(on: sftp, host: host.name, options: hostOptions)
+            let transferOptions = hostOptions
+            return try await withHostSession(host, logger: logger, environment: environment) { session in
+                try await session.withSFTP { sftp in
+                    try await job.run(on: sftp, host: host.name, options: transferOptions)
                 }
-                await session.close()
-                return result
-            } catch {
-                await session.close()
-                throw error
             }
         }
 

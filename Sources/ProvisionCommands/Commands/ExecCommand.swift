@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Provisioning
 import SSHKit
 import Synchronization
@@ -52,28 +53,15 @@ struct ExecCommand: AsyncParsableCommand {
         let limit = timeout.map { Duration.milliseconds(Int64($0 * 1000)) }
 
         let outcomes = await forEachHost(selected, name: \.name, parallel: hosts.parallel) { host in
-            let configuration = host.sshConfiguration(logger: logger, environment: environment)
-            let session: SSHSession
-            do {
-                session = try await SSHSession.connect(configuration)
-            } catch {
-                throw Unreachable(error: error)
-            }
-            let printer = HostOutputPrinter(host: host.name, quiet: quiet)
-            do {
-                let result = try await session.run(
+            try await withHostSession(host, logger: logger, environment: environment) { session in
+                let printer = HostOutputPrinter(host: host.name, quiet: quiet)
+                defer { printer.finish() }
+                return try await session.run(
                     commandLine,
                     options: ExecOptions(timeout: limit, collectOutput: false) { stream, chunk in
                         printer.feed(stream, chunk)
                     }
                 )
-                printer.finish()
-                await session.close()
-                return result
-            } catch {
-                printer.finish()
-                await session.close()
-                throw error
             }
         }
 
@@ -96,6 +84,30 @@ struct ExecCommand: AsyncParsableCommand {
 /// Marks an error raised before the host was reached (connection, host key, authentication).
 struct Unreachable: Error {
     var error: any Error
+}
+
+/// Connects to an inventory host, runs `body`, and closes the session on every path. A failure to
+/// connect (network, host key, authentication) is thrown as ``Unreachable``.
+func withHostSession<T: Sendable>(
+    _ host: InventoryHost,
+    logger: Logger,
+    environment: [String: String],
+    _ body: (SSHSession) async throws -> T
+) async throws -> T {
+    let session: SSHSession
+    do {
+        session = try await SSHSession.connect(host.sshConfiguration(logger: logger, environment: environment))
+    } catch {
+        throw Unreachable(error: error)
+    }
+    do {
+        let result = try await body(session)
+        await session.close()
+        return result
+    } catch {
+        await session.close()
+        throw error
+    }
 }
 
 /// One line for an error, or its detailed tree with `--verbose`.

@@ -80,27 +80,12 @@ extension SFTPClient {
         }
 
         // 1. Files already in place: same size and time, then the same SHA-256.
-        if options.skipUnchanged {
-            var candidates: [Int] = []
-            for index in files.indices {
-                if let remote = try stat(files[index].remote), remote.isRegularFile, remote.size == sizes[index].size,
-                    !options.preserveAttributes || remote.modificationTime == sizes[index].modificationTime
-                {
-                    candidates.append(index)
-                }
-            }
-            var remoteDigests: [String]?
-            if let checksum = options.checksum {
-                remoteDigests = try remoteSHA256s(candidates.map { files[$0].remote }, checksum)
-            }
-            for (position, index) in candidates.enumerated() {
-                if let remoteDigests {
-                    let digest = try LocalFile.sha256(files[index].local)
-                    guard remoteDigests[position] == digest else { continue }
-                    results[index].sha256 = digest
-                }
-                results[index].skipped = true
-            }
+        try markUnchanged(&results, localPaths: files.map(\.local), remotePaths: files.map(\.remote), options: options)
+        {
+            index throws(SSHError) in
+            guard let remote = try stat(files[index].remote), remote.isRegularFile else { return false }
+            return remote.size == sizes[index].size
+                && (!options.preserveAttributes || remote.modificationTime == sizes[index].modificationTime)
         }
 
         // 2. Everything else goes to NAME.part, resuming from what an interrupted run left there.
@@ -283,28 +268,14 @@ extension SFTPClient {
             )
         }
 
-        if options.skipUnchanged {
-            var candidates: [Int] = []
-            for index in files.indices {
-                if let local = try LocalFile.info(files[index].local, followLinks: true), local.isRegularFile,
-                    local.size == attributes[index].size,
-                    !options.preserveAttributes || local.modificationTime == attributes[index].modificationTime
-                {
-                    candidates.append(index)
-                }
+        try markUnchanged(&results, localPaths: files.map(\.local), remotePaths: files.map(\.remote), options: options)
+        {
+            index throws(SSHError) in
+            guard let local = try LocalFile.info(files[index].local, followLinks: true), local.isRegularFile else {
+                return false
             }
-            var remoteDigests: [String]?
-            if let checksum = options.checksum {
-                remoteDigests = try remoteSHA256s(candidates.map { files[$0].remote }, checksum)
-            }
-            for (position, index) in candidates.enumerated() {
-                if let remoteDigests {
-                    let digest = try LocalFile.sha256(files[index].local)
-                    guard remoteDigests[position] == digest else { continue }
-                    results[index].sha256 = digest
-                }
-                results[index].skipped = true
-            }
+            return local.size == attributes[index].size
+                && (!options.preserveAttributes || local.modificationTime == attributes[index].modificationTime)
         }
 
         let pending = files.indices.filter { !results[$0].skipped }
@@ -449,6 +420,33 @@ extension SFTPClient {
     }
 
     // MARK: - Checksums
+
+    /// Marks as skipped the files whose destination already holds the same data: `sameSizeAndTime`
+    /// picks the candidates, then (when verifying) one checksum command compares their SHA-256s.
+    private func markUnchanged(
+        _ results: inout [TransferResult],
+        localPaths: [String],
+        remotePaths: [String],
+        options: TransferOptions,
+        sameSizeAndTime: (Int) throws(SSHError) -> Bool
+    ) throws(SSHError) {
+        guard options.skipUnchanged else { return }
+        var candidates: [Int] = []
+        for index in results.indices where try sameSizeAndTime(index) {
+            candidates.append(index)
+        }
+        guard let checksum = options.checksum else {
+            for index in candidates { results[index].skipped = true }
+            return
+        }
+        let remoteDigests = try remoteSHA256s(candidates.map { remotePaths[$0] }, checksum)
+        for (position, index) in candidates.enumerated() {
+            let digest = try LocalFile.sha256(localPaths[index])
+            guard remoteDigests[position] == digest else { continue }
+            results[index].sha256 = digest
+            results[index].skipped = true
+        }
+    }
 
     /// The lowercase hex SHA-256 of each remote path, in order ("" for a file the host could not
     /// hash), computed with one command per batch of paths.
