@@ -35,7 +35,10 @@ public final class LoopbackVM: @unchecked Sendable {
         public var hostKeyTypes: [SSHKeyType] = [.ed25519]
         /// Adds "PubkeyAcceptedAlgorithms +ssh-rsa" (OpenSSH 8.8+ refuses ssh-rsa SHA-1 signatures by default).
         public var allowSSHRSA: Bool = false
-        /// Raw sshd_config lines appended after the generated ones.
+        /// Lets users log in with their system password (`PasswordAuthentication yes`; root never can).
+        public var allowPasswordAuthentication: Bool = false
+        /// Raw sshd_config lines appended after the generated ones. sshd keeps the first value it reads
+        /// for most settings, so these add settings rather than override generated ones.
         public var extraConfig: [String] = []
 
         public init() {}
@@ -400,7 +403,7 @@ private struct Layout {
             "AuthorizedKeysFile \(quoted(authorizedKeys.replacingOccurrences(of: "%", with: "%%")))",
             "StrictModes no",
             "UsePAM no",
-            "PasswordAuthentication no",
+            "PasswordAuthentication \(options.allowPasswordAuthentication ? "yes" : "no")",
             "KbdInteractiveAuthentication no",
             "PermitRootLogin prohibit-password",
             "Subsystem sftp internal-sftp",

@@ -72,6 +72,48 @@ struct CLILiveTests {
         )
     }
 
+    @Test func passwordsByFileAndEnvironmentReferenceNeverAppearInOutput() throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let user = try SystemUser.create(in: fixture.directory)
+        defer { user.remove() }
+        let vm = try fixture.startVM { $0.allowPasswordAuthentication = true }
+        let secretFile = fixture.directory + "/vm1.pw"
+        try (user.password + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
+        chmod(secretFile, 0o600)
+        let inventory = fixture.directory + "/pw.yml"
+        func writeInventory(password reference: String) throws {
+            try """
+            hosts:
+              vm1:
+                address: \(vm.address)
+                port: \(vm.port)
+                user: \(user.name)
+                password: \(reference)
+                known_hosts: \(fixture.knownHostsPath)
+                agent: false
+
+            """.write(toFile: inventory, atomically: true, encoding: .utf8)
+        }
+        for reference in ["file:\(secretFile)", "env:OCTOPROV_TEST_PW"] {
+            try writeInventory(password: reference)
+            let result = try runOctoprov(
+                ["exec", "-v", "-i", inventory, "--", "id -un"],
+                environment: ["OCTOPROV_TEST_PW": user.password]
+            )
+            #expect(result.status == 0, "\(reference): \(result.stderr)")
+            #expect(result.stdout.contains("vm1 | \(user.name)"))
+            #expect(!(result.stdout + result.stderr).contains(user.password))
+        }
+        // A password file others can read is refused before any host is touched.
+        try writeInventory(password: "file:\(secretFile)")
+        chmod(secretFile, 0o644)
+        let refused = try runOctoprov(["exec", "-i", inventory, "--", "true"])
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("chmod 600"))
+        #expect(!refused.stderr.contains(user.password))
+    }
+
     @Test func aBrokenInventoryExits64WithFileAndLine() throws {
         let fixture = try LiveFixture()
         defer { fixture.close() }
@@ -114,7 +156,7 @@ struct ProcessOutput {
 }
 
 /// Runs the `octoprov` built next to these tests (`swift build` puts it in the same folder).
-func runOctoprov(_ arguments: [String]) throws -> ProcessOutput {
+func runOctoprov(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ProcessOutput {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     let binary = root.appendingPathComponent(".build/debug/octoprov").path
@@ -126,6 +168,7 @@ func runOctoprov(_ arguments: [String]) throws -> ProcessOutput {
     process.arguments = arguments
     var environment = ProcessInfo.processInfo.environment
     environment.removeValue(forKey: "SSH_AUTH_SOCK")
+    environment.merge(extra) { _, new in new }
     process.environment = environment
     let out = Pipe()
     let err = Pipe()

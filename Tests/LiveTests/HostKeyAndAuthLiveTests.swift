@@ -122,6 +122,26 @@ struct HostKeyAndAuthLiveTests {
         #expect(wrong?.message.contains("nope") == false)
     }
 
+    @Test func passwordAuthentication() async throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let user = try SystemUser.create(in: fixture.directory)
+        defer { user.remove() }
+        let vm = try fixture.startVM { $0.allowPasswordAuthentication = true }
+        var configuration = fixture.configuration(for: vm, authentication: [.password(.value(user.password))])
+        configuration.user = user.name
+        try await SSHSession.withConnection(configuration) { session in
+            let whoami = try await session.run("id -un")
+            #expect(whoami.stdoutText == "\(user.name)\n")
+        }
+        configuration.authentication = [.password(.value("not-" + user.password))]
+        let error = await #expect(throws: SSHError.self) {
+            try await SSHSession.withConnection(configuration) { _ in }
+        }
+        #expect(error?.code == .authenticationFailed)
+        #expect(error?.message.contains(user.password) == false)
+    }
+
     @Test func agentAuthentication() async throws {
         let fixture = try LiveFixture()
         defer { fixture.close() }
