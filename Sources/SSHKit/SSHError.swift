@@ -104,7 +104,9 @@ public struct SSHError: Error, Sendable, CustomStringConvertible {
         var lines = [message, "  code: \(code)"]
         if let host { lines.append("  host: \(host)") }
         if let libssh2 {
-            lines.append("  libssh2: \(libssh2.operation) returned \(libssh2.code) (\(libssh2.text))")
+            // Negative codes are LIBSSH2_ERROR_*; positive ones are SFTP status codes.
+            let name = libssh2.code < 0 ? " \(libssh2ErrorName(libssh2.code))" : ""
+            lines.append("  libssh2: \(libssh2.operation) returned \(libssh2.code)\(name) (\(libssh2.text))")
         }
         if let errno { lines.append("  errno: \(errno) (\(String(cString: strerror(errno))))") }
         return lines.joined(separator: "\n")

@@ -12,7 +12,6 @@ final class Console: Sendable {
     static let shared = Console()
 
     private let lock = Mutex(())
-    let stderrIsTerminal = isatty(STDERR_FILENO) == 1
 
     func out(_ line: String) { write(line + "\n", to: STDOUT_FILENO) }
     func err(_ line: String) { write(line + "\n", to: STDERR_FILENO) }

@@ -22,13 +22,6 @@ public struct RemoteChecksum: Sendable {
         let calls = paths.map { "h " + posixShellQuoted($0.hasPrefix("-") ? "./" + $0 : $0) }
         return ([function] + calls).joined(separator: "; ")
     }
-
-    /// PowerShell's `Get-FileHash`, for Windows hosts whose SSH shell is PowerShell.
-    public static let powerShellGetFileHash = RemoteChecksum { paths in
-        let list = paths.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: ",")
-        return
-            "foreach ($p in @(\(list))) { try { (Get-FileHash -Algorithm SHA256 -LiteralPath $p).Hash } catch { '' } }"
-    }
 }
 
 /// `'…'` with embedded single quotes written as `'\''`: the value stays literal in a POSIX shell.
