@@ -109,7 +109,7 @@ extension SSHSession {
         throw SSHError(
             .authenticationFailed,
             "Authentication as \(user) on \(configuration.hostLabel) failed: \(tried); the server accepts "
-                + "\(serverMethods.joined(separator: ", ")). Check the user and identity in the inventory and the "
+                + "\(serverMethods.joined(separator: ", ")), so check the user and identity in the inventory and the "
                 + "VM's authorized_keys.",
             host: "\(configuration.host):\(configuration.port)"
         )
