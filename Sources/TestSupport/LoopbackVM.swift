@@ -223,6 +223,19 @@ public final class LoopbackVM: @unchecked Sendable {
         }
     }
 
+    /// Sends `signal` to every process serving a connection (not the listener), e.g. SIGSTOP to make the
+    /// VM stop answering without closing anything, as a hung host or a lost route would, and SIGCONT to
+    /// let it go on. Returns how many processes got the signal.
+    @discardableResult
+    public func signalConnections(_ signal: Int32) -> Int {
+        lock.withLock {
+            guard let process = state.process, process.isRunning else {
+                return 0
+            }
+            return ProcessTable().descendants(of: process.processIdentifier).filter { kill($0, signal) == 0 }.count
+        }
+    }
+
     /// Replaces the host keys with fresh ones and restarts sshd on the same address and port (for "host key
     /// changed" tests).
     ///

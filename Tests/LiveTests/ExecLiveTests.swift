@@ -130,6 +130,28 @@ struct ExecLiveTests {
         #expect(latestStart < earliestEnd)
     }
 
+    /// Keepalives keep a silent command alive past the idle limit (the server's replies are activity);
+    /// a host that stops answering altogether is declared lost after the idle limit.
+    @Test func keepalivesKeepSilentCommandsAliveAndAFrozenHostIsDetected() async throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let vm = try fixture.startVM()
+        var configuration = fixture.configuration(for: vm, idleTimeout: .seconds(3))
+        configuration.keepaliveInterval = .seconds(1)
+        try await SSHSession.withConnection(configuration) { session in
+            let silent = try await session.run("sleep 5; echo done")
+            #expect(silent.stdoutText == "done\n")
+
+            let frozen = Task { try await session.run("sleep 30") }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(vm.signalConnections(SIGSTOP) > 0)
+            defer { vm.signalConnections(SIGCONT) }
+            let error = await #expect(throws: SSHError.self) { try await frozen.value }
+            #expect(error?.code == .disconnected)
+            #expect(error?.message.contains("stopped answering") == true)
+        }
+    }
+
     @Test func cancellingTheTaskInterruptsARunningCommand() async throws {
         let fixture = try LiveFixture()
         defer { fixture.close() }
