@@ -8,7 +8,7 @@ import Testing
     @Test func respectsTheParallelLimitKeepsOrderAndContainsFailures() async {
         let hosts = (1...10).map { "vm\($0)" }
         let running = Mutex((now: 0, peak: 0))
-        let outcomes = await forEachHost(hosts, name: { $0 }, parallel: 3) { host in
+        let outcomes = await forEachHost(hosts, name: \.self, parallel: 3) { host in
             running.withLock { state in
                 state.now += 1
                 state.peak = max(state.peak, state.now)
@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func aParallelLimitBelowOneStillRunsEveryHost() async {
-        let outcomes = await forEachHost(["a", "b"], name: { $0 }, parallel: 0) { $0 }
+        let outcomes = await forEachHost(["a", "b"], name: \.self, parallel: 0) { $0 }
         #expect(outcomes.map(\.host) == ["a", "b"])
     }
 }
