@@ -189,6 +189,25 @@ let hostileValues: [String] = [
             ]
         ),
         ErrorCase(
+            name: "placeholders written inside quotes or brackets",
+            file: "sql/x.sql",
+            template: "SELECT N'{{ a }}', \"{{ b }}\", [{{ c | ident }}], `{{ d }}`, N'x' + {{ e }}",
+            values: ["a": "1", "b": "2", "c": "3", "d": "4", "e": "5"],
+            expected: [
+                (.invalidPlaceholder, "1:10", "a", "touches a `'`"),
+                (.invalidPlaceholder, "1:21", "b", "touches a `\"`"),
+                (.invalidPlaceholder, "1:32", "c", "touches a `[`"),
+                (.invalidPlaceholder, "1:51", "d", "touches a backtick"),
+            ]
+        ),
+        ErrorCase(
+            name: "a bash placeholder inside double quotes",
+            file: "standin/start.sh",
+            template: "echo \"{{ v }}\"",
+            values: ["v": "$(id)"],
+            expected: [(.invalidPlaceholder, "1:7", "v", "touches a `\"`")]
+        ),
+        ErrorCase(
             name: "NUL and unsafe raw and ident values",
             file: "sql/x.sql",
             template: "{{ a }} {{ n | raw }} {{ t | ident }}",

@@ -193,7 +193,9 @@ struct TemplateParser {
                 }
                 var inside = ""
                 inside.unicodeScalars.append(contentsOf: scalars[(index + 2)..<close])
-                placeholder(inside, at: location)
+                let before = index > 0 ? scalars[index - 1] : nil
+                let after = close + 2 < scalars.count ? scalars[close + 2] : nil
+                placeholder(inside, at: location, between: before, and: after)
                 column += close + 2 - index
                 index = close + 2
                 continue
@@ -227,9 +229,40 @@ struct TemplateParser {
         return nil
     }
 
-    private mutating func placeholder(_ inside: String, at location: SourceLocation) {
+    /// Characters that, right before or after a placeholder, show it written inside a string or identifier
+    /// of the template (`"{{ v }}"`, `N'{{ v }}'`, `[{{ t }}]`), where its own quotes would break.
+    private var enclosingQuotes: Set<Unicode.Scalar> {
+        var quotes: Set<Unicode.Scalar> = ["'", "\"", "`"]
+        switch language {
+        case .bash: break
+        case .powerShell:
+            quotes.formUnion(TemplateLanguage.powerShellSingleQuotes.union(["\u{201C}", "\u{201D}", "\u{201E}"]))
+        case .tsql: quotes.formUnion(["[", "]"])
+        }
+        return quotes
+    }
+
+    private mutating func placeholder(
+        _ inside: String,
+        at location: SourceLocation,
+        between before: Unicode.Scalar?,
+        and after: Unicode.Scalar?
+    ) {
         let pieces = inside.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingSpaces() }
         let name = pieces[0]
+        let quotes = enclosingQuotes
+        if let quote = [before, after].compactMap({ $0 }).first(where: { quotes.contains($0) }) {
+            errors.append(
+                TemplateError(
+                    .invalidPlaceholder,
+                    at: location,
+                    variable: name,
+                    "The placeholder for `\(name)` touches \(quote == "`" ? "a backtick" : "a `\(quote)`"): it writes its own quotes, so write it "
+                        + "outside any string or brackets and join with the language's operator instead."
+                )
+            )
+            return
+        }
         guard Self.isValidName(name) else {
             errors.append(
                 TemplateError(
