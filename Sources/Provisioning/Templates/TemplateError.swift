@@ -1,0 +1,98 @@
+/// One problem with a template or its values, written for the person at the terminal.
+///
+/// Compare errors by ``code``; the ``message`` is one sentence that names the template variable (or the file)
+/// and never repeats a value, which may be a secret.
+public struct TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong, as an extensible set of codes (a struct around a private enum, so that new codes never
+    /// break a caller's `switch`).
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        enum Base: String, Hashable, Sendable {
+            case unreadableFile
+            case unknownLanguage
+            case templateNotFound
+            case unbalancedBraces
+            case invalidPlaceholder
+            case unknownFilter
+            case missingVariable
+            case invalidValue
+        }
+        let base: Base
+        init(_ base: Base) { self.base = base }
+
+        /// A template file or folder could not be read, or is not UTF-8 text.
+        public static let unreadableFile = Code(.unreadableFile)
+        /// A template's extension is not `.sh`, `.ps1` or `.sql`, or it sits outside `<platform>/<step>.<ext>`.
+        public static let unknownLanguage = Code(.unknownLanguage)
+        /// No template exists for the platform and step (or SQL name) asked for.
+        public static let templateNotFound = Code(.templateNotFound)
+        /// A `{{` is not closed by `}}` on the same line.
+        public static let unbalancedBraces = Code(.unbalancedBraces)
+        /// A placeholder's variable name is empty or not a valid name, or it has more than one filter.
+        public static let invalidPlaceholder = Code(.invalidPlaceholder)
+        /// A filter other than `raw` (any language) or `ident` (T-SQL only).
+        public static let unknownFilter = Code(.unknownFilter)
+        /// A placeholder names a variable that has no value.
+        public static let missingVariable = Code(.missingVariable)
+        /// A value cannot be written safely: it contains NUL, or a `raw` or `ident` value breaks that filter's
+        /// rules.
+        public static let invalidValue = Code(.invalidValue)
+
+        /// The code's name, such as `missingVariable`.
+        public var description: String { base.rawValue }
+    }
+
+    /// What went wrong.
+    public var code: Code
+    /// Where: the placeholder (or the whole file, with line 0).
+    public var location: SourceLocation
+    /// The template variable concerned, or empty for problems with the file itself.
+    public var variable: String
+    /// One sentence, with no "Error:" prefix.
+    public var message: String
+
+    /// Creates an error.
+    ///
+    /// - Parameters:
+    ///   - code: What went wrong.
+    ///   - location: Where.
+    ///   - variable: The template variable concerned, or empty.
+    ///   - message: One sentence naming the variable or file.
+    public init(_ code: Code, at location: SourceLocation, variable: String = "", _ message: String) {
+        self.code = code
+        self.location = location
+        self.variable = variable
+        self.message = message
+    }
+
+    /// `FILE:LINE:COL: MESSAGE` (or `FILE: MESSAGE` for the whole file).
+    public var description: String { "\(location): \(message)" }
+}
+
+/// Every problem found in one or more templates: never empty, sorted by location.
+public struct TemplateErrors: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The problems, sorted by location; there is always at least one.
+    public let errors: [TemplateError]
+
+    /// Wraps a single problem.
+    ///
+    /// - Parameter error: The problem.
+    public init(_ error: TemplateError) {
+        self.errors = [error]
+    }
+
+    /// Wraps a list of problems, sorted by location (stable, so problems at one place keep their order).
+    ///
+    /// - Parameter errors: The problems.
+    /// - Returns: `nil` when `errors` is empty.
+    public init?(_ errors: [TemplateError]) {
+        guard !errors.isEmpty else { return nil }
+        self.errors = errors.enumerated()
+            .sorted { ($0.element.location, $0.offset) < ($1.element.location, $1.offset) }
+            .map(\.element)
+    }
+
+    /// One `FILE:LINE:COL: MESSAGE` line per problem.
+    public var description: String {
+        errors.map(\.description).joined(separator: "\n")
+    }
+}
