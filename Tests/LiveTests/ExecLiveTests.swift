@@ -139,6 +139,8 @@ struct ExecLiveTests {
         var configuration = fixture.configuration(for: vm, idleTimeout: .seconds(3))
         configuration.keepaliveInterval = .seconds(1)
         try await SSHSession.withConnection(configuration) { session in
+            // A pause between operations longer than the idle limit is not the host's silence.
+            try await Task.sleep(for: .seconds(4))
             let silent = try await session.run("sleep 5; echo done")
             #expect(silent.stdoutText == "done\n")
 

@@ -231,6 +231,9 @@ public final class SSHSession: @unchecked Sendable {
             try await thread.run { [self] in
                 defer { interrupts.finish(id) }
                 self.currentOperation = id
+                // Idleness is measured within an operation: a pause between operations is the caller's,
+                // not a sign that the host stopped answering.
+                self.lastActivity = ContinuousClock.now
                 if interrupts.isCancelled(id) {
                     throw SSHError(.cancelled, "Cancelled before work on \(configuration.hostLabel) began.")
                 }
