@@ -109,25 +109,27 @@ struct ExecLiveTests {
         let fixture = try LiveFixture()
         defer { fixture.close() }
         let vms = try (1...3).map { try fixture.startVM("vm\($0)", address: "127.0.0.\($0 + 1)") }
-        // Each command stamps when it started and ended on its VM (all VMs share this machine's clock).
-        let stamps = try await withThrowingTaskGroup(of: (String, Int, Int).self) { group in
+        // A barrier: each command marks itself in a folder all three VMs see (they share this machine),
+        // then waits until all three marks exist. Commands run one after another never all get there;
+        // commands running in parallel always do, however loaded the machine.
+        let barrier = fixture.directory + "/barrier"
+        try FileManager.default.createDirectory(atPath: barrier, withIntermediateDirectories: true)
+        let script =
+            "touch \(barrier)/$OCTOPROV_VM_NAME; for i in $(seq 300); do "
+            + "[ $(ls \(barrier) | wc -l) -ge 3 ] && echo together $OCTOPROV_VM_NAME && exit 0; sleep 0.1; done; "
+            + "echo alone; exit 1"
+        let outputs = try await withThrowingTaskGroup(of: String.self) { group in
             for vm in vms {
                 let configuration = fixture.configuration(for: vm)
                 group.addTask {
-                    let output = try await SSHSession.withConnection(configuration) { session in
-                        try await session.run("date +%s%N; echo $OCTOPROV_VM_NAME; sleep 1; date +%s%N").stdoutText
+                    try await SSHSession.withConnection(configuration) { session in
+                        try await session.run(script).stdoutText
                     }
-                    let fields = output.split(separator: "\n").map(String.init)
-                    return (fields[1], Int(fields[0]) ?? 0, Int(fields[2]) ?? 0)
                 }
             }
-            return try await group.reduce(into: [(String, Int, Int)]()) { $0.append($1) }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
         }
-        #expect(Set(stamps.map(\.0)) == ["vm1", "vm2", "vm3"])
-        // Running in parallel means some moment when all three commands were running at once.
-        let latestStart = stamps.map(\.1).max() ?? 0
-        let earliestEnd = stamps.map(\.2).min() ?? 0
-        #expect(latestStart < earliestEnd)
+        #expect(Set(outputs) == ["together vm1\n", "together vm2\n", "together vm3\n"])
     }
 
     /// Keepalives keep a silent command alive past the idle limit (the server's replies are activity);
@@ -136,12 +138,14 @@ struct ExecLiveTests {
         let fixture = try LiveFixture()
         defer { fixture.close() }
         let vm = try fixture.startVM()
-        var configuration = fixture.configuration(for: vm, idleTimeout: .seconds(3))
+        // libssh2 schedules keepalives in whole seconds, so with a 1 s interval replies can be ~2 s
+        // apart; a 5 s idle limit leaves room for a loaded machine.
+        var configuration = fixture.configuration(for: vm, idleTimeout: .seconds(5))
         configuration.keepaliveInterval = .seconds(1)
         try await SSHSession.withConnection(configuration) { session in
             // A pause between operations longer than the idle limit is not the host's silence.
-            try await Task.sleep(for: .seconds(4))
-            let silent = try await session.run("sleep 5; echo done")
+            try await Task.sleep(for: .seconds(6))
+            let silent = try await session.run("sleep 7; echo done")
             #expect(silent.stdoutText == "done\n")
 
             let frozen = Task { try await session.run("sleep 30") }
