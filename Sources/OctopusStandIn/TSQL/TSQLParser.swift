@@ -118,7 +118,7 @@ struct TSQLParser {
             if case .symbol(":") = token.kind, let next = tokens.dropFirst(position + 1).first {
                 throw .unsupported("The sqlcmd command ':\(next.text)'", line: line)
             }
-            throw .incorrectSyntax(near: token, line: line)
+            throw unexpected()
         }
         let keyword = word.uppercased()
         position += 1
@@ -156,7 +156,8 @@ struct TSQLParser {
             if Self.knownStatements.contains(keyword) {
                 throw .unsupported("The \(keyword) statement", line: line)
             }
-            throw .incorrectSyntax(near: token, line: line)
+            position -= 1
+            throw unexpected()
         }
         return TSQLLocated(statement: statement, line: line)
     }
@@ -271,7 +272,19 @@ struct TSQLParser {
             position += 2
             return .assignment(name, try expression(), line: token.line)
         }
-        let value = try expression()
+        if let token = current, peekSymbol("=", offset: 1) {
+            var alias: String?
+            switch token.kind {
+            case .quoted(let name): alias = name
+            case .word(let name) where !Self.reserved.contains(name.uppercased()): alias = name
+            default: break
+            }
+            if let alias {
+                position += 2
+                return .expression(try itemExpression(), alias: alias)
+            }
+        }
+        let value = try itemExpression()
         if accept(keyword: "AS") {
             return .expression(value, alias: try aliasName())
         }
@@ -286,6 +299,18 @@ struct TSQLParser {
             }
         }
         return .expression(value, alias: nil)
+    }
+
+    /// A select-list expression: T-SQL has no boolean values, so a comparison here is a syntax error.
+    private mutating func itemExpression() throws(TSQLError) -> TSQLExpression {
+        let start = current
+        let value = try expression()
+        switch value {
+        case .comparison, .and, .inList:
+            throw .incorrectSyntax(near: start, line: lastLine)
+        default:
+            return value
+        }
     }
 
     private mutating func aliasName() throws(TSQLError) -> String {
