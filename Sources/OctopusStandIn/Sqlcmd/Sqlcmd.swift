@@ -92,9 +92,9 @@ public struct Sqlcmd {
         var batches: [Batch] = []
         var current: [Substring] = []
         var firstLine = 1
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        for (offset, rawLine) in lines.enumerated() {
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+        // "\r\n" is one Character in Swift, so split on every newline, not on "\n".
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        for (offset, line) in lines.enumerated() {
             if line.trimmingCharacters(in: .whitespaces).uppercased() == "GO" {
                 batches.append(Batch(text: current.joined(separator: "\n"), firstLine: firstLine))
                 current = []

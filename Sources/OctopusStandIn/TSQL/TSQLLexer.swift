@@ -46,17 +46,17 @@ enum TSQLLexer {
         }
         while let character = peek() {
             let start = line
-            if character == "\n" {
+            if character.isNewline {
                 line += 1
                 index += 1
             } else if character.isWhitespace {
                 index += 1
             } else if character == "-" && peek(1) == "-" {
-                while let next = peek(), next != "\n" { index += 1 }
+                while let next = peek(), !next.isNewline { index += 1 }
             } else if character == "/" && peek(1) == "*" {
                 index += 2
                 while peek() != nil && !(peek() == "*" && peek(1) == "/") {
-                    if peek() == "\n" { line += 1 }
+                    if peek()?.isNewline == true { line += 1 }
                     index += 1
                 }
                 guard peek() != nil else {
@@ -83,7 +83,7 @@ enum TSQLLexer {
                             break
                         }
                     } else {
-                        if next == "\n" { line += 1 }
+                        if next.isNewline { line += 1 }
                         value.append(next)
                     }
                 }
