@@ -132,6 +132,7 @@ struct StatementTests {
             output: ["after"]
         ),
         .fails("invalid object name", "SELECT * FROM Nope", 208, "Invalid object name 'Nope'."),
+        .fails("lines count across CRLF", "PRINT 'a'\r\n\r\nSELECT * FROM Nope", 208, line: 3),
         .fails("invalid column name", "\n\nUPDATE Machine SET Nope = 1", 207, line: 3, "Invalid column name 'Nope'."),
         .fails("unknown database", "USE [Nope]", 911, "Database 'Nope' does not exist."),
         .fails("MERGE", "MERGE INTO Machine USING x ON 1 = 1", TSQLError.unsupportedNumber, unsupported),

@@ -94,14 +94,18 @@ public struct SqlcmdOptions: Sendable, Equatable {
         }
         if options.user != nil && options.password == nil {
             throw SqlcmdUsageError(
-                "-U without -P or SQLCMDPASSWORD would prompt for a password, which is not supported by the stand-in."
+                "-U without -P or SQLCMDPASSWORD would prompt for a password, which is not supported by the stand-in.",
+                code: .unsupportedMode
             )
         }
         if !options.inputFiles.isEmpty && options.query != nil {
             throw SqlcmdUsageError("The -i and the -Q options are mutually exclusive.")
         }
         if options.inputFiles.isEmpty && options.query == nil {
-            throw SqlcmdUsageError("Interactive mode (neither -i nor -Q) is not supported by the stand-in.")
+            throw SqlcmdUsageError(
+                "Interactive mode (neither -i nor -Q) is not supported by the stand-in.",
+                code: .unsupportedMode
+            )
         }
         return options
     }
@@ -109,10 +113,29 @@ public struct SqlcmdOptions: Sendable, Equatable {
 
 /// A sqlcmd command line the stand-in cannot run; sqlcmd prints it as `Sqlcmd: <message>` and exits 1.
 public struct SqlcmdUsageError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong (a struct around a private enum, so new codes never break a caller's `switch`).
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        enum Base: String, Hashable, Sendable {
+            case invalidArguments
+            case unsupportedMode
+        }
+        let base: Base
+        init(_ base: Base) { self.base = base }
+
+        /// An unknown flag, a missing value, or flags that exclude each other, as sqlcmd would refuse.
+        public static let invalidArguments = Code(.invalidArguments)
+        /// Something sqlcmd does that the stand-in does not: interactive mode, a password prompt.
+        public static let unsupportedMode = Code(.unsupportedMode)
+
+        public var description: String { base.rawValue }
+    }
+
+    public var code: Code
     /// One sentence, worded like sqlcmd's.
     public var message: String
 
-    init(_ message: String) {
+    init(_ message: String, code: Code = .invalidArguments) {
+        self.code = code
         self.message = message
     }
 
