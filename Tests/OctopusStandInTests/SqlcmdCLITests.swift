@@ -23,6 +23,10 @@ struct SqlcmdCLITests {
     ) throws
         -> Run
     {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.binary),
+            "Build it first: swift build --product octopus-standin"
+        )
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["sqlcmd"] + arguments
