@@ -160,6 +160,12 @@ struct StatementTests {
         .fails("unclosed string", "PRINT 'abc", 105),
         .fails("duplicate key", "INSERT INTO Machine (Id) VALUES ('Machines-1')", 2627),
         .fails("malformed JSON", "PRINT JSON_VALUE('not json', '$.a')", 13609),
+        .fails(
+            "JSON truncated by its variable's length is malformed, as in SQL Server",
+            #"DECLARE @c NVARCHAR(10) = '{"a":"bcdefghij"}'"# + "\nPRINT JSON_VALUE(@c, '$.a')",
+            13609,
+            line: 2
+        ),
     ]
 
     @Test(arguments: cases)

@@ -75,7 +75,7 @@ public struct TSQLError: Error, Sendable, CustomStringConvertible {
             .syntax,
             number: 102,
             line: token?.line ?? line,
-            message: "Incorrect syntax \(near) (or T-SQL that is not supported by the stand-in)."
+            message: "Incorrect syntax \(near); if this is valid T-SQL, it is not supported by the stand-in."
         )
     }
 
