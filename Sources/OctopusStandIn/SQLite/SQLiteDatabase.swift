@@ -32,7 +32,9 @@ public enum SQLValue: Sendable, Hashable, CustomStringConvertible {
 
 /// The rows of a query, with the column names SQLite reported.
 public struct SQLiteRows: Sendable, Equatable {
+    /// The column names, in order.
     public var columns: [String]
+    /// Each row's values, in column order.
     public var rows: [[SQLValue]]
 }
 
@@ -61,6 +63,7 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
         public var description: String { base.rawValue }
     }
 
+    /// Compare errors by code, never by message.
     public var code: Code
     /// One sentence naming the database file.
     public var message: String

@@ -7,7 +7,9 @@ import Foundation
 /// `-b` the first error stops the script and the exit code is 1. Failing to connect, an unreadable
 /// input file and an undefined scripting variable always stop with exit code 1.
 public struct Sqlcmd {
+    /// The parsed command line.
     public var options: SqlcmdOptions
+    /// Where the servers' databases are.
     public var dataFolder: DataFolder
     /// Scripting variables also come from the environment, as in sqlcmd (`-v` wins).
     public var environment: [String: String]

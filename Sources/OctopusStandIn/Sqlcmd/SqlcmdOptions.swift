@@ -20,6 +20,7 @@ public struct SqlcmdOptions: Sendable, Equatable {
     /// `-v name=value`, names upper-cased (sqlcmd variable names are case-insensitive).
     public var variables: [String: String] = [:]
 
+    /// sqlcmd's defaults: the local default instance, no database, no input.
     public init() {}
 
     /// Parses sqlcmd's arguments (without the program name).
@@ -130,6 +131,7 @@ public struct SqlcmdUsageError: Error, Sendable, Equatable, CustomStringConverti
         public var description: String { base.rawValue }
     }
 
+    /// Compare errors by code, never by message.
     public var code: Code
     /// One sentence, worded like sqlcmd's.
     public var message: String

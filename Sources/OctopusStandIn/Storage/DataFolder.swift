@@ -10,6 +10,7 @@ public struct DataFolder: Sendable, Hashable {
     /// The root folder when the environment variable is not set.
     public static let defaultRoot = "/var/lib/octopus-standin"
 
+    /// The folder holding one folder per server.
     public var root: String
 
     /// - Parameter root: The folder holding one folder per server.

@@ -7,6 +7,7 @@
 public enum OctopusSchema {
     /// One table: its name and its columns other than `Id` and `JSON`.
     public struct Table: Sendable, Hashable {
+        /// The table name, as Octopus spells it.
         public var name: String
         /// Column definitions in SQLite syntax, e.g. `IsDisabled INTEGER NOT NULL DEFAULT 0`.
         public var columns: [String]

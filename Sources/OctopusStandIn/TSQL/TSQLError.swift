@@ -42,6 +42,7 @@ public struct TSQLError: Error, Sendable, CustomStringConvertible {
     /// The error number used for statements outside the subset (SQL Server's first user-defined number).
     public static let unsupportedNumber = 50000
 
+    /// Compare errors by code, never by message.
     public var code: Code
     /// The SQL Server message number (`Msg N`).
     public var number: Int
@@ -54,6 +55,7 @@ public struct TSQLError: Error, Sendable, CustomStringConvertible {
     /// One sentence, as SQL Server words it.
     public var message: String
 
+    /// An error with SQL Server's number, severity, state and batch line.
     public init(_ code: Code, number: Int, level: Int = 16, state: Int = 1, line: Int, message: String) {
         self.code = code
         self.number = number
