@@ -116,7 +116,7 @@ struct SqlcmdCLITests {
         #expect(run.lines == ["", "(3 rows affected)", "Renamed", "-------", "renamed", "third", ""])
     }
 
-    @Test func unknownDatabase() throws {
+    @Test func unknownDatabaseOrServer() throws {
         let fixture = try StandInFixture()
         let use = try sqlcmd(["-b", "-Q", "USE [Missing]"], fixture: fixture)
         #expect(use.status == 1)
@@ -125,6 +125,10 @@ struct SqlcmdCLITests {
         let login = try sqlcmd(["-d", "Missing", "-Q", "PRINT 1"], fixture: fixture)
         #expect(login.status == 1)
         #expect(login.stdout.contains("Cannot open database \"Missing\" requested by the login."))
+        let server = try sqlcmd(["-S", "prod-sql01", "-Q", "PRINT 1"], fixture: fixture)
+        #expect(server.status == 1)
+        #expect(server.stdout.hasPrefix("Sqlcmd: Error: Microsoft ODBC Driver 18 for SQL Server : A network-related"))
+        #expect(server.stdout.contains("Server is not found or not accessible"))
     }
 
     @Test(arguments: ["MERGE INTO Machine USING Space ON 1 = 1", "EXEC sp_who", "ALTER TABLE Machine ADD x INT"])

@@ -49,7 +49,8 @@ public struct Sqlcmd {
                 database: options.database ?? "master"
             )
         } catch {
-            SqlcmdFormat.message(error, server: options.server).forEach(output)
+            // sqlcmd reports a failed connection or login as a driver error, not as a server message.
+            output("Sqlcmd: Error: Microsoft ODBC Driver 18 for SQL Server : \(error.message)")
             return 1
         }
         var sources: [Source] = []

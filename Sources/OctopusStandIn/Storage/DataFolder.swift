@@ -57,6 +57,18 @@ public struct DataFolder: Sendable, Hashable {
         "\(serverFolder(server))/\(database.lowercased()).sqlite"
     }
 
+    /// Whether a server exists: it has a folder (made by ``createServer(_:)`` or a created database).
+    public func serverExists(_ server: String) -> Bool {
+        var status = stat()
+        return stat(serverFolder(server), &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Creates a server's folder, as installing SQL Server would; its `master` database appears on first use.
+    /// - Throws: ``SQLiteError`` with code ``SQLiteError/Code/openFailed`` when the folder cannot be made.
+    public func createServer(_ server: String) throws {
+        try makeFolder(serverFolder(server))
+    }
+
     /// Whether a database exists on a server. `master` always exists.
     public func databaseExists(server: String, database: String) -> Bool {
         database.lowercased() == "master" || access(databasePath(server: server, database: database), F_OK) == 0

@@ -9,6 +9,7 @@ public struct TSQLError: Error, Sendable, CustomStringConvertible {
             case invalidObject
             case invalidColumn
             case unknownDatabase
+            case unknownServer
             case transaction
             case undeclaredVariable
             case constraint
@@ -27,6 +28,8 @@ public struct TSQLError: Error, Sendable, CustomStringConvertible {
         public static let invalidColumn = Code(.invalidColumn)
         /// Msg 911: `USE` of a database that does not exist.
         public static let unknownDatabase = Code(.unknownDatabase)
+        /// The `-S` server has no folder in the data folder: sqlcmd's "Server is not found or not accessible".
+        public static let unknownServer = Code(.unknownServer)
         /// Msg 3902/3903: COMMIT or ROLLBACK without BEGIN TRANSACTION.
         public static let transaction = Code(.transaction)
         /// Msg 137: a variable used without DECLARE.

@@ -23,12 +23,24 @@ public final class TSQLSession {
     ///   - dataFolder: Where the server's SQLite files are.
     ///   - server: The `-S` value.
     ///   - database: The `-d` value; `master` when none was given.
-    /// - Throws: ``TSQLError`` Msg 4060 (code ``TSQLError/Code/unknownDatabase``) when the database does
-    ///   not exist, ``TSQLError/Code/storage`` when its file cannot be opened.
+    /// - Throws: ``TSQLError`` with code ``TSQLError/Code/unknownServer`` when the server has no folder,
+    ///   Msg 4060 (code ``TSQLError/Code/unknownDatabase``) when the database does not exist,
+    ///   ``TSQLError/Code/storage`` when its file cannot be opened.
     public init(dataFolder: DataFolder, server: String, database: String = "master") throws(TSQLError) {
         self.dataFolder = dataFolder
         self.server = server
         self.database = database
+        guard dataFolder.serverExists(server) else {
+            throw TSQLError(
+                .unknownServer,
+                number: 0,
+                level: 16,
+                line: 1,
+                message: "A network-related or instance-specific error has occurred while establishing a connection "
+                    + "to SQL Server. Server is not found or not accessible (the stand-in has no folder "
+                    + "\(dataFolder.serverFolder(server)))."
+            )
+        }
         guard dataFolder.databaseExists(server: server, database: database) else {
             throw TSQLError(
                 .unknownDatabase,
