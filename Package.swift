@@ -5,6 +5,8 @@
 // Layers (imports flow one way, down):
 //   octoprov (one-file @main) → ProvisionCommands (ArgumentParser) → Provisioning → SSHKit → CLibSSH2
 //   TestSupport (loopback sshd "VMs") is a library so that tests and `octoprov sandbox` share it.
+//   octopus-standin (one-file @main, multi-call: `sqlcmd`, later `Octopus.Server`) → OctopusStandIn → CSQLite
+//   The stand-in plays Octopus Server and SQL Server on test VMs; octoprov never imports it.
 //
 // Dependencies are chosen for a 2-core machine whose CI builds from a clean clone every run:
 // - swift-argument-parser: the CLI surface (subcommands, validation, help). Small, builds in seconds.
@@ -13,6 +15,9 @@
 //   OpenSSL's libcrypto by hand) would be more C surface for no gain.
 // - Yams: YAML inventories with line/column marks for error messages. Small.
 // - swift-log: structured logging owned by the executable; libraries only take a `Logger`.
+// - SQLite (system library, Debian's libsqlite3-dev): the stand-in's storage, one file per "SQL Server
+//   database". Already on every Debian machine, has JSON functions for JSON_VALUE/JSON_MODIFY, and costs
+//   no build time; a Swift SQLite package would add a dependency for a thin wrapper we keep in one file.
 // No SwiftNIO: blocking libssh2 calls run on one dedicated thread per SSH session (see
 // `SessionThread`), which keeps them off the cooperative pool without a multi-minute NIO build.
 import PackageDescription
@@ -28,6 +33,7 @@ let package = Package(
     products: [
         .executable(name: "octoprov", targets: ["octoprov"]),
         .library(name: "SSHKit", targets: ["SSHKit"]),
+        .executable(name: "octopus-standin", targets: ["octopus-standin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -77,6 +83,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "OctopusStandIn",
+            dependencies: ["CSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "octopus-standin",
+            dependencies: ["OctopusStandIn"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TestSupport",
             swiftSettings: swiftSettings
@@ -96,6 +117,12 @@ let package = Package(
         .testTarget(
             name: "TestSupportTests",
             dependencies: ["TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OctopusStandInTests",
+            dependencies: ["OctopusStandIn"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,504 @@
+/// One connection to a stand-in "SQL Server": runs batches of the T-SQL subset against the SQLite file
+/// of the current database, and writes what sqlcmd would show (result sets, row counts, PRINT, context
+/// changes) to an output callback. The library never prints.
+///
+/// Like SQL Server: variables live for one batch; SET NOCOUNT, SET XACT_ABORT and transactions live
+/// for the connection; an error stops the rest of its batch; an open transaction is rolled back when
+/// the connection closes.
+public final class TSQLSession {
+    /// The data folder holding the server's databases.
+    public let dataFolder: DataFolder
+    /// The server name as given (`-S`); used in messages.
+    public let server: String
+    /// The current database.
+    public private(set) var database: String
+    private var connection: SQLiteDatabase
+    private var noCount = false
+    private var xactAbort = false
+    private var transactionCount = 0
+    private var variables: [String: (type: TSQLType, value: SQLValue)] = [:]
+
+    /// Connects to a database.
+    /// - Parameters:
+    ///   - dataFolder: Where the server's SQLite files are.
+    ///   - server: The `-S` value.
+    ///   - database: The `-d` value; `master` when none was given.
+    /// - Throws: ``TSQLError`` with code ``TSQLError/Code/unknownServer`` when the server has no folder,
+    ///   Msg 4060 (code ``TSQLError/Code/unknownDatabase``) when the database does not exist,
+    ///   ``TSQLError/Code/storage`` when its file cannot be opened.
+    public init(dataFolder: DataFolder, server: String, database: String = "master") throws(TSQLError) {
+        self.dataFolder = dataFolder
+        self.server = server
+        self.database = database
+        guard dataFolder.serverExists(server) else {
+            throw TSQLError(
+                .unknownServer,
+                number: 0,
+                level: 16,
+                line: 1,
+                message: "A network-related or instance-specific error has occurred while establishing a connection "
+                    + "to SQL Server. Server is not found or not accessible (the stand-in has no folder "
+                    + "\(dataFolder.serverFolder(server)))."
+            )
+        }
+        guard dataFolder.databaseExists(server: server, database: database) else {
+            throw TSQLError(
+                .unknownDatabase,
+                number: 4060,
+                level: 11,
+                line: 1,
+                message: "Cannot open database \"\(database)\" requested by the login. The login failed."
+            )
+        }
+        do {
+            connection = try dataFolder.open(server: server, database: database)
+        } catch {
+            throw TSQLError(.storage, number: TSQLError.unsupportedNumber, line: 1, message: "\(error)")
+        }
+    }
+
+    deinit {
+        if transactionCount > 0 { try? connection.execute("ROLLBACK") }
+    }
+
+    /// Parses and runs one batch (the text between two `GO` lines).
+    /// - Parameters:
+    ///   - batch: T-SQL text, scripting variables already substituted.
+    ///   - output: Receives each line sqlcmd would print.
+    /// - Throws: ``TSQLError``: the first error; nothing after it in the batch has run, and nothing at
+    ///   all has run when the batch does not parse.
+    public func execute(batch: String, output: (String) -> Void) throws(TSQLError) {
+        variables = [:]
+        let statements = try TSQLParser.parse(batch)
+        do {
+            for statement in statements {
+                try execute(statement, output: output)
+            }
+        } catch {
+            if xactAbort && transactionCount > 0 {
+                try? connection.execute("ROLLBACK")
+                transactionCount = 0
+            }
+            throw error
+        }
+    }
+
+    // MARK: Statements
+
+    private func execute(_ located: TSQLLocated, output: (String) -> Void) throws(TSQLError) {
+        let line = located.line
+        switch located.statement {
+        case .use(let name):
+            guard dataFolder.databaseExists(server: server, database: name) else {
+                throw TSQLError(
+                    .unknownDatabase,
+                    number: 911,
+                    line: line,
+                    message: "Database '\(name)' does not exist. Make sure that the name is entered correctly."
+                )
+            }
+            guard transactionCount == 0 else {
+                throw .unsupported("USE inside a transaction", line: line)
+            }
+            do {
+                connection = try dataFolder.open(server: server, database: name)
+            } catch {
+                throw TSQLError(.storage, number: TSQLError.unsupportedNumber, line: line, message: "\(error)")
+            }
+            database = name
+            output("Changed database context to '\(name)'.")
+        case .ifExists(let select, let negated, let then):
+            var parameters: [SQLValue] = []
+            let sql = try selectSQL(select, parameters: &parameters, line: line, forExists: true)
+            let exists = try query("SELECT EXISTS(\(sql))", parameters, line: line).rows.first?.first == .integer(1)
+            if exists != negated { try execute(then, output: output) }
+        case .delete(let table, let filter):
+            var parameters: [SQLValue] = []
+            var sql = "DELETE FROM \(try tableSQL(table, line: line, writable: true))"
+            if let filter { sql += " WHERE \(try expressionSQL(filter, &parameters))" }
+            report(try run(sql, parameters, line: line), output)
+        case .update(let table, let assignments, let filter):
+            var parameters: [SQLValue] = []
+            var sets: [String] = []
+            for (column, value) in assignments {
+                sets.append("\(quote(column)) = \(try expressionSQL(value, &parameters))")
+            }
+            var sql = "UPDATE \(try tableSQL(table, line: line, writable: true)) SET \(sets.joined(separator: ", "))"
+            if let filter { sql += " WHERE \(try expressionSQL(filter, &parameters))" }
+            report(try run(sql, parameters, line: line), output)
+        case .insert(let table, let columns, let rows):
+            var parameters: [SQLValue] = []
+            var sql = "INSERT INTO \(try tableSQL(table, line: line, writable: true))"
+            if let columns { sql += " (\(columns.map(quote).joined(separator: ", ")))" }
+            var values: [String] = []
+            for row in rows {
+                var items: [String] = []
+                for item in row { items.append(try expressionSQL(item, &parameters)) }
+                values.append("(\(items.joined(separator: ", ")))")
+            }
+            sql += " VALUES \(values.joined(separator: ", "))"
+            report(try run(sql, parameters, line: line), output)
+        case .select(let select):
+            try runSelect(select, line: line, output: output)
+        case .declare(let declarations):
+            for (name, type, initial) in declarations {
+                if variables[name.lowercased()] != nil {
+                    throw TSQLError(
+                        .syntax,
+                        number: 134,
+                        line: line,
+                        message: "The variable name '@\(name)' has already been declared. Variable names must be "
+                            + "unique within a query batch or stored procedure."
+                    )
+                }
+                let value = try initial.map { (expression) throws(TSQLError) in try evaluate(expression, line: line) }
+                variables[name.lowercased()] = (type, Self.coerce(value ?? .null, to: type))
+            }
+        case .setVariable(let name, let expression):
+            try assign(name, try evaluate(expression, line: line), line: line)
+        case .setOption(let option, let on):
+            if option == "NOCOUNT" { noCount = on } else { xactAbort = on }
+        case .print(let expression):
+            output(try evaluate(expression, line: line).printable)
+        case .beginTransaction:
+            if transactionCount == 0 { try run("BEGIN", [], line: line) }
+            transactionCount += 1
+        case .commit:
+            guard transactionCount > 0 else {
+                throw TSQLError(
+                    .transaction,
+                    number: 3902,
+                    line: line,
+                    message: "The COMMIT TRANSACTION request has no corresponding BEGIN TRANSACTION."
+                )
+            }
+            transactionCount -= 1
+            if transactionCount == 0 { try run("COMMIT", [], line: line) }
+        case .rollback:
+            guard transactionCount > 0 else {
+                throw TSQLError(
+                    .transaction,
+                    number: 3903,
+                    line: line,
+                    message: "The ROLLBACK TRANSACTION request has no corresponding BEGIN TRANSACTION."
+                )
+            }
+            transactionCount = 0
+            try run("ROLLBACK", [], line: line)
+        }
+    }
+
+    private func report(_ count: Int, _ output: (String) -> Void) {
+        guard !noCount else { return }
+        output("")
+        output(Self.rowsAffected(count))
+    }
+
+    static func rowsAffected(_ count: Int) -> String {
+        "(\(count) row\(count == 1 ? "" : "s") affected)"
+    }
+
+    private func runSelect(_ select: TSQLSelect, line: Int, output: (String) -> Void) throws(TSQLError) {
+        var parameters: [SQLValue] = []
+        let sql = try selectSQL(select, parameters: &parameters, line: line, forExists: false)
+        let rows = try query(sql, parameters, line: line)
+        let assignments = select.items.compactMap { item -> (String, Int)? in
+            if case .assignment(let name, _, let itemLine) = item { return (name, itemLine) }
+            return nil
+        }
+        if !assignments.isEmpty {
+            for row in rows.rows {
+                for ((name, itemLine), value) in zip(assignments, row) {
+                    try assign(name, value, line: itemLine)
+                }
+            }
+            if !noCount {
+                output("")
+                output(Self.rowsAffected(rows.rows.count))
+            }
+            return
+        }
+        var headers = rows.columns
+        if !select.items.contains(where: { $0 == .star }) {
+            headers = select.items.map { item in
+                switch item {
+                case .expression(_, let alias?): alias
+                case .expression(.column(let name), nil): name
+                default: ""
+                }
+            }
+        }
+        for text in SqlcmdFormat.resultSet(columns: headers, rows: rows.rows) { output(text) }
+        if !noCount {
+            output("")
+            output(Self.rowsAffected(rows.rows.count))
+        }
+    }
+
+    private func selectSQL(
+        _ select: TSQLSelect,
+        parameters: inout [SQLValue],
+        line: Int,
+        forExists: Bool
+    ) throws(TSQLError) -> String {
+        let assigns = select.items.filter {
+            if case .assignment = $0 { return true }
+            return false
+        }
+        if !assigns.isEmpty && (assigns.count != select.items.count || forExists) {
+            throw TSQLError(
+                .syntax,
+                number: 141,
+                line: line,
+                message: "A SELECT statement that assigns a value to a variable must not be combined with "
+                    + "data-retrieval operations."
+            )
+        }
+        var items: [String] = []
+        for item in select.items {
+            switch item {
+            case .star:
+                items.append("*")
+            case .expression(let expression, let alias):
+                let sql = try expressionSQL(expression, &parameters)
+                items.append(alias.map { "\(sql) AS \(quote($0))" } ?? sql)
+            case .assignment(let name, let expression, let itemLine):
+                guard variables[name.lowercased()] != nil else { throw Self.undeclared(name, line: itemLine) }
+                items.append(try expressionSQL(expression, &parameters))
+            }
+        }
+        var sql = "SELECT \(items.joined(separator: ", "))"
+        if let from = select.from { sql += " FROM \(try tableSQL(from, line: line, writable: false))" }
+        if let filter = select.filter { sql += " WHERE \(try expressionSQL(filter, &parameters))" }
+        if !select.orderBy.isEmpty {
+            var keys: [String] = []
+            for (key, descending) in select.orderBy {
+                keys.append("\(try expressionSQL(key, &parameters))\(descending ? " DESC" : "")")
+            }
+            sql += " ORDER BY \(keys.joined(separator: ", "))"
+        }
+        if let top = select.top { sql += " LIMIT \(top)" }
+        return sql
+    }
+
+    private func tableSQL(_ table: TSQLTable, line: Int, writable: Bool) throws(TSQLError) -> String {
+        switch table {
+        case .table(let name):
+            if name.lowercased().hasPrefix("sqlite_") {
+                throw TSQLError(.invalidObject, number: 208, line: line, message: "Invalid object name '\(name)'.")
+            }
+            return quote(name)
+        case .systemTables:
+            guard !writable else {
+                throw .unsupported("Changing sys.tables", line: line)
+            }
+            return "(SELECT name AS [name], 'U' AS [type] FROM sqlite_master WHERE type = 'table' "
+                + "AND name NOT LIKE 'sqlite_%') AS [tables]"
+        }
+    }
+
+    private func quote(_ identifier: String) -> String {
+        "[\(identifier.filter { $0 != "]" })]"
+    }
+
+    // MARK: Expressions
+
+    /// A lower-case version 4 UUID, computed per row by SQLite.
+    private static let newID =
+        "(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "
+        + "substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', abs(random()) % 4 + 1, 1) || "
+        + "substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))))"
+
+    private func expressionSQL(_ expression: TSQLExpression, _ parameters: inout [SQLValue]) throws(TSQLError) -> String
+    {
+        switch expression {
+        case .literal(.null):
+            return "NULL"
+        case .literal(let value):
+            parameters.append(value)
+            return "?"
+        case .column(let name):
+            return quote(name)
+        case .variable(let name, let line):
+            guard let variable = variables[name.lowercased()] else { throw Self.undeclared(name, line: line) }
+            parameters.append(variable.value)
+            return "?"
+        case .comparison(let left, let op, let right):
+            let lhs = try expressionSQL(left, &parameters)
+            let rhs = try expressionSQL(right, &parameters)
+            return "(\(lhs) \(op) \(rhs) COLLATE NOCASE)"
+        case .and(let left, let right):
+            let lhs = try expressionSQL(left, &parameters)
+            return "(\(lhs) AND \(try expressionSQL(right, &parameters)))"
+        case .inList(let value, let list):
+            let lhs = try expressionSQL(value, &parameters)
+            var items: [String] = []
+            for item in list { items.append(try expressionSQL(item, &parameters)) }
+            return "(\(lhs) COLLATE NOCASE IN (\(items.joined(separator: ", "))))"
+        case .convert(let type, let value):
+            let inner = try expressionSQL(value, &parameters)
+            if type.isInteger { return "CAST(\(inner) AS INTEGER)" }
+            if type.isText {
+                return type.length.map { "substr(CAST(\(inner) AS TEXT), 1, \($0))" } ?? "CAST(\(inner) AS TEXT)"
+            }
+            return inner
+        case .function(let name, let arguments):
+            return try functionSQL(name, arguments, &parameters)
+        }
+    }
+
+    private func functionSQL(
+        _ name: String,
+        _ arguments: [TSQLExpression],
+        _ parameters: inout [SQLValue]
+    ) throws(TSQLError) -> String {
+        func sql(_ index: Int) throws(TSQLError) -> String {
+            try expressionSQL(arguments[index], &parameters)
+        }
+        switch name {
+        case "NEWID":
+            return Self.newID
+        case "SYSUTCDATETIME":
+            return "(strftime('%Y-%m-%d %H:%M:%f', 'now') || '0000')"
+        case "LOWER":
+            return "lower(\(try sql(0)))"
+        case "JSON_VALUE":
+            // SQL Server returns NULL for objects and arrays and text for every scalar.
+            let type = "json_type(\(try sql(0)), \(try sql(1)))"
+            let value = "json_extract(\(try sql(0)), \(try sql(1)))"
+            return "(CASE \(type) WHEN 'object' THEN NULL WHEN 'array' THEN NULL WHEN 'null' THEN NULL "
+                + "WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(\(value) AS TEXT) END)"
+        case "JSON_MODIFY":
+            // SQL Server removes the property when the new value is NULL.
+            let newValue = try sql(2)
+            let remove = "json_remove(\(try sql(0)), \(try sql(1)))"
+            let set = "json_set(\(try sql(0)), \(try sql(1)), \(try sql(2)))"
+            return "(CASE WHEN \(newValue) IS NULL THEN \(remove) ELSE \(set) END)"
+        default:
+            throw .unsupported("The function \(name)()", line: 1)
+        }
+    }
+
+    private func evaluate(_ expression: TSQLExpression, line: Int) throws(TSQLError) -> SQLValue {
+        var parameters: [SQLValue] = []
+        let sql = try expressionSQL(expression, &parameters)
+        return try query("SELECT \(sql)", parameters, line: line).rows.first?.first ?? .null
+    }
+
+    private func assign(_ name: String, _ value: SQLValue, line: Int) throws(TSQLError) {
+        guard let variable = variables[name.lowercased()] else { throw Self.undeclared(name, line: line) }
+        variables[name.lowercased()] = (variable.type, Self.coerce(value, to: variable.type))
+    }
+
+    /// Converts a value to a variable's type; character types truncate to their length, as SQL Server
+    /// does silently on assignment.
+    static func coerce(_ value: SQLValue, to type: TSQLType) -> SQLValue {
+        switch value {
+        case .null:
+            return .null
+        case .integer(let integer) where type.isText:
+            return coerce(.text(String(integer)), to: type)
+        case .real(let real) where type.isText:
+            return coerce(.text(String(real)), to: type)
+        case .text(let text) where type.isText:
+            return .text(type.length.map { String(text.prefix($0)) } ?? text)
+        case .text(let text) where type.isInteger:
+            let number = Int64(text.filter { $0 != " " }) ?? 0
+            return .integer(type.name == "BIT" ? (number == 0 ? 0 : 1) : number)
+        case .integer(let integer) where type.name == "BIT":
+            return .integer(integer == 0 ? 0 : 1)
+        case .real(let real) where type.isInteger:
+            return .integer(Int64(real))
+        default:
+            return value
+        }
+    }
+
+    private static func undeclared(_ name: String, line: Int) -> TSQLError {
+        TSQLError(
+            .undeclaredVariable,
+            number: 137,
+            line: line,
+            message: "Must declare the scalar variable \"@\(name)\"."
+        )
+    }
+
+    // MARK: SQLite calls, with SQLite's errors turned into SQL Server's
+
+    @discardableResult
+    private func run(_ sql: String, _ parameters: [SQLValue], line: Int) throws(TSQLError) -> Int {
+        do {
+            return try connection.run(sql, parameters)
+        } catch {
+            throw translate(error, line: line)
+        }
+    }
+
+    private func query(_ sql: String, _ parameters: [SQLValue], line: Int) throws(TSQLError) -> SQLiteRows {
+        do {
+            return try connection.query(sql, parameters)
+        } catch {
+            throw translate(error, line: line)
+        }
+    }
+
+    private func translate(_ error: any Error, line: Int) -> TSQLError {
+        guard let error = error as? SQLiteError else {
+            return TSQLError(.storage, number: TSQLError.unsupportedNumber, line: line, message: "\(error)")
+        }
+        let text = error.sqliteMessage
+        func after(_ prefix: String) -> String? {
+            text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : nil
+        }
+        if let name = after("no such table: ") {
+            return TSQLError(.invalidObject, number: 208, line: line, message: "Invalid object name '\(name)'.")
+        }
+        if let name = after("no such column: ") {
+            return TSQLError(.invalidColumn, number: 207, line: line, message: "Invalid column name '\(name)'.")
+        }
+        let noColumn = text.split(separator: " has no column named ")
+        if text.hasPrefix("table "), noColumn.count == 2 {
+            let column = noColumn[1]
+            return TSQLError(.invalidColumn, number: 207, line: line, message: "Invalid column name '\(column)'.")
+        }
+        if let key = after("UNIQUE constraint failed: ") {
+            let table = key.split(separator: ".").first.map(String.init) ?? key
+            return TSQLError(
+                .constraint,
+                number: 2627,
+                line: line,
+                message: "Violation of PRIMARY KEY constraint 'PK_\(table)'. Cannot insert duplicate key in object "
+                    + "'dbo.\(table)'."
+            )
+        }
+        if let key = after("NOT NULL constraint failed: ") {
+            let parts = key.split(separator: ".").map(String.init)
+            return TSQLError(
+                .constraint,
+                number: 515,
+                line: line,
+                message: "Cannot insert the value NULL into column '\(parts.last ?? key)', table "
+                    + "'\(database).dbo.\(parts.first ?? key)'; column does not allow nulls."
+            )
+        }
+        if text.contains("malformed JSON") {
+            return TSQLError(.syntax, number: 13609, line: line, message: "JSON text is not properly formatted.")
+        }
+        if text.contains("JSON path error") || text.contains("bad JSON path") {
+            return TSQLError(.syntax, number: 13607, line: line, message: "JSON path is not properly formatted.")
+        }
+        return TSQLError(
+            .storage,
+            number: TSQLError.unsupportedNumber,
+            line: line,
+            message: "The stand-in's SQLite storage failed: \(text)."
+        )
+    }
+}
+
+extension SQLValue {
+    /// The value as PRINT shows it: NULL prints an empty line.
+    var printable: String {
+        self == .null ? "" : description
+    }
+}

@@ -1,0 +1,74 @@
+/// An expression in the stand-in's T-SQL subset.
+indirect enum TSQLExpression: Equatable {
+    case literal(SQLValue)
+    case column(String)
+    case variable(String, line: Int)
+    /// `JSON_VALUE`, `JSON_MODIFY`, `NEWID`, `LOWER`, `SYSUTCDATETIME` (name upper-cased).
+    case function(String, [TSQLExpression])
+    case convert(TSQLType, TSQLExpression)
+    /// `=` or `<>`.
+    case comparison(TSQLExpression, String, TSQLExpression)
+    case and(TSQLExpression, TSQLExpression)
+    case inList(TSQLExpression, [TSQLExpression])
+}
+
+/// A declared type: `NVARCHAR(255)`, `NVARCHAR(MAX)`, `BIT`, …
+struct TSQLType: Equatable {
+    var name: String
+    /// The character length; `nil` for MAX or a non-character type.
+    var length: Int?
+
+    var isText: Bool { ["NVARCHAR", "VARCHAR", "NCHAR", "CHAR", "UNIQUEIDENTIFIER", "SYSNAME"].contains(name) }
+    var isInteger: Bool { ["INT", "BIGINT", "SMALLINT", "TINYINT", "BIT"].contains(name) }
+    static let supportedNames: Set<String> = [
+        "NVARCHAR", "VARCHAR", "NCHAR", "CHAR", "UNIQUEIDENTIFIER", "SYSNAME", "INT", "BIGINT", "SMALLINT",
+        "TINYINT", "BIT", "DATETIME", "DATETIME2", "DATETIMEOFFSET",
+    ]
+}
+
+/// A table in FROM, UPDATE, DELETE or INSERT.
+enum TSQLTable: Equatable {
+    case table(String)
+    /// `sys.tables`, answered from `sqlite_master`.
+    case systemTables
+}
+
+/// One item of a SELECT list.
+enum TSQLSelectItem: Equatable {
+    case star
+    case expression(TSQLExpression, alias: String?)
+    /// `@v = expression`.
+    case assignment(String, TSQLExpression, line: Int)
+}
+
+struct TSQLSelect {
+    var top: Int?
+    var items: [TSQLSelectItem]
+    var from: TSQLTable?
+    var filter: TSQLExpression?
+    var orderBy: [(TSQLExpression, descending: Bool)]
+}
+
+/// A statement of the subset.
+indirect enum TSQLStatement {
+    case use(String)
+    case ifExists(TSQLSelect, negated: Bool, then: TSQLLocated)
+    case delete(TSQLTable, filter: TSQLExpression?)
+    case update(TSQLTable, [(String, TSQLExpression)], filter: TSQLExpression?)
+    case insert(TSQLTable, columns: [String]?, rows: [[TSQLExpression]])
+    case select(TSQLSelect)
+    case declare([(String, TSQLType, TSQLExpression?)])
+    case setVariable(String, TSQLExpression)
+    /// `SET NOCOUNT` or `SET XACT_ABORT` (name upper-cased) `ON`/`OFF`.
+    case setOption(String, Bool)
+    case print(TSQLExpression)
+    case beginTransaction
+    case commit
+    case rollback
+}
+
+/// A statement with the batch line it starts on.
+struct TSQLLocated {
+    var statement: TSQLStatement
+    var line: Int
+}
