@@ -335,6 +335,9 @@ private struct Layout {
     var pidFilePath: String { path("sshd.pid") }
     var authorizedKeys: String { path("authorized_keys") }
     var logPath: String { path("sshd.log") }
+    /// The sessions' HOME: the VM's own, so that commands never run this machine's login scripts (this
+    /// user's ~/.bashrc here, which may start tools like pyenv that lock shared files).
+    var homeDirectory: String { path("home") }
     /// Every process of this VM (sshd and the sessions' commands) carries this environment entry.
     var marker: String { "OCTOPROV_VM_ROOT=\(rootDirectory)" }
 
@@ -396,6 +399,7 @@ private struct Layout {
         }
         try Subprocess.makeDirectory(directory, permissions: 0o755)
         try Subprocess.makeDirectory(rootDirectory, permissions: 0o755)
+        try Subprocess.makeDirectory(homeDirectory, permissions: 0o755)
     }
 
     func generateHostKey(_ type: SSHKeyType, fileName: String) throws -> SSHKeyPair {
@@ -425,7 +429,9 @@ private struct Layout {
             "MaxSessions 50",
             "UseDNS no",
             "PrintMotd no",
-            "SetEnv \(quoted("OCTOPROV_VM_NAME=\(name)")) \(quoted(marker))",
+            // SetEnv overrides the default environment, HOME included; bash then reads the VM's own
+            // (empty) ~/.bashrc.
+            "SetEnv \(quoted("OCTOPROV_VM_NAME=\(name)")) \(quoted(marker)) \(quoted("HOME=\(homeDirectory)"))",
         ]
         if options.allowSSHRSA {
             lines.append("PubkeyAcceptedAlgorithms +ssh-rsa")

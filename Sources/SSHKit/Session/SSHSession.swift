@@ -303,9 +303,9 @@ public final class SSHSession: @unchecked Sendable {
         let now = ContinuousClock.now
         var timeout = deadline.remainingMilliseconds()
         if let nextKeepalive {
+            // Waking for each keepalive is also when idleness is checked (the interval is well below the
+            // idle limit), so no separate idle wake-up is needed.
             timeout = minTimeout(timeout, millisecondsUntil(nextKeepalive, from: now))
-            let idleEnd = lastActivity.advanced(by: configuration.idleTimeout)
-            timeout = minTimeout(timeout, millisecondsUntil(idleEnd, from: now))
         }
         switch socket.wait(readable: readable, writable: writable, timeoutMilliseconds: timeout) {
         case .ready:
@@ -324,7 +324,7 @@ public final class SSHSession: @unchecked Sendable {
                 )
             }
             let later = ContinuousClock.now
-            if nextKeepalive != nil, lastActivity.advanced(by: configuration.idleTimeout) <= later {
+            if nextKeepalive != nil, quietTime(socket, now: later) >= configuration.idleTimeout {
                 throw SSHError(
                     .disconnected,
                     "\(configuration.hostLabel) stopped answering during \(operation) "
@@ -338,6 +338,17 @@ public final class SSHSession: @unchecked Sendable {
                 nextKeepalive = later.advanced(by: .seconds(Int64(max(1, seconds))))
             }
         }
+    }
+
+    /// How long the peer has been silent within the current operation: since the kernel last received
+    /// data on the socket, or since the operation began if that is more recent (a pause between
+    /// operations is the caller's, not the host's).
+    private func quietTime(_ socket: SessionSocket, now: ContinuousClock.Instant) -> Duration {
+        var quiet = lastActivity.duration(to: now)
+        if let milliseconds = socket.millisecondsSinceLastReceive() {
+            quiet = min(quiet, .milliseconds(Int64(milliseconds)))
+        }
+        return quiet
     }
 
     private func millisecondsUntil(_ instant: ContinuousClock.Instant, from now: ContinuousClock.Instant) -> Int32 {

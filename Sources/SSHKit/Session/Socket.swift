@@ -108,6 +108,18 @@ final class SessionSocket: @unchecked Sendable {
         )
     }
 
+    /// Milliseconds since the kernel last received data on this connection (`TCP_INFO`
+    /// `tcpi_last_data_recv`), whoever read it; nil where the kernel does not say.
+    ///
+    /// libssh2 reads the socket inside many calls, so a keepalive reply often arrives and is consumed
+    /// without any `poll` of ours seeing it: only the kernel knows reliably when the peer last spoke.
+    func millisecondsSinceLastReceive() -> UInt32? {
+        var info = tcp_info()
+        var length = socklen_t(MemoryLayout<tcp_info>.size)
+        guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 else { return nil }
+        return info.tcpi_last_data_recv
+    }
+
     /// Interrupts a `wait` in progress on the session thread. Safe from any thread.
     func wake() {
         var byte: UInt8 = 1
