@@ -2,7 +2,7 @@
 ///
 /// Compare errors by ``code``; the ``message`` is one sentence that names the offending key (for example
 /// `hosts.vm1.port`) and never repeats the value of a secret field.
-public struct InventoryError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct InventoryError: LocatedProblem {
     /// What went wrong, as an extensible set of codes (a struct around a private enum, so that new codes never
     /// break a caller's `switch`).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -77,33 +77,4 @@ public struct InventoryError: Error, Sendable, Hashable, CustomStringConvertible
 
     /// `FILE:LINE:COL: MESSAGE`.
     public var description: String { "\(location): \(message)" }
-}
-
-/// Every problem found while loading an inventory: never empty, in file order.
-public struct InventoryErrors: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The problems, sorted by location; there is always at least one.
-    public let errors: [InventoryError]
-
-    /// Wraps a single problem.
-    ///
-    /// - Parameter error: The problem.
-    public init(_ error: InventoryError) {
-        self.errors = [error]
-    }
-
-    /// Wraps a list of problems, sorted by location (stable, so problems at one place keep their order).
-    ///
-    /// - Parameter errors: The problems.
-    /// - Returns: `nil` when `errors` is empty.
-    public init?(_ errors: [InventoryError]) {
-        guard !errors.isEmpty else { return nil }
-        self.errors = errors.enumerated()
-            .sorted { ($0.element.location, $0.offset) < ($1.element.location, $1.offset) }
-            .map(\.element)
-    }
-
-    /// One `FILE:LINE:COL: MESSAGE` line per problem.
-    public var description: String {
-        errors.map(\.description).joined(separator: "\n")
-    }
 }

@@ -2,7 +2,7 @@
 ///
 /// Compare errors by ``code``; the ``message`` is one sentence that names the template variable (or the file)
 /// and never repeats a value, which may be a secret.
-public struct TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct TemplateError: LocatedProblem {
     /// What went wrong, as an extensible set of codes (a struct around a private enum, so that new codes never
     /// break a caller's `switch`).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -66,33 +66,4 @@ public struct TemplateError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// `FILE:LINE:COL: MESSAGE` (or `FILE: MESSAGE` for the whole file).
     public var description: String { "\(location): \(message)" }
-}
-
-/// Every problem found in one or more templates: never empty, sorted by location.
-public struct TemplateErrors: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The problems, sorted by location; there is always at least one.
-    public let errors: [TemplateError]
-
-    /// Wraps a single problem.
-    ///
-    /// - Parameter error: The problem.
-    public init(_ error: TemplateError) {
-        self.errors = [error]
-    }
-
-    /// Wraps a list of problems, sorted by location (stable, so problems at one place keep their order).
-    ///
-    /// - Parameter errors: The problems.
-    /// - Returns: `nil` when `errors` is empty.
-    public init?(_ errors: [TemplateError]) {
-        guard !errors.isEmpty else { return nil }
-        self.errors = errors.enumerated()
-            .sorted { ($0.element.location, $0.offset) < ($1.element.location, $1.offset) }
-            .map(\.element)
-    }
-
-    /// One `FILE:LINE:COL: MESSAGE` line per problem.
-    public var description: String {
-        errors.map(\.description).joined(separator: "\n")
-    }
 }
