@@ -266,15 +266,6 @@ public final class SSHSession: @unchecked Sendable {
         }
     }
 
-    /// As ``call(deadline:operation:_:)`` for `ssize_t` results (reads and writes).
-    func callSize(deadline: Deadline, operation: StaticString = "ssh", _ body: () -> Int) throws(SSHError) -> Int {
-        while true {
-            let rc = body()
-            if rc != Int(LIBSSH2_ERROR_EAGAIN) { return rc }
-            try waitForSocket(deadline: deadline, operation: operation)
-        }
-    }
-
     /// As ``call(deadline:operation:_:)`` for functions that return a handle, or NULL with the reason in
     /// `libssh2_session_last_errno`.
     func callHandle(
