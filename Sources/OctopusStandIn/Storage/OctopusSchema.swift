@@ -50,6 +50,31 @@ public enum OctopusSchema {
         Table(name: "ExtensionConfiguration", columns: [name]),
         Table(name: "SchemaVersions", columns: ["[ScriptName] TEXT COLLATE NOCASE NOT NULL", "[Applied] TEXT"]),
         Table(name: "OctopusServerInstallationHistory", columns: ["[Version] TEXT NOT NULL", "[Installed] TEXT"]),
+        // Users and API keys (`admin --apiKey`, `X-Octopus-ApiKey`); keys are stored hashed, never in clear.
+        Table(
+            name: "User",
+            columns: [name, "[IsService] INTEGER NOT NULL DEFAULT 0", "[IsActive] INTEGER NOT NULL DEFAULT 1"]
+        ),
+        Table(name: "ApiKey", columns: ["[UserId] TEXT COLLATE NOCASE NOT NULL", "[ApiKeyHashed] TEXT NOT NULL"]),
+        // Holders of sensitive values, which `[JSON]` keeps encrypted with the Master Key.
+        Table(name: "Account", columns: [name, spaceId]),
+        Table(name: "Certificate", columns: [name, spaceId]),
+        // The rest of a space's model, as export/import and drift see it.
+        Table(name: "ProjectGroup", columns: [name, spaceId]),
+        Table(name: "Lifecycle", columns: [name, spaceId]),
+        Table(name: "Channel", columns: [name, spaceId, "[ProjectId] TEXT COLLATE NOCASE"]),
+        Table(name: "VariableSet", columns: [spaceId, "[OwnerId] TEXT COLLATE NOCASE"]),
+        Table(name: "WorkerPool", columns: [name, spaceId]),
+        Table(name: "Release", columns: [spaceId, "[ProjectId] TEXT COLLATE NOCASE", "[Version] TEXT"]),
+        Table(
+            name: "Deployment",
+            columns: [
+                spaceId, "[ReleaseId] TEXT COLLATE NOCASE", "[EnvironmentId] TEXT COLLATE NOCASE",
+                "[TaskId] TEXT COLLATE NOCASE",
+            ]
+        ),
+        Table(name: "Artifact", columns: [spaceId, "[ServerTaskId] TEXT COLLATE NOCASE", "[Filename] TEXT"]),
+        Table(name: "Event", columns: [spaceId, "[Category] TEXT", "[Occurred] TEXT"]),
     ]
 
     /// Creates the Octopus tables in a database, in one transaction.
