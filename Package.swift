@@ -90,7 +90,13 @@ let package = Package(
         ),
         .target(
             name: "OctopusStandIn",
-            dependencies: ["CSQLite"],
+            // Crypto: API keys stored hashed (SHA-256); _CryptoExtras: AES-CBC, how Octopus encrypts
+            // sensitive values with the Master Key.
+            dependencies: [
+                "CSQLite",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
