@@ -66,10 +66,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Sandbox",
+            dependencies: ["TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ProvisionCommands",
             dependencies: [
                 "Provisioning",
                 "SSHKit",
+                "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -133,7 +139,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LiveTests",
-            dependencies: ["SSHKit", "Provisioning", "TestSupport"],
+            dependencies: ["SSHKit", "Provisioning", "TestSupport", "Sandbox"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -90,6 +90,30 @@ public final class ChildProcess: @unchecked Sendable {
         return ChildProcess(processIdentifier: pid, executable: executable)
     }
 
+    /// Starts `executable` as a daemon: in a new session (no controlling terminal, its own process group),
+    /// stdin from /dev/null, stdout and stderr appended to `outputPath`, and not reaped by this process, so it
+    /// keeps running after this process exits (it is then adopted by init). Returns its process id.
+    public static func launchDetached(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String]? = nil,
+        outputPath: String
+    ) throws -> Int32 {
+        let output = open(outputPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard output >= 0 else {
+            throw TestSupportError.systemCall("open(\(outputPath))", errno: errno)
+        }
+        defer { close(output) }
+        return try spawn(
+            executable,
+            arguments,
+            environment: environment ?? ProcessInfo.processInfo.environment,
+            input: nil,
+            output: output,
+            newSession: true
+        )
+    }
+
     /// Runs `executable` to completion and returns its exit status and combined output.
     ///
     /// The program is killed (SIGKILL) after `timeout` seconds, so a tool that unexpectedly waits cannot hang the
@@ -180,7 +204,8 @@ public final class ChildProcess: @unchecked Sendable {
         _ arguments: [String],
         environment: [String: String],
         input: Int32?,
-        output: Int32
+        output: Int32,
+        newSession: Bool = false
     ) throws -> pid_t {
         guard executable.hasPrefix("/") else {
             throw TestSupportError.invalidArgument("The program path \"\(executable)\" is not absolute.")
@@ -215,7 +240,9 @@ public final class ChildProcess: @unchecked Sendable {
             sigaddset(&defaults, signal)
         }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // glibc's POSIX_SPAWN_SETSID (0x80, a GNU extension Swift does not import): setsid() in the child.
+        let setSession: Int32 = newSession ? 0x80 : 0
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | setSession))
 
         let argv = ([executable] + arguments).map { strdup($0) }
         let envp = environment.map { strdup("\($0.key)=\($0.value)") }

@@ -167,6 +167,12 @@ public final class LoopbackVM: @unchecked Sendable {
         }
     }
 
+    /// The processes still carrying the environment marker of the VM whose root folder is `rootDirectory`:
+    /// sshd sessions and anything they started, detached daemons included. Empty once the VM is stopped.
+    public static func processes(ofVMWithRoot rootDirectory: String) -> [Int32] {
+        ProcessTable.processes(withEnvironmentEntry: "OCTOPROV_VM_ROOT=\(rootDirectory)")
+    }
+
     /// Stops every VM started by this process that is still running (for a test suite's teardown).
     ///
     /// VMs are also stopped by `deinit`, and by a watchdog if this process dies without stopping them.

@@ -1,0 +1,123 @@
+import Foundation
+import Sandbox
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `octoprov sandbox up/status/down` through the built binary: real sshd VMs, real listeners, real processes.
+@Suite("octoprov sandbox", .tags(.large))
+struct SandboxLiveTests {
+    @Test func upRunsThreeVMsThatExecReachesAndDownLeavesNoProcess() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-sbx-\(UUID().uuidString)")
+        let directory = base.path
+        defer { try? FileManager.default.removeItem(at: base) }
+
+        let up = try runOctoprov(["sandbox", "up", "--vms", "3", "--dir", directory])
+        #expect(up.status == 0, "\(up.stderr)")
+        let layout = SandboxLayout(directory: directory)
+        let state = try #require(SandboxState.read(from: layout))
+        // Whatever happens below, never leave the sandbox running.
+        defer { _ = try? Sandbox.down(layout) }
+        #expect(state.status == .ready)
+        #expect(state.vms.map(\.name) == ["vm1", "vm2", "vm3"])
+        #expect(up.stdout.contains("inventory: \(layout.inventoryPath)"))
+
+        // The mirror: a reproducible, checksummed tarball per version, stamped with its version.
+        #expect(state.packageVersions == SandboxOptions.extraVersions + [SandboxOptions.defaultProductionVersion])
+        let verified = try ChildProcess.run(
+            "/bin/bash",
+            ["-c", "cd \(layout.mirrorDirectory) && sha256sum -c *.sha256"]
+        )
+        #expect(verified.exitStatus == 0, "\(verified.output)")
+        let production = "octopus-standin-\(SandboxOptions.defaultProductionVersion)"
+        let listing = try ChildProcess.run("/bin/tar", ["-tvzf", "\(layout.mirrorDirectory)/\(production).tar.gz"])
+        for entry in ["\(production)/VERSION", "\(production)/bin/octopus-standin", "bin/sqlcmd -> octopus-standin"] {
+            #expect(listing.output.contains(entry), "\(listing.output)")
+        }
+
+        let again = try runOctoprov(["sandbox", "up", "--vms", "1", "--dir", directory])
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("already runs in \(directory)"))
+
+        let exec = try runOctoprov(["exec", "-i", layout.inventoryPath, "--", "true"])
+        #expect(exec.status == 0, "\(exec.stderr)")
+        for vm in state.vms { #expect(exec.stderr.contains("\(vm.name)   ok")) }
+
+        // A contact with a "production" listener is recorded and shown.
+        let webhooks = try #require(state.listeners.first { $0.role == "webhooks" })
+        try postHTTP(address: webhooks.address, port: webhooks.port)
+        let status = try runOctoprov(["sandbox", "status", "--dir", directory])
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("production webhooks  \(webhooks.address):\(webhooks.port)  contacts: 1"))
+
+        // A process a session leaves behind, detached from it, must not survive `down`.
+        let detached = try runOctoprov([
+            "exec", "-i", layout.inventoryPath, "--limit", "vm2", "--",
+            "setsid sleep 600 </dev/null >/dev/null 2>&1 & echo $!",
+        ])
+        #expect(detached.status == 0)
+        let sleeper = try #require(Int32(detached.stdout.split(separator: "|").last?.trimmed ?? ""))
+        #expect(kill(sleeper, 0) == 0)
+
+        let down = try runOctoprov(["sandbox", "down", "--dir", directory])
+        #expect(down.status == 0, "\(down.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory))
+        let leftovers = [state.supervisorPID, sleeper] + state.vms.map(\.sshdPID)
+        for pid in leftovers {
+            #expect(!isRunning(pid), "process \(pid) outlived `sandbox down`")
+        }
+        for vm in state.vms {
+            #expect(LoopbackVM.processes(ofVMWithRoot: vm.rootDirectory).isEmpty)
+        }
+        let nothing = try runOctoprov(["sandbox", "status", "--dir", directory])
+        #expect(nothing.status == 1)
+        #expect(nothing.stderr.contains("No sandbox in \(directory)"))
+    }
+
+    @Test func downRefusesAFolderThatIsNotASandbox() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-notsbx-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: base) }
+        try Data("keep me".utf8).write(to: base.appendingPathComponent("precious.txt"))
+        let down = try runOctoprov(["sandbox", "down", "--dir", base.path])
+        #expect(down.status == 1)
+        #expect(down.stderr.contains("not a sandbox folder"))
+        #expect(FileManager.default.fileExists(atPath: base.appendingPathComponent("precious.txt").path))
+        let up = try runOctoprov(["sandbox", "up", "--dir", base.path])
+        #expect(up.status == 1)
+        #expect(up.stderr.contains("is not a sandbox folder"))
+    }
+
+    private func postHTTP(address: String, port: Int) throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = UInt16(port).bigEndian
+        inet_pton(AF_INET, address, &socketAddress.sin_addr)
+        let connected = withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(connected == 0)
+        let request = "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+        _ = request.withCString { write(descriptor, $0, strlen($0)) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = read(descriptor, &buffer, buffer.count)
+        #expect(String(decoding: buffer[..<max(count, 0)], as: UTF8.self).hasPrefix("HTTP/1.1 200 OK"))
+    }
+
+    private func isRunning(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true)
+    }
+}
+
+extension Substring {
+    fileprivate var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+}
