@@ -127,7 +127,9 @@ public enum BackupFile {
                 throw malformed("the file ends inside the set's header; it is truncated")
             }
             guard Array(prefix.prefix(magic.count)) == magic else {
-                throw malformed("no stand-in backup set starts here; this is not a stand-in .bak file, or it is damaged")
+                throw malformed(
+                    "no stand-in backup set starts here; this is not a stand-in .bak file, or it is damaged"
+                )
             }
             let length = prefix.suffix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
             guard length > 0, length <= maximumHeaderLength else {
@@ -170,9 +172,14 @@ public enum BackupFile {
     ///   - path: The `.bak` file.
     ///   - destination: The file to write (replaced); removed again when the check fails.
     /// - Throws: ``BackupError`` (``BackupError/Code/damaged`` when the checksum differs).
-    public static func extractPayload(of set: BackupSet, from path: String, to destination: String) throws(BackupError) {
+    public static func extractPayload(of set: BackupSet, from path: String, to destination: String) throws(BackupError)
+    {
         guard let input = FileHandle(forReadingAtPath: path) else {
-            throw BackupError(.cannotOpen, path: path, detail: "Operating system error 2(The system cannot find the file specified.)")
+            throw BackupError(
+                .cannotOpen,
+                path: path,
+                detail: "Operating system error 2(The system cannot find the file specified.)"
+            )
         }
         defer { try? input.close() }
         _ = FileManager.default.createFile(atPath: destination, contents: nil)
@@ -212,7 +219,8 @@ public enum BackupFile {
     /// - Throws: ``BackupError``.
     public static func verifyPayload(of set: BackupSet, in path: String) throws(BackupError) {
         let scratch = "\((path as NSString).deletingLastPathComponent)/.verify-\(getpid())-\(UUID().uuidString)"
-        let temporary = FileManager.default.isWritableFile(atPath: (path as NSString).deletingLastPathComponent)
+        let temporary =
+            FileManager.default.isWritableFile(atPath: (path as NSString).deletingLastPathComponent)
             ? scratch : NSTemporaryDirectory() + "verify-\(getpid())-\(UUID().uuidString)"
         defer { unlink(temporary) }
         try extractPayload(of: set, from: path, to: temporary)
@@ -239,7 +247,11 @@ public enum BackupFile {
         guard FileManager.default.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isFolder),
             isFolder.boolValue
         else {
-            throw BackupError(.cannotOpen, path: path, detail: "Operating system error 3(The system cannot find the path specified.)")
+            throw BackupError(
+                .cannotOpen,
+                path: path,
+                detail: "Operating system error 3(The system cannot find the path specified.)"
+            )
         }
         let existing = append && FileManager.default.fileExists(atPath: path) ? try readSets(path) : []
         var header = header
@@ -294,7 +306,12 @@ public enum BackupFile {
         return existing.count + 1
     }
 
-    private static func read(_ handle: FileHandle, at offset: UInt64, count: Int, path: String) throws(BackupError) -> Data {
+    private static func read(
+        _ handle: FileHandle,
+        at offset: UInt64,
+        count: Int,
+        path: String
+    ) throws(BackupError) -> Data {
         do {
             try handle.seek(toOffset: offset)
             return try handle.read(upToCount: count) ?? Data()

@@ -78,7 +78,13 @@ public enum DatabaseBackup {
         guard FileManager.default.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isFolder),
             isFolder.boolValue
         else {
-            throw backupError(BackupError(.cannotOpen, path: path, detail: "Operating system error 3(The system cannot find the path specified.)"))
+            throw backupError(
+                BackupError(
+                    .cannotOpen,
+                    path: path,
+                    detail: "Operating system error 3(The system cannot find the path specified.)"
+                )
+            )
         }
         let copy = "\(folder.isEmpty ? "." : folder)/.\((path as NSString).lastPathComponent).vacuum-\(getpid())"
         defer { unlink(copy) }
@@ -105,7 +111,12 @@ public enum DatabaseBackup {
                 payloadSHA256: ""
             )
         } catch {
-            throw TSQLError(.storage, number: TSQLError.unsupportedNumber, line: 1, message: "The stand-in cannot copy database '\(database)': \(error)")
+            throw TSQLError(
+                .storage,
+                number: TSQLError.unsupportedNumber,
+                line: 1,
+                message: "The stand-in cannot copy database '\(database)': \(error)"
+            )
         }
         let position: Int
         do {
@@ -161,14 +172,16 @@ public enum DatabaseBackup {
                     .storage,
                     number: 3154,
                     line: 1,
-                    message: "The backup set holds a backup of a database other than the existing '\(database)' database."
+                    message:
+                        "The backup set holds a backup of a database other than the existing '\(database)' database."
                 )
             }
             throw TSQLError(
                 .storage,
                 number: 3159,
                 line: 1,
-                message: "The tail of the log for the database \"\(database)\" has not been backed up. Use BACKUP LOG WITH "
+                message:
+                    "The tail of the log for the database \"\(database)\" has not been backed up. Use BACKUP LOG WITH "
                     + "NORECOVERY to backup the log if it contains work you do not want to lose. Use the WITH REPLACE or "
                     + "WITH STOPAT clause of the RESTORE statement to just overwrite the contents of the log."
             )
@@ -234,12 +247,22 @@ public enum DatabaseBackup {
             let check = try SQLiteDatabase(path: scratch)
             let result = try check.query("PRAGMA quick_check").rows.first?.first?.text
             guard result == "ok" else {
-                throw BackupError(.damaged, path: path, detail: "the database in backup set \(set.position) fails SQLite's check (\(result ?? "no answer"))")
+                throw BackupError(
+                    .damaged,
+                    path: path,
+                    detail: "the database in backup set \(set.position) fails SQLite's check (\(result ?? "no answer"))"
+                )
             }
         } catch let error as BackupError {
             throw backupError(error)
         } catch {
-            throw backupError(BackupError(.damaged, path: path, detail: "the database in backup set \(set.position) cannot be opened (\(error))"))
+            throw backupError(
+                BackupError(
+                    .damaged,
+                    path: path,
+                    detail: "the database in backup set \(set.position) cannot be opened (\(error))"
+                )
+            )
         }
         for suffix in ["-journal", "-wal", "-shm"] { unlink(target + suffix) }
         guard rename(scratch, target) == 0 else {
@@ -247,14 +270,20 @@ public enum DatabaseBackup {
                 .storage,
                 number: TSQLError.unsupportedNumber,
                 line: 1,
-                message: "The stand-in cannot move the restored database into place at \(target): \(String(cString: strerror(errno)))."
+                message:
+                    "The stand-in cannot move the restored database into place at \(target): \(String(cString: strerror(errno)))."
             )
         }
         do {
             try dataFolder.recordDatabaseFiles(files, server: server, database: database)
         } catch {
             dataFolder.deleteDatabase(server: server, database: database)
-            throw TSQLError(.storage, number: TSQLError.unsupportedNumber, line: 1, message: "The stand-in cannot record the file names of '\(database)': \(error).")
+            throw TSQLError(
+                .storage,
+                number: TSQLError.unsupportedNumber,
+                line: 1,
+                message: "The stand-in cannot record the file names of '\(database)': \(error)."
+            )
         }
         return BackupTransfer(
             database: database,
@@ -280,7 +309,12 @@ public enum DatabaseBackup {
     public static func backupSet(in path: String, position: Int) throws(TSQLError) -> BackupSet {
         let sets = try backupSets(in: path)
         guard position >= 1, position <= sets.count else {
-            throw TSQLError(.storage, number: 4038, line: 1, message: "Cannot find file ID \(position) on device '\(path)'.")
+            throw TSQLError(
+                .storage,
+                number: 4038,
+                line: 1,
+                message: "Cannot find file ID \(position) on device '\(path)'."
+            )
         }
         return sets[position - 1]
     }
@@ -339,7 +373,8 @@ public enum DatabaseBackup {
             .storage,
             number: 3156,
             line: 1,
-            message: "File '\(file.logicalName)' cannot be restored to '\(file.physicalName)'. Use WITH MOVE to identify "
+            message:
+                "File '\(file.logicalName)' cannot be restored to '\(file.physicalName)'. Use WITH MOVE to identify "
                 + "a valid location for the file."
         )
     }

@@ -302,7 +302,12 @@ public final class TSQLSession {
         let value = try evaluate(expression, line: line)
         guard case .text(let text) = value, !text.isEmpty else {
             if case .integer(let number) = value { return String(number) }
-            throw TSQLError(.syntax, number: 102, line: line, message: "Incorrect syntax: a name or path is NULL or empty.")
+            throw TSQLError(
+                .syntax,
+                number: 102,
+                line: line,
+                message: "Incorrect syntax: a name or path is NULL or empty."
+            )
         }
         return text
     }

@@ -40,7 +40,10 @@ public enum OctopusDatabase {
         try dataFolder.createServer(server)
         dataFolder.deleteDatabase(server: server, database: database)
         do {
-            let opened = try SQLiteDatabase(path: dataFolder.databasePath(server: server, database: database), create: true)
+            let opened = try SQLiteDatabase(
+                path: dataFolder.databasePath(server: server, database: database),
+                create: true
+            )
             try SchemaScripts.apply(SchemaScripts.scripts(from: nil, to: version), to: opened, installing: version)
             let installationID = UUID().uuidString.lowercased()
             try opened.run(

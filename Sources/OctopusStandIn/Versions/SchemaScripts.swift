@@ -108,7 +108,8 @@ public enum SchemaScripts {
     ///   - database: The database.
     ///   - version: The version being installed.
     /// - Throws: ``SQLiteError``.
-    static func apply(_ scripts: [SchemaScript], to database: SQLiteDatabase, installing version: StandInVersion) throws {
+    static func apply(_ scripts: [SchemaScript], to database: SQLiteDatabase, installing version: StandInVersion) throws
+    {
         try database.withTransaction {
             for script in scripts {
                 try run(script, on: database)
