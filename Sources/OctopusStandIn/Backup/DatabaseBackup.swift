@@ -228,7 +228,7 @@ public enum DatabaseBackup {
                         number: 1834,
                         line: 1,
                         message: "The file '\(file.physicalName)' cannot be overwritten.  It is being used by database "
-                            + "'\(other)'."
+                            + "'\(taken.databaseName ?? other)'."
                     )
                     error.followUps = [cannotRestore(file)]
                     throw error

@@ -33,25 +33,31 @@ public struct DatabaseFiles: Sendable, Hashable, Codable {
     public var data: File
     /// The log file (type `L`).
     public var log: File
+    /// The database's name as it was created or restored (file names are lower-case).
+    public var databaseName: String?
 
     /// - Parameters:
     ///   - data: The data file.
     ///   - log: The log file.
-    public init(data: File, log: File) {
+    ///   - databaseName: The database's name, as created.
+    public init(data: File, log: File, databaseName: String? = nil) {
         self.data = data
         self.log = log
+        self.databaseName = databaseName
     }
 
     enum CodingKeys: String, CodingKey {
         case data = "Data"
         case log = "Log"
+        case databaseName = "DatabaseName"
     }
 
     /// The names SQL Server gives a new database in a folder.
     public static func defaults(database: String, folder: String) -> DatabaseFiles {
         DatabaseFiles(
             data: File(logicalName: database, physicalName: "\(folder)/\(database).mdf"),
-            log: File(logicalName: "\(database)_log", physicalName: "\(folder)/\(database)_log.ldf")
+            log: File(logicalName: "\(database)_log", physicalName: "\(folder)/\(database)_log.ldf"),
+            databaseName: database
         )
     }
 }
@@ -75,6 +81,8 @@ extension DataFolder {
     /// Records a database's logical and physical file names.
     /// - Throws: Foundation's error when the file cannot be written.
     public func recordDatabaseFiles(_ files: DatabaseFiles, server: String, database: String) throws {
+        var files = files
+        files.databaseName = database
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(files).write(
