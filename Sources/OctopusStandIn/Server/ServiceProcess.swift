@@ -71,7 +71,7 @@ enum ServiceProcess {
     /// The descriptors open in this process.
     private static func openDescriptors() -> [Int32] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return names.compactMap { Int32($0) }.sorted()
+        return names.compactMap { Int32($0) }.filter { fcntl($0, F_GETFD) != -1 }.sorted()
     }
 
     /// Whether a PID is a live (not zombie) process running the stand-in's `run` verb.

@@ -232,26 +232,35 @@ extension VerbContext {
     // MARK: configure
 
     func configure() throws(OctopusServerError) {
-        var configuration = try loadInstance()
-        var changed: [String] = []
+        // Values are checked before anything is read or written.
+        var updates: [(key: String, value: ConfigurationValue)] = []
         for setting in ConfigureSetting.all where options.given(setting.option.name) {
             let name = setting.option.name
             switch setting.kind {
             case .text:
-                configuration.settings[setting.key] = .string(options.value(name) ?? "")
+                updates.append((setting.key, .string(options.value(name) ?? "")))
             case .bool:
-                if let value = try options.bool(name) { configuration.settings[setting.key] = .bool(value) }
+                if let value = try options.bool(name) { updates.append((setting.key, .bool(value))) }
             case .port:
-                if let value = try options.integer(name, in: 1...65535) {
-                    configuration.settings[setting.key] = .int(value)
-                }
+                if let value = try options.integer(name, in: 1...65535) { updates.append((setting.key, .int(value))) }
             case .number:
-                if let value = try options.integer(name) { configuration.settings[setting.key] = .int(value) }
+                if let value = try options.integer(name) { updates.append((setting.key, .int(value))) }
             case .listenPrefixes:
                 let prefixes = try Self.listenPrefixes(options.value(name) ?? "")
-                configuration.settings[setting.key] = .string(prefixes.joined(separator: ","))
+                updates.append((setting.key, .string(prefixes.joined(separator: ","))))
             }
-            changed.append(setting.key)
+        }
+        let connectionString = try options.value("storageConnectionString").map {
+            (text) throws(OctopusServerError) -> String in
+            _ = try ConnectionString(text)
+            return text
+        }
+        let key = try options.value("masterKey").map { (text) throws(OctopusServerError) in try masterKey(text) }
+        var configuration = try loadInstance()
+        var changed: [String] = []
+        for update in updates {
+            configuration.settings[update.key] = update.value
+            changed.append(update.key)
         }
         if let home = options.value("home").map(absolute) {
             configuration[text: InstanceConfiguration.Key.home] = home
@@ -262,13 +271,12 @@ extension VerbContext {
             configuration[text: InstanceConfiguration.Key.nodeName] = node
             changed.append(InstanceConfiguration.Key.nodeName)
         }
-        if let text = options.value("storageConnectionString") {
-            _ = try ConnectionString(text)
-            configuration[text: InstanceConfiguration.Key.connectionString] = text
+        if let connectionString {
+            configuration[text: InstanceConfiguration.Key.connectionString] = connectionString
             changed.append(InstanceConfiguration.Key.connectionString)
         }
-        if let text = options.value("masterKey") {
-            configuration[text: InstanceConfiguration.Key.masterKey] = try masterKey(text).base64
+        if let key {
+            configuration[text: InstanceConfiguration.Key.masterKey] = key.base64
             changed.append(InstanceConfiguration.Key.masterKey)
         }
         try save(configuration)

@@ -116,14 +116,14 @@ public enum SchemaScripts {
                 try database.run(
                     "INSERT INTO SchemaVersions (Id, ScriptName, Applied, [JSON]) VALUES "
                         + "((SELECT CAST(COALESCE(MAX(rowid), 0) + 1 AS TEXT) FROM SchemaVersions), ?, "
-                        + "datetime('now'), '{}')",
+                        + "strftime('%Y-%m-%d %H:%M:%f', 'now'), '{}')",
                     [.text(script.scriptName)]
                 )
             }
             try database.run(
                 "INSERT INTO OctopusServerInstallationHistory (Id, [Version], Installed, [JSON]) VALUES "
                     + "((SELECT CAST(COALESCE(MAX(rowid), 0) + 1 AS TEXT) FROM OctopusServerInstallationHistory), ?, "
-                    + "datetime('now'), json_object('Version', ?))",
+                    + "strftime('%Y-%m-%d %H:%M:%f', 'now'), json_object('Version', ?))",
                 [.text(version.description), .text(version.description)]
             )
         }
