@@ -330,6 +330,11 @@ struct OctopusServerCLITests {
         let viaStandIn = try machine.run("\(bin)/octopus-standin", ["Octopus.Server", "version"])
         #expect(viaStandIn.stdout == "2021.1.7500\n")
         #expect(try machine.run("\(bin)/octopus-standin", ["version"]).stdout == "2021.1.7500\n")
+        try FileManager.default.createSymbolicLink(
+            atPath: "\(bin)/Octopus.Server.exe",
+            withDestinationPath: StandInMachine.binary
+        )
+        #expect(try machine.run("\(bin)/Octopus.Server.exe", ["version"]).stdout == "2021.1.7500\n")
         // On PATH, argv[0] has no slash: the package is found through PATH.
         let onPath = try machine.run(
             "/bin/sh",
@@ -337,6 +342,39 @@ struct OctopusServerCLITests {
             environment: ["PATH": "\(bin):/usr/bin:/bin"]
         )
         #expect(onPath.stdout == "2021.1.7500\n", "\(onPath.all)")
+    }
+
+    @Test func createSQLServerPlaysInstallingSQLServer() throws {
+        let machine = try StandInMachine()
+        let standIn = "\(try machine.package(Self.current))/octopus-standin"
+        let before = try machine.sqlcmd(["-S", "localhost\\SQLEXPRESS", "-Q", "PRINT 'up'"])
+        #expect(before.status == 1, "no such server yet")
+        let first = try machine.run(standIn, ["create-sql-server", "localhost\\SQLEXPRESS"])
+        #expect(first.status == 0)
+        #expect(first.stdout.hasPrefix("SQL Server 'localhost\\SQLEXPRESS' installed"))
+        let second = try machine.run(standIn, ["create-sql-server", "localhost\\SQLEXPRESS"])
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("is already installed"))
+        #expect(machine.dataFolder.serverExists(".\\SQLEXPRESS"))
+        #expect(try machine.sqlcmd(["-S", ".\\SQLEXPRESS", "-Q", "PRINT 'up'"]).stdout == "up\n")
+        #expect(try machine.run(standIn, ["create-sql-server"]).status == 64)
+        let help = try machine.server(Self.current, ["help"])
+        #expect(help.status == 0 && help.stdout.contains("show-master-key"))
+        let verbHelp = try machine.server(Self.current, ["path", "--help"])
+        #expect(verbHelp.stdout.contains("--eventExports=VALUE"))
+        #expect(!(try machine.server("2023.2.9755", ["path", "--help"])).stdout.contains("--eventExports"))
+    }
+
+    @Test func databaseDeleteDropsTheDatabase() throws {
+        let machine = try StandInMachine()
+        try machine.provision(version: Self.current)
+        let delete = try machine.server(Self.current, ["database", "--delete"])
+        #expect(delete.status == 0, "\(delete.all)")
+        #expect(!machine.dataFolder.databaseExists(server: "localhost", database: "Octopus"))
+        let again = try machine.server(Self.current, ["database", "--delete"])
+        #expect(again.stdout.contains("does not exist on '(local)'; nothing to delete."))
+        let start = try machine.server(Self.current, ["run"])
+        #expect(start.stderr.contains("Cannot open database \"Octopus\""))
     }
 
     @Test func createInstanceAndDatabaseCreateAreIdempotent() throws {
