@@ -36,9 +36,13 @@ enum SqlcmdFormat {
             if text.hasSuffix(".") { text.removeLast() }
             text += " (\(location))."
         }
-        return [
+        var lines = [
             "Msg \(error.number), Level \(error.level), State \(error.state), Server \(server), Line \(error.line)",
             text,
         ]
+        for followUp in error.followUps {
+            lines += message(followUp, server: server, location: location)
+        }
+        return lines
     }
 }

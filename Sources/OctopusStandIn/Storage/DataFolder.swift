@@ -99,6 +99,7 @@ public struct DataFolder: Sendable, Hashable {
         try makeFolder(serverFolder(server))
         let path = databasePath(server: server, database: database)
         unlink(path)
+        unlink(databaseFilesPath(server: server, database: database))
         let opened = try SQLiteDatabase(path: path, create: true)
         try OctopusSchema.create(in: opened, omitting: omitting)
         return opened

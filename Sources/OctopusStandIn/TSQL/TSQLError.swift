@@ -57,6 +57,9 @@ public struct TSQLError: Error, Sendable, CustomStringConvertible {
     public var line: Int
     /// One sentence, as SQL Server words it.
     public var message: String
+    /// Messages SQL Server sends after this one for the same failure, e.g. Msg 3013 "RESTORE DATABASE is
+    /// terminating abnormally." after Msg 3241.
+    public var followUps: [TSQLError] = []
 
     /// An error with SQL Server's number, severity, state and batch line.
     public init(_ code: Code, number: Int, level: Int = 16, state: Int = 1, line: Int, message: String) {

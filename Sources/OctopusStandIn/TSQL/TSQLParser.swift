@@ -152,6 +152,10 @@ struct TSQLParser {
         case "COMMIT", "ROLLBACK":
             _ = accept(keyword: "TRAN") || accept(keyword: "TRANSACTION") || accept(keyword: "WORK")
             statement = keyword == "COMMIT" ? .commit : .rollback
+        case "RESTORE":
+            statement = .restore(try parseRestore(line: line))
+        case "BACKUP":
+            statement = .backup(try parseBackup(line: line))
         default:
             if Self.knownStatements.contains(keyword) {
                 throw .unsupported("The \(keyword) statement", line: line)
@@ -160,6 +164,136 @@ struct TSQLParser {
             throw unexpected()
         }
         return TSQLLocated(statement: statement, line: line)
+    }
+
+    // MARK: BACKUP and RESTORE
+
+    private mutating func parseRestore(line: Int) throws(TSQLError) -> TSQLRestore {
+        guard let token = current, case .word(let word) = token.kind else { throw unexpected() }
+        position += 1
+        let kind: TSQLRestore.Kind
+        switch word.uppercased() {
+        case "FILELISTONLY": kind = .fileListOnly
+        case "HEADERONLY": kind = .headerOnly
+        case "VERIFYONLY": kind = .verifyOnly
+        case "DATABASE": kind = .database(try databaseName())
+        case "LOG", "LABELONLY", "REWINDONLY", "FILEGROUP":
+            throw .unsupported("RESTORE \(word.uppercased())", line: token.line)
+        default:
+            position -= 1
+            throw unexpected()
+        }
+        try expect(keyword: "FROM")
+        var restore = TSQLRestore(kind: kind, disk: try backupDevice())
+        guard accept(keyword: "WITH") else { return restore }
+        repeat {
+            guard let option = current, case .word(let name) = option.kind else { throw unexpected() }
+            position += 1
+            switch name.uppercased() {
+            case "FILE":
+                try expect(symbol: "=")
+                restore.file = try optionValue()
+            case "MOVE":
+                if case .database = kind {
+                    let logical = try optionValue()
+                    try expect(keyword: "TO")
+                    restore.moves.append((logical: logical, physical: try optionValue()))
+                } else {
+                    throw .unsupported("RESTORE … WITH MOVE without DATABASE", line: option.line)
+                }
+            case "REPLACE": restore.replace = true
+            case "STATS": restore.stats = accept(symbol: "=") ? try optionValue() : .literal(.integer(10))
+            case "NOUNLOAD", "UNLOAD", "RECOVERY", "CHECKSUM", "NO_CHECKSUM", "REWIND", "NOREWIND":
+                break
+            default:
+                throw .unsupported("RESTORE … WITH \(name.uppercased())", line: option.line)
+            }
+        } while accept(symbol: ",")
+        return restore
+    }
+
+    private mutating func parseBackup(line: Int) throws(TSQLError) -> TSQLBackup {
+        guard let token = current, case .word(let word) = token.kind else { throw unexpected() }
+        guard word.uppercased() == "DATABASE" else {
+            throw .unsupported("BACKUP \(word.uppercased())", line: token.line)
+        }
+        position += 1
+        let database = try databaseName()
+        try expect(keyword: "TO")
+        var backup = TSQLBackup(database: database, disk: try backupDevice())
+        guard accept(keyword: "WITH") else { return backup }
+        repeat {
+            guard let option = current, case .word(let name) = option.kind else { throw unexpected() }
+            position += 1
+            switch name.uppercased() {
+            case "INIT", "FORMAT": backup.append = false
+            case "NOINIT": backup.append = true
+            case "NAME":
+                try expect(symbol: "=")
+                backup.name = try optionValue()
+            case "DESCRIPTION":
+                try expect(symbol: "=")
+                backup.description = try optionValue()
+            case "MEDIANAME", "MEDIADESCRIPTION":
+                try expect(symbol: "=")
+                _ = try optionValue()
+            case "STATS": backup.stats = accept(symbol: "=") ? try optionValue() : .literal(.integer(10))
+            case "NOFORMAT", "SKIP", "NOSKIP", "COMPRESSION", "NO_COMPRESSION", "COPY_ONLY", "CHECKSUM",
+                "NO_CHECKSUM", "NOUNLOAD", "UNLOAD", "REWIND", "NOREWIND":
+                break
+            default:
+                throw .unsupported("BACKUP … WITH \(name.uppercased())", line: option.line)
+            }
+        } while accept(symbol: ",")
+        return backup
+    }
+
+    /// `[name]`, `name` or `@variable`, as the database of BACKUP and RESTORE.
+    private mutating func databaseName() throws(TSQLError) -> TSQLExpression {
+        if let token = current, case .variable(let name) = token.kind {
+            position += 1
+            return .variable(name, line: token.line)
+        }
+        return .literal(.text(try identifier()))
+    }
+
+    /// `DISK = N'path'` or `DISK = @variable`; one device only.
+    private mutating func backupDevice() throws(TSQLError) -> TSQLExpression {
+        guard let token = current else { throw .incorrectSyntax(near: nil, line: lastLine) }
+        guard token.isKeyword("DISK") else {
+            if case .word(let word) = token.kind, ["URL", "TAPE"].contains(word.uppercased()) {
+                throw .unsupported("A backup device of type \(word.uppercased())", line: token.line)
+            }
+            throw unexpected()
+        }
+        position += 1
+        try expect(symbol: "=")
+        let device = try optionValue()
+        if let comma = current, comma.kind == .symbol(","), position + 1 < tokens.count,
+            tokens[position + 1].isKeyword("DISK")
+        {
+            throw .unsupported("A backup striped over several devices", line: comma.line)
+        }
+        return device
+    }
+
+    /// A string, a number or a variable: the values BACKUP and RESTORE options take.
+    private mutating func optionValue() throws(TSQLError) -> TSQLExpression {
+        guard let token = current else { throw .incorrectSyntax(near: nil, line: lastLine) }
+        switch token.kind {
+        case .string(let value):
+            position += 1
+            return .literal(.text(value))
+        case .number(let text):
+            guard let value = Int64(text) else { throw .incorrectSyntax(near: token, line: token.line) }
+            position += 1
+            return .literal(.integer(value))
+        case .variable(let name):
+            position += 1
+            return .variable(name, line: token.line)
+        default:
+            throw unexpected()
+        }
     }
 
     private mutating func parseIf() throws(TSQLError) -> TSQLStatement {

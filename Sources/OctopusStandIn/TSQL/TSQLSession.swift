@@ -185,6 +185,155 @@ public final class TSQLSession {
             }
             transactionCount = 0
             try run("ROLLBACK", [], line: line)
+        case .restore(let restore):
+            try runRestore(restore, line: line, output: output)
+        case .backup(let backup):
+            try runBackup(backup, line: line, output: output)
+        }
+    }
+
+    // MARK: BACKUP and RESTORE
+
+    private func runRestore(_ restore: TSQLRestore, line: Int, output: (String) -> Void) throws(TSQLError) {
+        let verb: String
+        switch restore.kind {
+        case .fileListOnly: verb = "RESTORE FILELIST"
+        case .headerOnly: verb = "RESTORE HEADERONLY"
+        case .verifyOnly: verb = "VERIFY DATABASE"
+        case .database: verb = "RESTORE DATABASE"
+        }
+        try terminating(verb, line: line) { () throws(TSQLError) in
+            let disk = try devicePath(restore.disk, line: line)
+            let position = try restore.file.map { (file) throws(TSQLError) in try integer(file, line: line) } ?? 1
+            switch restore.kind {
+            case .headerOnly:
+                let sets = try DatabaseBackup.backupSets(in: disk)
+                try printResultSet(BackupResultSets.headerOnly(sets), output: output)
+            case .fileListOnly:
+                let set = try DatabaseBackup.backupSet(in: disk, position: position)
+                try printResultSet(BackupResultSets.fileListOnly(set), output: output)
+            case .verifyOnly:
+                let set = try DatabaseBackup.verify(in: disk, position: position)
+                output("The backup set on file \(set.position) is valid.")
+            case .database(let name):
+                let target = try text(name, line: line)
+                if target.lowercased() == database.lowercased() {
+                    throw TSQLError(
+                        .storage,
+                        number: 3101,
+                        line: line,
+                        message: "Exclusive access could not be obtained because the database is in use."
+                    )
+                }
+                var moves: [(logical: String, physical: String)] = []
+                for move in restore.moves {
+                    moves.append((try text(move.logical, line: line), try text(move.physical, line: line)))
+                }
+                let transfer = try DatabaseBackup.restore(
+                    dataFolder: dataFolder,
+                    server: server,
+                    database: target,
+                    from: disk,
+                    position: position,
+                    moves: moves,
+                    replace: restore.replace
+                )
+                try printStats(restore.stats, line: line, output: output)
+                transfer.messages(verb: "RESTORE DATABASE").forEach(output)
+            }
+        }
+    }
+
+    private func runBackup(_ backup: TSQLBackup, line: Int, output: (String) -> Void) throws(TSQLError) {
+        try terminating("BACKUP DATABASE", line: line) { () throws(TSQLError) in
+            let name = try backup.name.map { (value) throws(TSQLError) in try text(value, line: line) }
+            let description = try backup.description.map { (value) throws(TSQLError) in try text(value, line: line) }
+            let transfer = try DatabaseBackup.backup(
+                dataFolder: dataFolder,
+                server: server,
+                database: try text(backup.database, line: line),
+                to: try devicePath(backup.disk, line: line),
+                append: backup.append,
+                name: name,
+                description: description
+            )
+            try printStats(backup.stats, line: line, output: output)
+            transfer.messages(verb: "BACKUP DATABASE").forEach(output)
+        }
+    }
+
+    /// Runs a BACKUP or RESTORE, giving its errors the statement's line and SQL Server's closing
+    /// Msg 3013 "… is terminating abnormally."; refused inside a transaction (Msg 3021).
+    private func terminating(_ verb: String, line: Int, _ body: () throws(TSQLError) -> Void) throws(TSQLError) {
+        let closing = TSQLError(.storage, number: 3013, line: line, message: "\(verb) is terminating abnormally.")
+        guard transactionCount == 0 else {
+            var error = TSQLError(
+                .transaction,
+                number: 3021,
+                line: line,
+                message: "Cannot perform a backup or restore operation within a transaction."
+            )
+            error.followUps = [closing]
+            throw error
+        }
+        do {
+            try body()
+        } catch {
+            var located = error
+            located.line = line
+            located.followUps = located.followUps.map { followUp in
+                var copy = followUp
+                copy.line = line
+                return copy
+            }
+            if located.code != .unsupported && located.code != .syntax { located.followUps.append(closing) }
+            throw located
+        }
+    }
+
+    /// A backup device path; relative paths are taken from the server's folder, as SQL Server takes them
+    /// from its default backup directory.
+    private func devicePath(_ expression: TSQLExpression, line: Int) throws(TSQLError) -> String {
+        let path = try text(expression, line: line)
+        return path.hasPrefix("/") ? path : "\(dataFolder.serverFolder(server))/\(path)"
+    }
+
+    private func text(_ expression: TSQLExpression, line: Int) throws(TSQLError) -> String {
+        let value = try evaluate(expression, line: line)
+        guard case .text(let text) = value, !text.isEmpty else {
+            if case .integer(let number) = value { return String(number) }
+            throw TSQLError(
+                .syntax,
+                number: 102,
+                line: line,
+                message: "Incorrect syntax: a name or path is NULL or empty."
+            )
+        }
+        return text
+    }
+
+    private func integer(_ expression: TSQLExpression, line: Int) throws(TSQLError) -> Int {
+        switch try evaluate(expression, line: line) {
+        case .integer(let number): return Int(number)
+        case .text(let text) where Int(text) != nil: return Int(text) ?? 0
+        default:
+            throw TSQLError(.syntax, number: 102, line: line, message: "Incorrect syntax: a number was expected.")
+        }
+    }
+
+    /// `STATS = n`: SQL Server's "n percent processed." lines, ending at 100.
+    private func printStats(_ stats: TSQLExpression?, line: Int, output: (String) -> Void) throws(TSQLError) {
+        guard let stats else { return }
+        let step = max(1, min(100, try integer(stats, line: line)))
+        for percent in stride(from: step, through: 100, by: step) { output("\(percent) percent processed.") }
+        if 100 % step != 0 { output("100 percent processed.") }
+    }
+
+    private func printResultSet(_ resultSet: SQLiteRows, output: (String) -> Void) throws(TSQLError) {
+        for text in SqlcmdFormat.resultSet(columns: resultSet.columns, rows: resultSet.rows) { output(text) }
+        if !noCount {
+            output("")
+            output(Self.rowsAffected(resultSet.rows.count))
         }
     }
 

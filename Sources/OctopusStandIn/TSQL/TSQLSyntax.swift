@@ -65,10 +65,44 @@ indirect enum TSQLStatement {
     case beginTransaction
     case commit
     case rollback
+    case restore(TSQLRestore)
+    case backup(TSQLBackup)
 }
 
 /// A statement with the batch line it starts on.
 struct TSQLLocated {
     var statement: TSQLStatement
     var line: Int
+}
+
+/// `RESTORE FILELISTONLY | HEADERONLY | VERIFYONLY | DATABASE [x] FROM DISK = … [WITH …]`. Values are
+/// literals or variables, where SQL Server allows variables.
+struct TSQLRestore {
+    enum Kind {
+        case fileListOnly
+        case headerOnly
+        case verifyOnly
+        /// The database to restore (a name literal or a variable).
+        case database(TSQLExpression)
+    }
+    var kind: Kind
+    var disk: TSQLExpression
+    /// `FILE = n`.
+    var file: TSQLExpression?
+    /// `MOVE 'logical' TO 'physical'`, in order.
+    var moves: [(logical: TSQLExpression, physical: TSQLExpression)] = []
+    var replace = false
+    /// `STATS [= n]` (10 when no percentage is given).
+    var stats: TSQLExpression?
+}
+
+/// `BACKUP DATABASE [x] TO DISK = … [WITH …]`.
+struct TSQLBackup {
+    var database: TSQLExpression
+    var disk: TSQLExpression
+    /// `NOINIT` (the default) appends a backup set; `INIT` or `FORMAT` replaces the media.
+    var append = true
+    var name: TSQLExpression?
+    var description: TSQLExpression?
+    var stats: TSQLExpression?
 }

@@ -1,0 +1,163 @@
+import Foundation
+import OctopusStandIn
+import Testing
+
+/// A throwaway machine for the stand-in: a data folder (`OCTOPUS_STANDIN_DATA`) with SQL Server
+/// `localhost` installed, and stand-in packages of chosen versions, each `<root>/pkg-<version>/VERSION`
+/// plus `bin/Octopus.Server`, `bin/sqlcmd` and `bin/octopus-standin` linked to the built binary.
+struct StandInMachine: ~Copyable {
+    static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/debug/octopus-standin").path
+
+    let root: String
+    var data: String { "\(root)/data" }
+    var dataFolder: DataFolder { DataFolder(root: data) }
+
+    /// The result of running a program.
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var all: String { stdout + stderr }
+    }
+
+    init() throws {
+        root =
+            FileManager.default.temporaryDirectory.appendingPathComponent("standin-machine-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try DataFolder(root: "\(root)/data").createServer("localhost")
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// The `bin` folder of the package of a version (made on first use).
+    func package(_ version: String) throws -> String {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.binary),
+            "Build it first: swift build --product octopus-standin"
+        )
+        let folder = "\(root)/pkg-\(version)"
+        let bin = "\(folder)/bin"
+        if !FileManager.default.fileExists(atPath: bin) {
+            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            try "\(version)\n".write(toFile: "\(folder)/VERSION", atomically: true, encoding: .utf8)
+            for name in ["octopus-standin", "Octopus.Server", "sqlcmd"] {
+                try FileManager.default.createSymbolicLink(atPath: "\(bin)/\(name)", withDestinationPath: Self.binary)
+            }
+        }
+        return bin
+    }
+
+    /// Runs `Octopus.Server` of a version's package.
+    func server(_ version: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        try run("\(try package(version))/Octopus.Server", arguments, environment: environment)
+    }
+
+    /// Runs sqlcmd (of any package: sqlcmd is not versioned).
+    func sqlcmd(_ arguments: [String]) throws -> Run {
+        try run("\(try package("2023.3.13026"))/sqlcmd", arguments)
+    }
+
+    /// Runs a program with this machine's data folder, collecting its output.
+    func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ["OCTOPUS_STANDIN_DATA": data, "PATH": "/usr/bin:/bin", "HOME": root].merging(
+            environment
+        ) { $1 }
+        process.currentDirectoryURL = URL(fileURLWithPath: root)
+        // Output goes to files, so neither stream can fill up and block the program.
+        let outPath = "\(root)/.out-\(UUID().uuidString)"
+        let errPath = "\(root)/.err-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: outPath)
+            try? FileManager.default.removeItem(atPath: errPath)
+        }
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        process.waitUntilExit()
+        try out.close()
+        try err.close()
+        return Run(
+            status: process.terminationStatus,
+            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        )
+    }
+
+    /// Opens a database of SQL Server `localhost`.
+    func open(_ database: String) throws -> SQLiteDatabase {
+        try dataFolder.open(server: "localhost", database: database)
+    }
+
+    /// The single column of a query, as text.
+    func column(_ database: String, _ sql: String) throws -> [String] {
+        try open(database).query(sql).rows.map { $0.first?.description ?? "" }
+    }
+
+    /// The config file path of an instance made by ``provision(version:instance:database:port:)``.
+    func configPath(_ instance: String) -> String { "\(root)/\(instance)/\(instance).config.json" }
+
+    /// The docs' new-instance sequence (octopus-facts.md §2.3) for one instance, stopping at the first failure.
+    /// - Returns: Each step's run.
+    @discardableResult
+    func provision(
+        version: String,
+        instance: String = "OctopusServer",
+        database: String = "Octopus",
+        port: Int = 18080,
+        masterKey: String? = nil
+    ) throws -> [Run] {
+        var steps: [[String]] = [
+            [
+                "create-instance", "--instance", instance, "--config", configPath(instance), "--serverNodeName",
+                "node-\(instance)", "--console",
+            ],
+            ["database", "--instance", instance, "--connectionString", Self.connectionString(database), "--create"]
+                + (masterKey.map { ["--masterKey", $0] } ?? []),
+            [
+                "configure", "--instance", instance, "--upgradeCheck", "True", "--webForceSSL", "False",
+                "--webListenPrefixes", "http://localhost:\(port)", "--commsListenPort", "10943",
+            ],
+            [
+                "admin", "--instance", instance, "--username", "admin", "--email", "admin@example.com", "--password",
+                Self.adminPassword,
+            ],
+            ["license", "--instance", instance, "--licenseBase64", Self.licenseBase64],
+        ]
+        if version.hasPrefix("3.") {
+            steps[1] = ["database", "--instance", instance, "--create"]
+            steps.insert(
+                ["configure", "--instance", instance, "--storageConnectionString", Self.connectionString(database)]
+                    + (masterKey.map { ["--masterKey", $0] } ?? []),
+                at: 1
+            )
+        }
+        var runs: [Run] = []
+        for step in steps {
+            let run = try server(version, step)
+            runs.append(run)
+            #expect(run.status == 0, "\(step.first ?? ""): \(run.all)")
+            if run.status != 0 { break }
+        }
+        return runs
+    }
+
+    static let adminPassword = "Correct-Horse-9!"
+    static let apiKey = "API-TESTKEY0123456789ABCDEFGH"
+    static let licenseXML = "<License><SerialNumber>SN-42</SerialNumber><Edition>Test</Edition></License>"
+    static var licenseBase64: String { Data(licenseXML.utf8).base64EncodedString() }
+
+    static func connectionString(_ database: String) -> String {
+        "Server=(local);Database=\(database);Trusted_Connection=True;"
+    }
+}
