@@ -28,6 +28,15 @@ struct Entrypoint {
             exit(sqlcmd(arguments, environment: environment))
         case "octopus.server", "octopus.server.exe":
             exit(octopusServer(arguments, argv0: argv0, asStandIn: invokedAsStandIn, environment: environment))
+        case "seed" where invokedAsStandIn:
+            exit(
+                SeedCommand.run(
+                    arguments,
+                    environment: ProcessInfo.processInfo.environment,
+                    output: standardOutput,
+                    errorOutput: standardError
+                )
+            )
         case "create-sql-server" where invokedAsStandIn:
             exit(createSQLServer(arguments, environment: environment))
         case "version" where invokedAsStandIn, "--version" where invokedAsStandIn:

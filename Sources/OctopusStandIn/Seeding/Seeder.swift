@@ -100,7 +100,7 @@ public struct Seeder {
         let space: String? = spaceId.isEmpty ? nil : spaceId
         if let space {
             try database.run(
-                "INSERT INTO [Space] ([Id], [Name], [IsDefault], [JSON]) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO [Space] ([Id], [Name], [IsDefault], [JSON]) VALUES (?, ?, ?, ?)",
                 [
                     .text(space), .text(number == 1 ? "Default" : "Space \(number)"), .integer(number == 1 ? 1 : 0),
                     .text(try json(["Description": "Seeded space \(number)", "TaskQueueStopped": false])),
@@ -324,7 +324,7 @@ public struct Seeder {
 
     private func insertConfiguration(_ id: String, _ document: [String: Any]) throws {
         try database.run(
-            "INSERT INTO [Configuration] ([Id], [JSON]) VALUES (?, ?)",
+            "INSERT OR REPLACE INTO [Configuration] ([Id], [JSON]) VALUES (?, ?)",
             [.text(id), .text(try json(document))]
         )
     }
