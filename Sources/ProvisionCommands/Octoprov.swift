@@ -12,7 +12,7 @@ public struct Octoprov: AsyncParsableCommand {
             and never printed.
             """,
         version: Provisioning.version,
-        subcommands: [ExecCommand.self, CopyCommand.self]
+        subcommands: [ExecCommand.self, CopyCommand.self, InventoryCommand.self, PlanCommand.self]
     )
 
     public init() {}
