@@ -69,8 +69,8 @@ extension InventoryParser {
                     .duplicateKey,
                     at: groupEntry.keyNode,
                     keyPath: groupEntry.keyPath,
-                    "Group `\(name)` has the name of a host, so `--limit` and an instance's `hosts` could not tell "
-                        + "them apart; rename the group."
+                    "`\(groupEntry.keyPath)` has the name of a host, so `--limit` and an instance's `hosts` could "
+                        + "not tell them apart; rename the group."
                 )
             }
             var group = WrittenGroup(
@@ -115,7 +115,7 @@ extension InventoryParser {
                     .unknownName,
                     at: member.node,
                     keyPath: keyPath,
-                    "Group `\(group.name)` lists `\(member.text)`, which is neither a host nor a group\(suggestion)"
+                    "`\(keyPath)` is `\(member.text)`, which names neither a host nor a group\(suggestion)"
                 )
             }
         }
@@ -163,8 +163,8 @@ extension InventoryParser {
             let path = cycle.cycle.map { "`\($0)`" }.joined(separator: " → ")
             let message =
                 cycle.cycle.count == 2
-                ? "Group `\(cycle.group)` lists itself as a member; remove it."
-                : "Groups contain themselves: \(path); remove one of these memberships."
+                ? "`\(cycle.keyPath)` lists group `\(cycle.group)` itself; remove it."
+                : "`\(cycle.keyPath)` makes groups contain themselves: \(path); remove one of these memberships."
             report(.groupCycle, at: cycle.node, keyPath: cycle.keyPath, message)
         }
         return onCycle

@@ -119,6 +119,7 @@ extension InventoryParser {
                 guard let key = InstanceKey(rawValue: item.key), let keyMode = key.mode, keyMode != mode else {
                     continue
                 }
+                byKey[key] = nil
                 report(
                     .conflictingKeys,
                     at: item.keyNode,
@@ -391,6 +392,7 @@ extension InventoryParser {
             )
         }
         let origins = [PackageKey.url, .file, .mirror].compactMap { byKey[$0] }
+            .sorted { location(of: $0.keyNode) < location(of: $1.keyNode) }
         guard origins.count == 1, let origin = origins.first else {
             if origins.isEmpty {
                 report(
@@ -406,8 +408,8 @@ extension InventoryParser {
                         .conflictingKeys,
                         at: extra.keyNode,
                         keyPath: extra.keyPath,
-                        "`\(entry.keyPath)` gives both `\(origins[0].key)` and `\(extra.key)`; keep exactly one "
-                            + "package source."
+                        "`\(extra.keyPath)` is a second package source besides `\(origins[0].key)`; keep exactly one "
+                            + "of `url`, `file` and `mirror`."
                     )
                 }
             }

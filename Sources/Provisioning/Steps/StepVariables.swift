@@ -124,25 +124,26 @@ public enum StepVariables {
         let homeDirectory = validated("home_dir")
         let workDirectory = validated("work_dir")
         let webListenPrefix = validated("web_listen_prefix")
-        if given["node_name"] == nil {
-            given["node_name"] = fallback("\(host.name)-clone", "node_name")
+        // Defaults computed from other values are valid when those are, so they are not checked again (an
+        // invalid `home_dir` is one problem, not six).
+        func derive(_ name: String, _ value: String, key: String) {
+            guard given[name] == nil else { return }
+            given[name] = fallback(value, key)
+            checked.insert(name)
         }
-        if given["container_name"] == nil {
-            given["container_name"] = fallback(
-                platform == .linuxContainer ? containerName(for: instanceName) : "",
-                "container_name"
-            )
-        }
-        if given["database"] == nil {
-            given["database"] = fallback("Octopus\(instanceName)Clone", "database")
-        }
-        if given["server_uri"] == nil {
-            given["server_uri"] = fallback(webListenPrefix, "server_uri")
-        }
-        for folder in ServerFolder.allCases where given[folder.variableName] == nil {
-            given[folder.variableName] = fallback(
+        derive("node_name", "\(host.name)-clone", key: "node_name")
+        derive(
+            "container_name",
+            platform == .linuxContainer ? containerName(for: instanceName) : "",
+            key: "container_name"
+        )
+        derive("database", "Octopus\(instanceName)Clone", key: "database")
+        derive("server_uri", webListenPrefix, key: "server_uri")
+        for folder in ServerFolder.allCases {
+            derive(
+                folder.variableName,
                 platform.join(homeDirectory, folder.defaultFolderName),
-                "folders.\(folder.rawValue)"
+                key: "folders.\(folder.rawValue)"
             )
         }
 
