@@ -175,6 +175,9 @@ extension InventoryParser {
                     "Host `\(name)` has no `\(key.rawValue)`; set `\(hostEntry.keyPath).\(key.rawValue)`\(hint)."
                 )
             }
+            if settings.given.contains(.platform) && settings.platform == nil {
+                hostsWithInvalidPlatform.insert(name)
+            }
             guard let address = settings.address, let user = settings.user else { continue }
             hosts.append(
                 InventoryHost(

@@ -23,6 +23,8 @@ struct InventoryParser {
     var hostNames: [String] = []
     /// Every group name written under `groups`, for the same reason.
     var groupNames: [String] = []
+    /// Hosts whose `platform` (or `defaults.platform`) was written but is invalid, already reported.
+    var hostsWithInvalidPlatform: Set<String> = []
     /// When set, every secret reference is read with this environment as it is parsed: an unset variable, an
     /// empty secret or an unreadable file is reported at the reference, and the values are kept in
     /// ``secretValues`` for redaction.

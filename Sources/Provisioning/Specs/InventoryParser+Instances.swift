@@ -286,6 +286,7 @@ extension InventoryParser {
         var platforms: [Platform: [String]] = [:]
         for host in hosts {
             guard let platform = host.platform else {
+                if hostsWithInvalidPlatform.contains(host.name) { continue }
                 report(
                     .missingKey,
                     at: entry.value,

@@ -40,7 +40,7 @@ public struct ProvisioningPlan: Sendable {
         public var variables: [String: String]
         /// The steps, in order.
         public var steps: [PlannedStep]
-        /// The rendered T-SQL files the steps use, sorted by name.
+        /// The rendered T-SQL files the steps use, in the order the steps first use them.
         public var sqlFiles: [RenderedFile]
     }
 
@@ -207,7 +207,7 @@ public struct ProvisioningPlan: Sendable {
     ) -> (HostPlan, [TemplateError]) {
         var problems: [TemplateError] = []
         var steps: [PlannedStep] = []
-        var sqlNames: Set<String> = []
+        var sqlNames: [String] = []
         let display = PathDisplay(inventoryPath: inventory.path)
         for (index, definition) in StepCatalogue.steps(for: spec).enumerated() {
             let position = index + 1
@@ -231,7 +231,7 @@ public struct ProvisioningPlan: Sendable {
                 case .failure(let errors): problems += errors.errors
                 }
             }
-            sqlNames.formUnion(definition.sqlTemplates)
+            sqlNames += definition.sqlTemplates.filter { !sqlNames.contains($0) }
             steps.append(
                 PlannedStep(
                     position: position,
@@ -246,7 +246,7 @@ public struct ProvisioningPlan: Sendable {
             )
         }
         var sqlFiles: [RenderedFile] = []
-        for name in sqlNames.sorted() {
+        for name in sqlNames {
             let relative = StepDefinition.sqlPath(name)
             switch render(
                 relative,
