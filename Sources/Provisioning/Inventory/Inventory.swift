@@ -65,6 +65,10 @@ public struct Inventory: Sendable, Hashable {
 
     /// Loads and checks an inventory file.
     ///
+    /// This is what `exec` and `copy` need: every key, type and referenced file is checked, but secrets are read
+    /// only when used, and variable values and package checksums are not checked. ``InventoryCheck/run(path:environment:variables:)``
+    /// does all of that too (`inventory check`, `plan`).
+    ///
     /// - Parameter path: The inventory file, absolute or relative to the current directory. Messages name it as
     ///   given.
     /// - Returns: The inventory, with defaults applied and paths resolved.
