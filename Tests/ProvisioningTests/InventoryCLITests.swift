@@ -4,7 +4,7 @@ import Testing
 
 /// `octoprov inventory check` and `octoprov plan` as a person runs them: the built binary, its output and its
 /// exit status.
-@Suite("inventory check and plan commands", .tags(.examples))
+@Suite("inventory check and plan commands", .tags(.cli))
 struct InventoryCLITests {
     static func run(
         _ arguments: [String],
@@ -124,4 +124,9 @@ struct InventoryCLITests {
         #expect(noTemplates.stderr.contains("`--templates` names no folder."))
         #expect(noTemplates.stdout == "")
     }
+}
+
+extension Tag {
+    /// Tests that run the built `octoprov` binary.
+    @Tag static var cli: Self
 }
