@@ -60,6 +60,7 @@ let package = Package(
             name: "Provisioning",
             dependencies: [
                 "SSHKit",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],

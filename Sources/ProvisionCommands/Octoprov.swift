@@ -12,7 +12,9 @@ public struct Octoprov: AsyncParsableCommand {
             and never printed.
             """,
         version: Provisioning.version,
-        subcommands: [ExecCommand.self, CopyCommand.self, SandboxCommand.self]
+        subcommands: [
+            InventoryCommand.self, PlanCommand.self, ExecCommand.self, CopyCommand.self, SandboxCommand.self,
+        ]
     )
 
     public init() {}

@@ -54,6 +54,8 @@ func loadErrors(_ yaml: String, files: [FixtureFile] = []) throws -> [InventoryE
               user: root
               known_hosts: keys/known_hosts
               connect_timeout: 5
+              platform: windows
+              vars: {sql_server: db1}
             hosts:
               vm1:
                 address: 127.0.0.1
@@ -68,7 +70,8 @@ func loadErrors(_ yaml: String, files: [FixtureFile] = []) throws -> [InventoryE
                 known_hosts: ~/.ssh/known_hosts
                 host_key_policy: accept-new
                 connect_timeout: 2.5
-            vars: {ignored: for now}
+                platform: standin
+                vars: {sql_server: db2, comms_port: 10944}
             """
         let files = [
             FixtureFile(path: "keys/id_ed25519", contents: "not really a key\n", mode: 0o600),
@@ -93,16 +96,22 @@ func loadErrors(_ yaml: String, files: [FixtureFile] = []) throws -> [InventoryE
             #expect(vm1.knownHosts == directory + "/keys/known_hosts")
             #expect(vm1.hostKeyPolicy == .strict)
             #expect(vm1.connectTimeout == 5)
-            #expect(vm1.location.line == 6)
+            #expect(vm1.location.line == 8)
             #expect(vm1.location.column == 3)
-            #expect(vm1.location.description == directory + "/inventory.yml:6:3")
+            #expect(vm1.location.description == directory + "/inventory.yml:8:3")
+            #expect(vm1.platform == .windows)
+            #expect(vm1.vars.mapValues(\.value) == ["sql_server": "db1"])
+            #expect(vm1.vars["sql_server"]?.keyPath == "defaults.vars.sql_server")
 
             let vm2 = try #require(inventory.hosts.last)
             #expect(vm2.port == 22)
             #expect(vm2.user == "octo")
             #expect(vm2.identity == nil)
             #expect(vm2.password?.description == "file:\(directory)/secrets/vm2.pw")
-            #expect(vm2.password?.location.line == 15)
+            #expect(vm2.password?.location.line == 17)
+            #expect(vm2.platform == .standin)
+            #expect(vm2.vars.mapValues(\.value) == ["sql_server": "db2", "comms_port": "10944"])
+            #expect(vm2.vars["comms_port"]?.location.line == 22)
             #expect(vm2.agent == nil)
             #expect(vm2.knownHosts == "/home/tester/.ssh/known_hosts")
             #expect(vm2.hostKeyPolicy == .acceptNew)

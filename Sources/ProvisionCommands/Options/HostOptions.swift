@@ -13,7 +13,7 @@ public struct HostOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Hosts to act on: comma-separated names or globs, `!pattern` to exclude (default: all).",
+            "Hosts to act on: comma-separated host names, group names or globs, `!pattern` to exclude (default: all).",
             valueName: "pattern"
         )
     )
@@ -102,4 +102,22 @@ struct Recap {
         if lines.contains(where: { $0.status == .failed }) { return ExitCode(1) }
         return .success
     }
+}
+
+/// Options of commands that read an inventory without connecting: the file and `--var` values.
+struct InventoryOptions: ParsableArguments {
+    @Option(
+        name: [.short, .customLong("inventory")],
+        help: ArgumentHelp("The inventory file (YAML).", valueName: "file")
+    )
+    var inventory: String
+
+    @Option(
+        name: .customLong("var"),
+        help: ArgumentHelp(
+            "Set a template variable, overriding the inventory's vars (repeatable): NAME=VALUE.",
+            valueName: "name=value"
+        )
+    )
+    var variables: [String] = []
 }

@@ -1,42 +1,81 @@
 extension Inventory {
     /// The hosts a `--limit` value selects, in file order.
     ///
-    /// `limit` is a comma-separated list of host names and globs (`*` matches any run of characters, `?` any one
-    /// character). A pattern that starts with `!` excludes the hosts it matches; a list of exclusions only starts
-    /// from every host. `nil` or an empty string selects every host.
+    /// `limit` is a comma-separated list of host names, group names and globs over both (`*` matches any run of
+    /// characters, `?` any one character); a group stands for every host in it, nested groups included. A
+    /// pattern that starts with `!` excludes the hosts it matches; a list of exclusions only starts from every
+    /// host. `nil` or an empty string selects every host.
     ///
-    /// - Parameter limit: The `--limit` value, such as `vm*,!vm3`.
+    /// - Parameter limit: The `--limit` value, such as `vm*,!vm3` or `clones,!vm2`.
     /// - Returns: The selected hosts, in the order the inventory lists them.
-    /// - Throws: ``HostSelectionError`` with `unmatchedPattern` when a pattern without `!` matches no host
-    ///   (the message lists the known hosts), or `nothingSelected` when the exclusions leave no host.
+    /// - Throws: ``HostSelectionError`` with `unmatchedPattern` when a pattern without `!` matches no host or
+    ///   group (the message lists the known hosts and groups), or `nothingSelected` when the exclusions leave no
+    ///   host.
     public func select(limit: String?) throws(HostSelectionError) -> [InventoryHost] {
         let patterns = (limit ?? "").split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
         guard !patterns.isEmpty else { return hosts }
-        let included = patterns.filter { !$0.hasPrefix("!") }
-        let excluded = patterns.filter { $0.hasPrefix("!") }.map { String($0.dropFirst()) }
-        for pattern in included where !hosts.contains(where: { globMatches(pattern, $0.name) }) {
-            throw HostSelectionError(
-                .unmatchedPattern,
-                pattern: pattern,
-                "--limit pattern `\(pattern)` matches no host; the inventory has \(knownHostList)."
-            )
-        }
-        let selected = hosts.filter { host in
-            (included.isEmpty || included.contains { globMatches($0, host.name) })
-                && !excluded.contains { globMatches($0, host.name) }
-        }
+        let selected = try select(patterns: patterns, from: hosts.map(\.name))
         guard !selected.isEmpty else {
             throw HostSelectionError(
                 .nothingSelected,
                 pattern: limit ?? "",
-                "--limit `\(limit ?? "")` leaves no host to run on; the inventory has \(knownHostList)."
+                "--limit `\(limit ?? "")` leaves no host to run on; the inventory has \(knownNameList)."
             )
         }
-        return selected
+        return hosts.filter { selected.contains($0.name) }
     }
 
-    private var knownHostList: String {
-        hosts.map(\.name).joined(separator: ", ")
+    /// The names among `candidates` that `patterns` select (inclusions, then `!` exclusions), as a set.
+    func select(patterns: [String], from candidates: [String]) throws(HostSelectionError) -> Set<String> {
+        let included = patterns.filter { !$0.hasPrefix("!") }
+        let excluded = patterns.filter { $0.hasPrefix("!") }.map { String($0.dropFirst()) }
+        let groupHosts = groups.map { (name: $0.name, hosts: $0.hosts) }
+        var selected: Set<String> = included.isEmpty ? Set(candidates) : []
+        for pattern in included {
+            guard
+                let names = Self.hostNames(matching: pattern, hosts: hosts.map(\.name), groups: groupHosts)
+            else {
+                throw HostSelectionError(
+                    .unmatchedPattern,
+                    pattern: pattern,
+                    "--limit pattern `\(pattern)` matches no host\(groups.isEmpty ? "" : " or group"); the inventory "
+                        + "has \(knownNameList)."
+                )
+            }
+            selected.formUnion(names)
+        }
+        for pattern in excluded {
+            selected.subtract(Self.hostNames(matching: pattern, hosts: hosts.map(\.name), groups: groupHosts) ?? [])
+        }
+        return selected.intersection(candidates)
+    }
+
+    /// The host names one pattern (without `!`) stands for: hosts whose name it matches, and the hosts of groups
+    /// whose name it matches.
+    ///
+    /// - Returns: The names, or `nil` when the pattern matches no host and no group name at all.
+    static func hostNames(
+        matching pattern: String,
+        hosts: [String],
+        groups: [(name: String, hosts: [String])]
+    ) -> Set<String>? {
+        var matched = false
+        var names: Set<String> = []
+        for host in hosts where globMatches(pattern, host) {
+            matched = true
+            names.insert(host)
+        }
+        for group in groups where globMatches(pattern, group.name) {
+            matched = true
+            names.formUnion(group.hosts)
+        }
+        return matched ? names : nil
+    }
+
+    private var knownNameList: String {
+        let hostList = hosts.map(\.name).joined(separator: ", ")
+        guard !groups.isEmpty else { return hostList }
+        return "hosts \(hostList) and groups \(groups.map(\.name).joined(separator: ", "))"
     }
 }
 

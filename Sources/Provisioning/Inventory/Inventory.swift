@@ -19,26 +19,63 @@ public struct Inventory: Sendable, Hashable {
     public var path: String
     /// The hosts, in the order the file lists them.
     public var hosts: [InventoryHost]
+    /// The groups, in the order the file lists them.
+    public var groups: [InventoryGroup]
+    /// The instance specs (`instances:`), in the order the file lists them.
+    public var instances: [InstanceSpec]
+    /// Things that are valid but risky or probably unintended, in file order.
+    public var warnings: [InventoryWarning]
 
     /// Creates an inventory; ``load(path:)`` is the usual way to get one.
     ///
     /// - Parameters:
     ///   - path: The inventory file, as an absolute path.
     ///   - hosts: The hosts, in file order.
-    public init(path: String, hosts: [InventoryHost]) {
+    ///   - groups: The groups, in file order.
+    ///   - instances: The instance specs, in file order.
+    ///   - warnings: Warnings found while loading.
+    public init(
+        path: String,
+        hosts: [InventoryHost],
+        groups: [InventoryGroup] = [],
+        instances: [InstanceSpec] = [],
+        warnings: [InventoryWarning] = []
+    ) {
         self.path = path
         self.hosts = hosts
+        self.groups = groups
+        self.instances = instances
+        self.warnings = warnings
+    }
+
+    /// The host named `name`.
+    public func host(named name: String) -> InventoryHost? {
+        hosts.first { $0.name == name }
+    }
+
+    /// The group named `name`.
+    public func group(named name: String) -> InventoryGroup? {
+        groups.first { $0.name == name }
+    }
+
+    /// The instance spec named `name`.
+    public func instance(named name: String) -> InstanceSpec? {
+        instances.first { $0.name == name }
     }
 
     /// Loads and checks an inventory file.
+    ///
+    /// This is what `exec` and `copy` need: every key, type and referenced file is checked, but secrets are read
+    /// only when used, and variable values and package checksums are not checked. ``InventoryCheck/run(path:environment:variables:)``
+    /// does all of that too (`inventory check`, `plan`).
     ///
     /// - Parameter path: The inventory file, absolute or relative to the current directory. Messages name it as
     ///   given.
     /// - Returns: The inventory, with defaults applied and paths resolved.
     /// - Throws: ``InventoryErrors`` listing every problem found, each with an ``InventoryError/Code``:
     ///   `unreadableFile`, `syntaxError`, `wrongType`, `invalidValue`, `unknownKey`, `duplicateKey`,
-    ///   `missingKey`, `noHosts`, `fileNotFound`, `inlineSecret`, `invalidSecretReference` or
-    ///   `insecureSecretFile`.
+    ///   `missingKey`, `noHosts`, `fileNotFound`, `inlineSecret`, `invalidSecretReference`, `insecureSecretFile`,
+    ///   `unknownName`, `groupCycle`, `conflictingKeys`, `unsupportedVersion` or `unsafeQuarantine`.
     public static func load(path: String) throws(InventoryErrors) -> Inventory {
         try load(path: path, environment: ProcessInfo.processInfo.environment)
     }
@@ -51,6 +88,25 @@ public struct Inventory: Sendable, Hashable {
     /// - Returns: The inventory, with defaults applied and paths resolved.
     /// - Throws: ``InventoryErrors`` listing every problem found (see ``load(path:)``).
     public static func load(path: String, environment: [String: String]) throws(InventoryErrors) -> Inventory {
+        let analysis = analyze(path: path, environment: environment, readSecrets: false)
+        if let errors = InventoryErrors(analysis.errors) {
+            throw errors
+        }
+        return analysis.inventory
+    }
+
+    /// What one pass over an inventory file found.
+    struct Analysis {
+        /// The inventory; incomplete when there are errors.
+        var inventory: Inventory
+        var errors: [InventoryError]
+        /// The secrets read (only when asked to read them).
+        var secretValues: [String]
+    }
+
+    /// Reads and checks an inventory file, collecting every problem; with `readSecrets`, every secret reference
+    /// is also read (an unset variable or empty secret is a problem) and the values returned for redaction.
+    static func analyze(path: String, environment: [String: String], readSecrets: Bool) -> Analysis {
         let fileManager = FileManager.default
         let absolutePath = PathResolution.resolve(
             path,
@@ -58,18 +114,31 @@ public struct Inventory: Sendable, Hashable {
             home: home(in: environment)
         )
         let wholeFile = SourceLocation(file: path, line: 0, column: 0)
+        let empty = Inventory(path: absolutePath, hosts: [])
         guard let data = fileManager.contents(atPath: absolutePath) else {
             let reason = fileManager.fileExists(atPath: absolutePath) ? "cannot be read" : "does not exist"
-            throw InventoryErrors(
-                InventoryError(.unreadableFile, at: wholeFile, keyPath: "", "The inventory file \(reason).")
+            return Analysis(
+                inventory: empty,
+                errors: [InventoryError(.unreadableFile, at: wholeFile, keyPath: "", "The inventory file \(reason).")],
+                secretValues: []
             )
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw InventoryErrors(
-                InventoryError(.unreadableFile, at: wholeFile, keyPath: "", "The inventory is not UTF-8 text.")
+            return Analysis(
+                inventory: empty,
+                errors: [
+                    InventoryError(.unreadableFile, at: wholeFile, keyPath: "", "The inventory is not UTF-8 text.")
+                ],
+                secretValues: []
             )
         }
-        return try parse(text, file: path, absolutePath: absolutePath, home: home(in: environment))
+        return parse(
+            text,
+            file: path,
+            absolutePath: absolutePath,
+            home: home(in: environment),
+            secretEnvironment: readSecrets ? environment : nil
+        )
     }
 
     /// Parses inventory text that was read from `absolutePath` (named `file` in messages).
@@ -77,8 +146,9 @@ public struct Inventory: Sendable, Hashable {
         _ text: String,
         file: String,
         absolutePath: String,
-        home: String
-    ) throws(InventoryErrors) -> Inventory {
+        home: String,
+        secretEnvironment: [String: String]? = nil
+    ) -> Analysis {
         let document = YAMLDocument.compose(text, file: file)
         var parser = InventoryParser(
             file: file,
@@ -87,7 +157,10 @@ public struct Inventory: Sendable, Hashable {
             duplicateKeys: document.duplicateKeys
         )
         parser.errors = document.errors
-        let hosts = document.root.map { parser.parseInventory($0) } ?? []
+        parser.secretEnvironment = secretEnvironment
+        var inventory =
+            document.root.map { parser.parseInventory($0, path: absolutePath) }
+            ?? Inventory(path: absolutePath, hosts: [])
         if document.root == nil && document.errors.isEmpty {
             parser.report(
                 .noHosts,
@@ -97,10 +170,8 @@ public struct Inventory: Sendable, Hashable {
             )
         }
         parser.reportUnvisitedDuplicates()
-        if let errors = InventoryErrors(parser.errors) {
-            throw errors
-        }
-        return Inventory(path: absolutePath, hosts: hosts)
+        inventory.warnings = parser.warnings.sorted { $0.location < $1.location }
+        return Analysis(inventory: inventory, errors: parser.errors, secretValues: parser.secretValues)
     }
 
     private static func home(in environment: [String: String]) -> String {

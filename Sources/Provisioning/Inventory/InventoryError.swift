@@ -19,6 +19,13 @@ public struct InventoryError: LocatedProblem {
             case inlineSecret
             case invalidSecretReference
             case insecureSecretFile
+            case secretNotSet
+            case unknownName
+            case groupCycle
+            case conflictingKeys
+            case unsupportedVersion
+            case unsafeQuarantine
+            case checksumMismatch
         }
         let base: Base
         init(_ base: Base) { self.base = base }
@@ -47,6 +54,23 @@ public struct InventoryError: LocatedProblem {
         public static let invalidSecretReference = Code(.invalidSecretReference)
         /// A secret file is not a regular file, or is readable by group or others.
         public static let insecureSecretFile = Code(.insecureSecretFile)
+        /// A secret reference that cannot be read when it is checked: an unset environment variable, an empty
+        /// value, an unreadable file.
+        public static let secretNotSet = Code(.secretNotSet)
+        /// A name that refers to nothing: a group member, an instance's host pattern, `--instance`, `--limit`.
+        public static let unknownName = Code(.unknownName)
+        /// Groups that contain themselves through their members.
+        public static let groupCycle = Code(.groupCycle)
+        /// Keys that exclude each other (two package sources), or settings that cannot go together (hosts of
+        /// several platforms in one instance, a key that does not belong to the instance's mode).
+        public static let conflictingKeys = Code(.conflictingKeys)
+        /// A version the platform or the flow cannot provision (a container before 2020.6, Export/Import
+        /// before 2021.1 without the Migrator route).
+        public static let unsupportedVersion = Code(.unsupportedVersion)
+        /// A clone's quarantine switched off without the acknowledgement that the clone may act on production.
+        public static let unsafeQuarantine = Code(.unsafeQuarantine)
+        /// A local package whose SHA-256 is not the pinned `sha256`.
+        public static let checksumMismatch = Code(.checksumMismatch)
 
         /// The code's name, such as `unknownKey`.
         public var description: String { base.rawValue }

@@ -22,6 +22,15 @@ public struct InventoryHost: Sendable, Hashable {
     public var hostKeyPolicy: HostKeyPolicyName
     /// Seconds to wait for the TCP connection and SSH handshake.
     public var connectTimeout: Double
+    /// What kind of machine it is; `nil` when neither the host nor `defaults` says (fine for `exec` and `copy`,
+    /// an error for a host an instance is provisioned on).
+    public var platform: Platform?
+    /// The template variables the host gets from the inventory, merged in precedence order: `defaults.vars`,
+    /// then its groups' `vars` (see ``groups``), then its own `vars`; a later value wins.
+    public var vars: [String: InventoryVariable]
+    /// The groups the host belongs to (directly or through nested groups), in the order their `vars` are
+    /// applied: groups further from the host first, groups at the same distance in file order.
+    public var groups: [String]
     /// Where the host's name is written in the inventory.
     public var location: SourceLocation
 
@@ -44,6 +53,9 @@ public struct InventoryHost: Sendable, Hashable {
     ///   - knownHosts: The absolute path of the `known_hosts` file.
     ///   - hostKeyPolicy: How to treat an unknown host key.
     ///   - connectTimeout: Seconds to wait for the connection and handshake.
+    ///   - platform: What kind of machine it is.
+    ///   - vars: The host's merged template variables.
+    ///   - groups: The groups it belongs to, in the order their `vars` apply.
     ///   - location: Where the host is written.
     public init(
         name: String,
@@ -57,6 +69,9 @@ public struct InventoryHost: Sendable, Hashable {
         knownHosts: String,
         hostKeyPolicy: HostKeyPolicyName = .strict,
         connectTimeout: Double = InventoryHost.defaultConnectTimeout,
+        platform: Platform? = nil,
+        vars: [String: InventoryVariable] = [:],
+        groups: [String] = [],
         location: SourceLocation
     ) {
         self.name = name
@@ -70,6 +85,9 @@ public struct InventoryHost: Sendable, Hashable {
         self.knownHosts = knownHosts
         self.hostKeyPolicy = hostKeyPolicy
         self.connectTimeout = connectTimeout
+        self.platform = platform
+        self.vars = vars
+        self.groups = groups
         self.location = location
     }
 }

@@ -12,21 +12,16 @@ enum HostKey: String, CaseIterable {
     case knownHosts = "known_hosts"
     case hostKeyPolicy = "host_key_policy"
     case connectTimeout = "connect_timeout"
+    case platform
+    case vars
 }
 
 /// The top-level keys of an inventory.
 enum TopLevelKey: String, CaseIterable {
     case defaults
     case hosts
-    /// Read by a later version; accepted and ignored for now.
     case groups
-    /// Read by a later version; accepted and ignored for now.
     case instances
-    /// Read by a later version; accepted and ignored for now.
-    case vars
-
-    /// Keys whose sections are accepted but not read yet.
-    static let reserved: [TopLevelKey] = [.groups, .instances, .vars]
 }
 
 /// The connection settings given for one host or in `defaults`, before they are merged.
@@ -41,6 +36,9 @@ struct HostSettings {
     var knownHosts: String?
     var hostKeyPolicy: HostKeyPolicyName?
     var connectTimeout: Double?
+    var platform: Platform?
+    /// The `vars` of this mapping alone (merging with groups and defaults happens later).
+    var vars: [String: InventoryVariable] = [:]
     /// Keys that were written, valid or not (so that an invalid value is not also reported as missing).
     var given: Set<HostKey> = []
 
@@ -57,17 +55,18 @@ struct HostSettings {
             knownHosts: knownHosts ?? defaults.knownHosts,
             hostKeyPolicy: hostKeyPolicy ?? defaults.hostKeyPolicy,
             connectTimeout: connectTimeout ?? defaults.connectTimeout,
+            platform: platform ?? defaults.platform,
+            vars: vars,
             given: given.union(defaults.given)
         )
     }
 }
 
 extension InventoryParser {
-    /// Reads the whole inventory.
+    /// Reads the whole inventory: `defaults`, `hosts`, `groups` and `instances`.
     ///
-    /// - Returns: The hosts in file order; when any problem was reported the list is incomplete and only
-    ///   ``errors`` counts.
-    mutating func parseInventory(_ root: Node) -> [InventoryHost] {
+    /// - Returns: The inventory; when any problem was reported it is incomplete and only ``errors`` counts.
+    mutating func parseInventory(_ root: Node, path: String) -> Inventory {
         guard case .mapping = root else {
             report(
                 .wrongType,
@@ -75,40 +74,61 @@ extension InventoryParser {
                 keyPath: "",
                 "The inventory must be a mapping with a `hosts` key, not \(describe(root))."
             )
-            return []
+            return Inventory(path: path, hosts: [])
         }
         let entries =
             entries(
                 of: root,
                 at: "The inventory",
                 keyPath: "",
-                allowed: [TopLevelKey.defaults, .hosts].map(\.rawValue),
-                reserved: TopLevelKey.reserved.map(\.rawValue)
+                allowed: TopLevelKey.allCases.map(\.rawValue),
+                reserved: ["vars"]
             ) ?? []
+        if case .mapping(let mapping) = root,
+            let varsKey = mapping.keys.first(where: { $0.scalar?.string == "vars" })
+        {
+            report(
+                .unknownKey,
+                at: varsKey,
+                keyPath: "vars",
+                "Unknown key `vars` at the top level; put variables every host shares under `defaults.vars`."
+            )
+        }
         var defaults = HostSettings()
         if let entry = entries.first(where: { $0.key == TopLevelKey.defaults.rawValue }) {
             defaults = hostSettings(entry.value, keyPath: entry.keyPath, isDefaults: true)
         }
-        guard let hostsEntry = entries.first(where: { $0.key == TopLevelKey.hosts.rawValue }) else {
-            if let misspelled = misspelledEntry(of: root, for: TopLevelKey.hosts.rawValue) {
-                // Already reported as an unknown key; check the hosts under it anyway, to report everything.
-                return hosts(misspelled, defaults: defaults)
-            }
+        var hosts: [InventoryHost]
+        if let hostsEntry = entries.first(where: { $0.key == TopLevelKey.hosts.rawValue }) {
+            hosts = self.hosts(hostsEntry, defaults: defaults)
+        } else if let misspelled = misspelledEntry(of: root, for: TopLevelKey.hosts.rawValue) {
+            // Already reported as an unknown key; check the hosts under it anyway, to report everything.
+            hosts = self.hosts(misspelled, defaults: defaults)
+        } else {
             report(
                 .noHosts,
                 at: root,
                 keyPath: "hosts",
                 "The inventory has no `hosts` mapping; add one with at least one host."
             )
-            return []
+            hosts = []
         }
-        return hosts(hostsEntry, defaults: defaults)
+        var groups: [InventoryGroup] = []
+        if let groupsEntry = entries.first(where: { $0.key == TopLevelKey.groups.rawValue }) {
+            groups = self.groups(groupsEntry, hosts: hosts)
+        }
+        hosts = Self.mergingVars(into: hosts, defaults: defaults.vars, groups: groups)
+        var inventory = Inventory(path: path, hosts: hosts, groups: groups)
+        if let instancesEntry = entries.first(where: { $0.key == TopLevelKey.instances.rawValue }) {
+            inventory.instances = instances(instancesEntry, inventory: inventory)
+        }
+        return inventory
     }
 
     /// The entry of `mapping` whose key is an unknown key nearest to `key` (such as `hots` for `hosts`).
     private func misspelledEntry(of mapping: Node, for key: String) -> Entry? {
         guard case .mapping(let mapping) = mapping else { return nil }
-        let allowed = TopLevelKey.allCases.map(\.rawValue)
+        let allowed = TopLevelKey.allCases.map(\.rawValue) + ["vars"]
         for (keyNode, value) in mapping {
             guard let name = keyNode.scalar?.string, !allowed.contains(name),
                 nearestName(to: name, in: allowed) == key
@@ -135,6 +155,7 @@ extension InventoryParser {
         var hosts: [InventoryHost] = []
         for hostEntry in hostEntries {
             let name = hostEntry.key
+            hostNames.append(name)
             let settings = hostSettings(hostEntry.value, keyPath: hostEntry.keyPath, isDefaults: false)
                 .applying(defaults: defaults)
             if !Self.isValidHostName(name) {
@@ -154,6 +175,9 @@ extension InventoryParser {
                     "Host `\(name)` has no `\(key.rawValue)`; set `\(hostEntry.keyPath).\(key.rawValue)`\(hint)."
                 )
             }
+            if settings.given.contains(.platform) && settings.platform == nil {
+                hostsWithInvalidPlatform.insert(name)
+            }
             guard let address = settings.address, let user = settings.user else { continue }
             hosts.append(
                 InventoryHost(
@@ -169,6 +193,8 @@ extension InventoryParser {
                         ?? PathResolution.resolve("~/.ssh/known_hosts", relativeTo: directory, home: home),
                     hostKeyPolicy: settings.hostKeyPolicy ?? .strict,
                     connectTimeout: settings.connectTimeout ?? InventoryHost.defaultConnectTimeout,
+                    platform: settings.platform,
+                    vars: settings.vars,
                     location: location(of: hostEntry.keyNode)
                 )
             )
@@ -225,6 +251,10 @@ extension InventoryParser {
                 settings.hostKeyPolicy = choice(node, keyPath: path, as: HostKeyPolicyName.self)
             case .connectTimeout:
                 settings.connectTimeout = positiveNumber(node, keyPath: path)
+            case .platform:
+                settings.platform = choice(node, keyPath: path, as: Platform.self)
+            case .vars:
+                settings.vars = vars(node, keyPath: path)
             }
         }
         return settings

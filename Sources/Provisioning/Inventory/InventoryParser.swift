@@ -16,6 +16,21 @@ struct InventoryParser {
     let duplicateKeys: [YAMLDocument.Position: YAMLDocument.DuplicateKey]
     /// Problems so far, in the order found.
     var errors: [InventoryError] = []
+    /// Warnings so far, in the order found.
+    var warnings: [InventoryWarning] = []
+    /// Every host name written under `hosts`, valid host or not, so that a group or instance naming a host
+    /// with a problem of its own is not also reported as naming an unknown host.
+    var hostNames: [String] = []
+    /// Every group name written under `groups`, for the same reason.
+    var groupNames: [String] = []
+    /// Hosts whose `platform` (or `defaults.platform`) was written but is invalid, already reported.
+    var hostsWithInvalidPlatform: Set<String> = []
+    /// When set, every secret reference is read with this environment as it is parsed: an unset variable, an
+    /// empty secret or an unreadable file is reported at the reference, and the values are kept in
+    /// ``secretValues`` for redaction.
+    var secretEnvironment: [String: String]?
+    /// The secrets read so far (only with ``secretEnvironment``).
+    var secretValues: [String] = []
     /// Repeated keys already reported with their key path.
     private var reportedDuplicates: Set<YAMLDocument.Position> = []
 
@@ -47,6 +62,11 @@ struct InventoryParser {
     /// Records a problem at `node`.
     mutating func report(_ code: InventoryError.Code, at node: Node, keyPath: String, _ message: String) {
         report(code, at: location(of: node), keyPath: keyPath, message)
+    }
+
+    /// Records a warning at `node`.
+    mutating func warn(at node: Node, keyPath: String, _ message: String) {
+        warnings.append(InventoryWarning(at: location(of: node), keyPath: keyPath, message))
     }
 
     /// Reports repeated keys in parts of the file no walker visited (sections accepted but not yet read).
@@ -301,7 +321,75 @@ struct InventoryParser {
                 report(code, at: node, keyPath: keyPath, "`\(keyPath)` names \(problem.clause(path)).")
                 return nil
             }
+            if let environment = secretEnvironment {
+                readSecret(reference, at: node, keyPath: keyPath, environment: environment)
+            }
             return reference
+        }
+    }
+
+    /// Reads a secret now, reporting an unset variable, an empty value or an unreadable file at the reference.
+    private mutating func readSecret(
+        _ reference: SecretReference,
+        at node: Node,
+        keyPath: String,
+        environment: [String: String]
+    ) {
+        do {
+            let value = try reference.read(environment: environment)
+            guard !value.isEmpty else {
+                report(
+                    .secretNotSet,
+                    at: node,
+                    keyPath: keyPath,
+                    "`\(keyPath)` names \(reference.kindDescription), which is empty; put the secret there."
+                )
+                return
+            }
+            secretValues.append(value)
+        } catch {
+            let message: String
+            switch error.code {
+            case .environmentVariableNotSet:
+                message =
+                    "`\(keyPath)` names \(reference.kindDescription), which is not set; export it before running octoprov."
+            default:
+                message = "`\(keyPath)`: \(error.message)"
+            }
+            report(.secretNotSet, at: node, keyPath: keyPath, message)
+        }
+    }
+
+    /// The scalar texts of a list (a single scalar counts as a list of one), each with its node.
+    ///
+    /// - Parameters:
+    ///   - node: The value that should be a list of text.
+    ///   - keyPath: Its key path.
+    ///   - allowScalar: Whether a single text value is accepted as a list of one.
+    /// - Returns: The texts with their nodes, or `nil` after reporting a wrong type.
+    mutating func stringList(_ node: Node, keyPath: String, allowScalar: Bool = true) -> [(text: String, node: Node)]? {
+        switch node {
+        case .sequence(let sequence):
+            var result: [(text: String, node: Node)] = []
+            for (index, item) in sequence.enumerated() {
+                guard case .scalar(let scalar) = item, !isNull(item), !scalar.string.isEmpty else {
+                    report(
+                        .wrongType,
+                        at: item,
+                        keyPath: "\(keyPath)[\(index)]",
+                        "`\(keyPath)[\(index)]` must be a non-empty name, not \(describe(item))."
+                    )
+                    continue
+                }
+                result.append((scalar.string, item))
+            }
+            return result
+        case .scalar(let scalar) where allowScalar && !isNull(node):
+            return [(scalar.string, node)]
+        default:
+            if isNull(node) { return [] }
+            report(.wrongType, at: node, keyPath: keyPath, "`\(keyPath)` must be a list, not \(describe(node)).")
+            return nil
         }
     }
 

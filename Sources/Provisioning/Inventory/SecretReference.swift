@@ -35,6 +35,16 @@ public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// "environment variable NAME" or "secret file PATH", for sentences about the reference.
+    public var kindDescription: String {
+        switch self {
+        case .environment(let name, _):
+            return "environment variable \(name)"
+        case .file(let path, _):
+            return "secret file \(path)"
+        }
+    }
+
     /// Reads the secret from this process's environment or from the file.
     ///
     /// A file must be a regular file with no permissions for group or others (`mode & 0o077 == 0`); one trailing

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Provisioning
+
+/// `octoprov plan`: render every step of every selected host without connecting, and show the ordered plan.
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what provisioning would do on each host, and render its scripts, without connecting.",
+        discussion: """
+            Checks the inventory exactly like `octoprov inventory check`, then renders every step's script \
+            and T-SQL for every host of the selected instances and prints the ordered plan: each step, where \
+            it runs, what it will do, its templates, and the secrets it needs by reference (never their \
+            values). The output is deterministic: the same input gives byte-identical text and files.
+
+            Templates come from --templates DIR, else from the Templates folder found above the octoprov \
+            executable. With --output DIR the scripts are written to DIR/<instance>/<host>/<NN>-<step>.<ext> \
+            and DIR/<instance>/<host>/sql/<name>.sql.
+
+            Exit status: 0 when the plan was built, 64 for an invalid inventory, --var, --instance or \
+            --limit, a missing template or one that does not render, or an output folder that cannot be \
+            written.
+
+            Examples:
+              octoprov plan -i Inventories/windows-clone.yml
+              octoprov plan -i lab.yml --instance prod-clone --limit 'clones,!vm2' --output /tmp/plan
+              octoprov plan -i lab.yml --var sql_server='db1\\SQLEXPRESS' --templates ./my-templates
+            """
+    )
+
+    @OptionGroup var options: InventoryOptions
+
+    @Option(help: ArgumentHelp("Plan only this instance (default: all).", valueName: "name"))
+    var instance: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Hosts to plan: comma-separated host names, group names or globs, `!pattern` to exclude (default: all).",
+            valueName: "pattern"
+        )
+    )
+    var limit: String?
+
+    @Option(help: ArgumentHelp("The templates folder (default: Templates above the executable).", valueName: "dir"))
+    var templates: String?
+
+    @Option(help: ArgumentHelp("Write the rendered scripts under this folder.", valueName: "dir"))
+    var output: String?
+
+    func run() async throws {
+        let check = InventoryCheck.run(
+            path: options.inventory,
+            environment: ProcessInfo.processInfo.environment,
+            variables: options.variables
+        )
+        let redactor = check.redactor
+        func fail(_ lines: [String]) -> ExitCode {
+            for line in lines { Console.shared.err(redactor.redact(line)) }
+            return ExitCode(64)
+        }
+        for warning in check.warnings {
+            Console.shared.err(redactor.redact(warning.description))
+        }
+        guard check.isValid else { throw fail(check.errors.map(\.description)) }
+        let library: TemplateLibrary
+        do {
+            let folder = try TemplateFolder.locate(
+                explicit: templates,
+                executablePath: TemplateFolder.currentExecutablePath
+            )
+            library = try TemplateLibrary(directory: folder)
+        } catch {
+            throw fail(error.errors.map(\.description))
+        }
+        let plan: ProvisioningPlan
+        do {
+            plan = try ProvisioningPlan.build(check: check, instance: instance, limit: limit, templates: library)
+        } catch {
+            throw fail(error.description.split(separator: "\n").map(String.init))
+        }
+        for line in plan.lines {
+            Console.shared.out(redactor.redact(line))
+        }
+        if let output {
+            do {
+                let written = try plan.write(to: output)
+                Console.shared.err(redactor.redact("Wrote \(written.count) files under \(output)."))
+            } catch {
+                throw fail([error.description])
+            }
+        }
+    }
+}

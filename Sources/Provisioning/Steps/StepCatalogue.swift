@@ -1,0 +1,303 @@
+/// Where a step's work happens (docs/steps.md, "where it runs").
+public enum StepRunsOn: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// A rendered script runs on the host.
+    case host
+    /// octoprov transfers files to the host over SFTP.
+    case octoprovSFTP = "octoprov SFTP"
+    /// octoprov calls a REST API (through an SSH port forward for the host's API).
+    case octoprovREST = "octoprov REST"
+    /// octoprov calls the REST API and runs SQL on the host.
+    case octoprovRESTAndHost = "octoprov REST + host"
+    /// octoprov works locally.
+    case octoprov
+
+    /// The text of docs/steps.md's "where it runs" column.
+    public var description: String { rawValue }
+}
+
+/// A secret a step needs, by its stdin name (docs/steps.md, "Secrets").
+public enum StepSecret: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// Production's Master Key (`master_key:`).
+    case masterKey = "master_key"
+    /// The break-glass administrator's password (`admin.password:`).
+    case adminPassword = "admin_password"
+    /// The API key octoprov creates for itself in `admin` and uses in `verify`; generated, never in the
+    /// inventory.
+    case adminAPIKey = "admin_api_key"
+    /// The licence (`license:`), sent base64-encoded.
+    case licenseBase64 = "license_base64"
+    /// The export's password (`source.export_password:`).
+    case exportPassword = "export_password"
+    /// The source instance's API key (`source.api_key:`); octoprov uses it itself and never sends it to a host.
+    case sourceAPIKey = "source_api_key"
+
+    /// The stdin name.
+    public var description: String { rawValue }
+
+    /// Where the secret comes from in `spec`: its reference, or `nil` when octoprov generates it
+    /// (``adminAPIKey``) or the spec has none.
+    ///
+    /// - Parameter spec: The instance spec.
+    /// - Returns: The reference.
+    public func reference(in spec: InstanceSpec) -> SecretReference? {
+        switch self {
+        case .masterKey: spec.masterKey
+        case .adminPassword: spec.admin?.password
+        case .adminAPIKey: nil
+        case .licenseBase64: spec.license
+        case .exportPassword: spec.source?.exportPassword
+        case .sourceAPIKey: spec.source?.apiKey
+        }
+    }
+}
+
+/// One step of the clone or test-instance flow, as docs/steps.md lists it.
+public struct StepDefinition: Sendable, Hashable {
+    /// The step's name, such as `connect-database`; also its template's name unless ``template`` says otherwise.
+    public var name: String
+    /// The row of docs/steps.md's flow table (`restore` and `create-database` share row 4).
+    public var number: Int
+    /// The flows the step belongs to.
+    public var flows: Set<InstanceMode>
+    /// Where it runs.
+    public var runsOn: StepRunsOn
+    /// One line saying what the step will do.
+    public var summary: String
+    /// The template name in `Templates/<platform>/`, or `nil` for steps octoprov does itself.
+    public var template: String?
+    /// The T-SQL templates it uses, names in `Templates/sql/` without `.sql`.
+    public var sqlTemplates: [String]
+    /// The secrets it needs on stdin (or, for octoprov's own steps, itself).
+    public var secrets: [StepSecret]
+
+    /// Creates a step definition.
+    ///
+    /// - Parameters:
+    ///   - name: The step's name.
+    ///   - number: Its row in docs/steps.md.
+    ///   - flows: The flows it belongs to.
+    ///   - runsOn: Where it runs.
+    ///   - summary: What it will do, in one line.
+    ///   - template: Its template's name, or `nil`.
+    ///   - sqlTemplates: The T-SQL templates it uses.
+    ///   - secrets: The secrets it needs.
+    public init(
+        name: String,
+        number: Int,
+        flows: Set<InstanceMode>,
+        runsOn: StepRunsOn,
+        summary: String,
+        template: String?,
+        sqlTemplates: [String] = [],
+        secrets: [StepSecret] = []
+    ) {
+        self.name = name
+        self.number = number
+        self.flows = flows
+        self.runsOn = runsOn
+        self.summary = summary
+        self.template = template
+        self.sqlTemplates = sqlTemplates
+        self.secrets = secrets
+    }
+
+    /// The template's path relative to the templates folder on `platform` (`windows/install.ps1`), or `nil`
+    /// when the step has no template.
+    ///
+    /// - Parameter platform: The host's platform.
+    /// - Returns: The relative path.
+    public func templatePath(for platform: Platform) -> String? {
+        template.map { "\(platform)/\($0).\(platform.scriptLanguage.fileExtension)" }
+    }
+
+    /// The path of a T-SQL template relative to the templates folder (`sql/quarantine.sql`).
+    ///
+    /// - Parameter name: The name without folder or extension.
+    /// - Returns: The relative path.
+    public static func sqlPath(_ name: String) -> String {
+        "\(TemplateLibrary.sqlFolder)/\(name).sql"
+    }
+}
+
+/// The steps of both flows, in order (docs/steps.md).
+public enum StepCatalogue {
+    /// Every step of docs/steps.md's flow table, in table order; `restore` (clone) comes before
+    /// `create-database` (test instance) in row 4.
+    public static let all: [StepDefinition] = [
+        StepDefinition(
+            name: "preflight",
+            number: 1,
+            flows: [.clone, .testInstance],
+            runsOn: .host,
+            summary: "Check the OS, free disk space and versions before anything changes.",
+            template: "preflight"
+        ),
+        StepDefinition(
+            name: "install",
+            number: 2,
+            flows: [.clone, .testInstance],
+            runsOn: .host,
+            summary: "Install the pinned Octopus Server version (package sha256 verified) unless it is already "
+                + "installed.",
+            template: "install"
+        ),
+        StepDefinition(
+            name: "upload-backup",
+            number: 3,
+            flows: [.clone],
+            runsOn: .octoprovSFTP,
+            summary: "Upload the database backup to the host's work folder, resumable and sha256 verified.",
+            template: nil
+        ),
+        StepDefinition(
+            name: "restore",
+            number: 4,
+            flows: [.clone],
+            runsOn: .host,
+            summary: "Restore the backup as a new database (RESTORE FILELISTONLY, then RESTORE DATABASE … WITH "
+                + "MOVE).",
+            template: "restore",
+            sqlTemplates: ["restore-filelist", "restore"]
+        ),
+        StepDefinition(
+            name: "create-database",
+            number: 4,
+            flows: [.testInstance],
+            runsOn: .host,
+            summary: "Create the test instance's new, empty database (database --create).",
+            template: "create-database"
+        ),
+        StepDefinition(
+            name: "quarantine",
+            number: 5,
+            flows: [.clone],
+            runsOn: .host,
+            summary: "Quarantine the restored database before any start, so the clone cannot act on production.",
+            template: "quarantine",
+            sqlTemplates: ["quarantine"]
+        ),
+        StepDefinition(
+            name: "create-instance",
+            number: 6,
+            flows: [.clone, .testInstance],
+            runsOn: .host,
+            summary: "Create the Octopus instance with its own node name and home folder.",
+            template: "create-instance"
+        ),
+        StepDefinition(
+            name: "connect-database",
+            number: 7,
+            flows: [.clone],
+            runsOn: .host,
+            summary: "Point the instance at the restored database with production's Master Key.",
+            template: "connect-database",
+            secrets: [.masterKey]
+        ),
+        StepDefinition(
+            name: "configure",
+            number: 8,
+            flows: [.clone, .testInstance],
+            runsOn: .host,
+            summary: "Set the web listen prefix and the Tentacle comms port.",
+            template: "configure"
+        ),
+        StepDefinition(
+            name: "set-paths",
+            number: 9,
+            flows: [.clone, .testInstance],
+            runsOn: .host,
+            summary: "Point the server folders at the host's own folders (the database still holds the source's "
+                + "paths).",
+            template: "set-paths"
+        ),
+        StepDefinition(
+            name: "copy-folders",
+            number: 10,
+            flows: [.clone],
+            runsOn: .octoprovSFTP,
+            summary: "Copy production's server folders to the host's folders, resumable, delta and sha256 verified.",
+            template: nil
+        ),
+        StepDefinition(
+            name: "admin",
+            number: 11,
+            flows: [.clone, .testInstance],
+            runsOn: .host,
+            summary: "Create octoprov's API key, the break-glass administrator and the licence when configured.",
+            template: "admin",
+            secrets: [.adminPassword, .adminAPIKey, .licenseBase64]
+        ),
+        StepDefinition(
+            name: "start",
+            number: 12,
+            flows: [.clone, .testInstance],
+            runsOn: .host,
+            summary: "Install and start the Octopus Server service.",
+            template: "start",
+            secrets: [.masterKey]
+        ),
+        StepDefinition(
+            name: "import-projects",
+            number: 13,
+            flows: [.testInstance],
+            runsOn: .octoprovREST,
+            summary: "Export the chosen projects from the source instance and import them (Export/Import Projects).",
+            template: nil,
+            secrets: [.sourceAPIKey, .exportPassword]
+        ),
+        StepDefinition(
+            name: "verify",
+            number: 14,
+            flows: [.clone, .testInstance],
+            runsOn: .octoprovRESTAndHost,
+            summary: "Verify the running instance over its REST API.",
+            template: nil,
+            sqlTemplates: ["verify-quarantine"],
+            secrets: [.adminAPIKey]
+        ),
+        StepDefinition(
+            name: "report",
+            number: 15,
+            flows: [.clone, .testInstance],
+            runsOn: .octoprov,
+            summary: "Write the console recap and the JSON and JUnit reports.",
+            template: nil
+        ),
+    ]
+
+    /// The template of the import step on the Migrator route (test instances before 2021.1).
+    public static let migratorImportTemplate = "migrator-import"
+
+    /// The steps `spec` runs on each of its hosts, in order, resolved for its mode, version and platform: the
+    /// secrets it does not configure are left out (no `admin.password`, no `license`), `start` needs the Master
+    /// Key only for a clone on `linux-container`, and before 2021.1 `import-projects` runs
+    /// `<platform>/migrator-import` on the host.
+    ///
+    /// - Parameter spec: The instance spec.
+    /// - Returns: The resolved steps.
+    public static func steps(for spec: InstanceSpec) -> [StepDefinition] {
+        all.filter { $0.flows.contains(spec.mode) }.map { definition in
+            var step = definition
+            step.secrets = definition.secrets.filter { secret in
+                switch secret {
+                case .adminAPIKey: true
+                case .masterKey:
+                    spec.mode == .clone && (step.name != "start" || spec.platform == .linuxContainer)
+                default: secret.reference(in: spec) != nil
+                }
+            }
+            if step.name == "verify" && spec.mode != .clone {
+                step.sqlTemplates = []
+            }
+            if step.name == "import-projects" && spec.usesMigrator {
+                step.runsOn = .host
+                step.template = migratorImportTemplate
+                step.secrets = [.exportPassword]
+                step.summary =
+                    "Import the projects exported with Octopus.Migrator partial-export on the source host (before "
+                    + "2021.1)."
+            }
+            return step
+        }
+    }
+}
