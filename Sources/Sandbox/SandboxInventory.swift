@@ -1,24 +1,70 @@
 import Foundation
 
-/// The inventory `sandbox up` writes for its VMs: `DIR/inventory.yml`, paths relative to DIR.
+/// The inventory `sandbox up` writes: `DIR/inventory.yml`, paths relative to DIR.
+///
+/// Every VM is a `standin` host whose paths (install, home, data, work folders) live on its own disk, and
+/// whose web listener is on its own loopback address, so that several clones run side by side. The
+/// `sandbox-clone` instance clones the seeded production onto all of them.
 struct SandboxInventory {
     var layout: SandboxLayout
     var state: SandboxState
+    var productionPackageSHA256: String
 
     var text: String {
+        let version = state.productionVersion ?? SandboxOptions.defaultProductionVersion
         var lines = [
-            "# Written by `octoprov sandbox up`: \(state.vms.count) fresh VM(s), real sshd on loopback.",
-            "# Removed by `octoprov sandbox down`. Paths are relative to this folder.",
+            "# Written by `octoprov sandbox up`: \(state.vms.count) fresh VM(s), real sshd on loopback, and a",
+            "# seeded production (Octopus \(version)) to clone. Removed by `octoprov sandbox down`.",
+            "# Paths are relative to this folder.",
             "defaults:",
             "  user: \(NSUserName())",
             "  identity: keys/id_ed25519",
             "  known_hosts: known_hosts",
             "  host_key_policy: strict",
             "  agent: false",
+            "  platform: standin",
             "hosts:",
         ]
         for vm in state.vms {
-            lines += ["  \(vm.name):", "    address: \(vm.address)", "    port: \(vm.port)"]
+            let root = vm.rootDirectory
+            lines += [
+                "  \(vm.name):",
+                "    address: \(vm.address)",
+                "    port: \(vm.port)",
+                "    vars:",
+                "      install_dir: \(root)/opt/octopus-standin",
+                "      home_dir: \(root)/octopus",
+                "      work_dir: \(root)/tmp/octoprov",
+                "      sql_data_root: \(root)/var/lib/octopus-standin",
+                "      data_dir: \(root)/var/lib/octopus-standin/localhost",
+                "      web_listen_prefix: http://\(vm.address):8080",
+            ]
+        }
+        lines += [
+            "groups:",
+            "  sandbox:",
+            "    members: [\(state.vms.map(\.name).joined(separator: ", "))]",
+            "instances:",
+            "  sandbox-clone:",
+            "    mode: clone",
+            "    hosts: [sandbox]",
+            "    version: \(version)",
+            "    package:",
+            "      mirror: mirror",
+            "      sha256: \(productionPackageSHA256)",
+            "    backup: production/OctopusDeploy.bak",
+            "    master_key: file:production/master-key",
+            "    folders:",
+            "      packages: production/folders/Packages",
+            "      artifacts: production/folders/Artifacts",
+            "      task_logs: production/folders/TaskLogs",
+        ]
+        let folders = ProductionSeed.foldersDirectory(layout)
+        if FileManager.default.fileExists(atPath: "\(folders)/EventExports") {
+            lines.append("      event_exports: production/folders/EventExports")
+        }
+        if FileManager.default.fileExists(atPath: "\(folders)/Imports") {
+            lines.append("      imports: production/folders/Imports")
         }
         return lines.joined(separator: "\n") + "\n"
     }

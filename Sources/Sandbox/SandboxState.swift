@@ -43,6 +43,8 @@ public struct SandboxState: Codable, Sendable, Hashable {
     public var listeners: [Listener] = []
     /// Versions whose install packages are in the mirror.
     public var packageVersions: [String] = []
+    /// The version the seeded production runs (its backup's version).
+    public var productionVersion: String?
 
     /// Reads `sandbox.json`; nil when it does not exist or cannot be parsed.
     public static func read(from layout: SandboxLayout) -> SandboxState? {

@@ -112,7 +112,20 @@ public enum SandboxSupervisor {
             recorder = listeners
             state.listeners = listeners.listeners
 
-            try SandboxInventory(layout: layout, state: state).write()
+            state.message = "seeding production \(options.productionVersion)"
+            try state.write(to: layout)
+            let production = try ProductionSeed.seed(
+                layout: layout,
+                version: options.productionVersion,
+                listeners: state.listeners
+            )
+            state.productionVersion = options.productionVersion
+            log("seeded production \(options.productionVersion): \(production.backup)")
+
+            guard let package = packages.first(where: { $0.version == options.productionVersion }) else {
+                throw SandboxError("The mirror has no package of production's version \(options.productionVersion).")
+            }
+            try SandboxInventory(layout: layout, state: state, productionPackageSHA256: package.sha256).write()
             state.status = .ready
             state.message = nil
             try state.write(to: layout)

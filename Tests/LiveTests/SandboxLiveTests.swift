@@ -42,6 +42,15 @@ struct SandboxLiveTests {
         #expect(again.status == 1)
         #expect(again.stderr.contains("already runs in \(directory)"))
 
+        // The seeded production and an inventory that checks clean, with a clone instance of it.
+        #expect(state.productionVersion == SandboxOptions.defaultProductionVersion)
+        for file in ["OctopusDeploy.bak", "master-key", "seed.json", "folders/TaskLogs"] {
+            #expect(FileManager.default.fileExists(atPath: "\(layout.productionDirectory)/\(file)"), "\(file)")
+        }
+        let check = try runOctoprov(["inventory", "check", "-i", layout.inventoryPath])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(check.stdout.contains("sandbox-clone"))
+
         let exec = try runOctoprov(["exec", "-i", layout.inventoryPath, "--", "true"])
         #expect(exec.status == 0, "\(exec.stderr)")
         for vm in state.vms { #expect(exec.stderr.contains("\(vm.name)   ok")) }
