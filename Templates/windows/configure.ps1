@@ -116,11 +116,12 @@ function Get-FreeBytes([string]$Path) {
     $probe = $Path
     while ($probe -and -not (Test-Path -LiteralPath $probe)) { $probe = Split-Path -Parent $probe }
     if (-not $probe) { return '' }
-    $qualifier = Split-Path -Qualifier (Resolve-Path -LiteralPath $probe).ProviderPath -ErrorAction SilentlyContinue
-    if (-not $qualifier) { return '' }
-    $drive = Get-PSDrive -Name $qualifier.TrimEnd(':') -PSProvider FileSystem -ErrorAction SilentlyContinue
-    if (-not $drive) { return '' }
-    return [string]$drive.Free
+    try {
+        $qualifier = Split-Path -Qualifier (Resolve-Path -LiteralPath $probe).ProviderPath
+        return [string](Get-PSDrive -Name $qualifier.TrimEnd(':') -PSProvider FileSystem).Free
+    } catch {
+        return ''  # a UNC path or a drive PowerShell does not map
+    }
 }
 function Get-Sha256([string]$Path) { return (Get-FileHash -Algorithm SHA256 -LiteralPath $Path).Hash.ToLowerInvariant() }
 # Get-SqlValue NAME: the value on the `NAME|value` line of the last Invoke-Sql output ('' if none).
