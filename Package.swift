@@ -124,7 +124,10 @@ let package = Package(
             name: "ProvisioningTests",
             dependencies: ["Provisioning", "SSHKit"],
             // Python checkers the template tests run with sqlglot and tree-sitter-powershell.
-            exclude: ["Support/check_tsql.py", "Support/check_powershell.py"],
+            exclude: [
+                "Support/check_tsql.py", "Support/check_powershell.py", "Support/check_step_tsql.py",
+                "Support/check_step_powershell.py", "Support/check_step_bash.py",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
