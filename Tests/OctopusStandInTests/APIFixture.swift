@@ -36,7 +36,7 @@ final class APIFixture {
     init(
         version: String = "2023.3.13026",
         omitting: Set<String> = [],
-        draining: Bool = true,
+        ownNode: OwnNode = .draining,
         seed: (SQLiteDatabase) throws -> Void = { _ in }
     ) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("standin-api-\(UUID().uuidString)").path
@@ -47,7 +47,7 @@ final class APIFixture {
             database: "OctopusDeploy",
             omitting: omitting
         )
-        try Self.seedBase(database, draining: draining)
+        try Self.seedBase(database, ownNode: ownNode)
         try seed(database)
     }
 
@@ -60,7 +60,17 @@ final class APIFixture {
         SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
-    private static func seedBase(_ database: SQLiteDatabase, draining: Bool) throws {
+    /// This node's `OctopusServerNode` row before the first start.
+    enum OwnNode {
+        /// Draining: the scheduler runs no tasks and no health checks.
+        case draining
+        /// Taking work.
+        case online
+        /// No row: the server registers itself at start.
+        case none
+    }
+
+    private static func seedBase(_ database: SQLiteDatabase, ownNode: OwnNode) throws {
         try insert(
             database,
             "Space",
@@ -85,11 +95,12 @@ final class APIFixture {
         try insert(database, "Configuration", ["Id": "upgradeavailability"], json: ["InstallationId": installationID])
         try insert(database, "Configuration", ["Id": "serverconfiguration"], json: ["ServerUri": productionServerUri])
         try insert(database, "Configuration", ["Id": "license"], json: ["LicenseText": "<License/>"])
+        guard ownNode != .none else { return }
         try insert(
             database,
             "OctopusServerNode",
             [
-                "Id": "OctopusServerNodes-\(node)", "Name": node, "IsInMaintenanceMode": draining ? 1 : 0,
+                "Id": "OctopusServerNodes-\(node)", "Name": node, "IsInMaintenanceMode": ownNode == .draining ? 1 : 0,
                 "MaxConcurrentTasks": 5,
             ],
             json: [:]

@@ -163,7 +163,7 @@ struct APIServerTests {
     }
 
     @Test func pingIs200UntilThisNodeDrainsThen418() async throws {
-        let fixture = try APIFixture(draining: false)
+        let fixture = try APIFixture(ownNode: .none)
         try fixture.start()
         let online = try await fixture.request("GET", "/api/octopusservernodes/ping", apiKey: nil)
         #expect(online.status == 200)

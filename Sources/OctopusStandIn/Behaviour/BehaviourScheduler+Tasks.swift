@@ -109,7 +109,7 @@ extension BehaviourScheduler {
                 }
             }
         }
-        log.info("Task \(id) (\(name)) finished: \(outcome.state)\(outcome.error.isEmpty ? "" : ": \(outcome.error)").")
+        log.info("Task \(id) (\(name)) finished: \(outcome.state)\(outcome.error.isEmpty ? "." : ": \(outcome.error)")")
     }
 
     private static func related(_ arguments: OctopusJSON.Object, task: String) -> [String] {

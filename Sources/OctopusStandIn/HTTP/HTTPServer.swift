@@ -31,6 +31,7 @@ final class HTTPServer: @unchecked Sendable {
     private var connections: Set<Int32> = []
     private var stopping = false
     private var started = false
+    private var listenersClosed = false
     private let threads = DispatchGroup()
 
     /// Binds every `(host, port)` pair (port 0: the kernel picks one).
@@ -75,7 +76,9 @@ final class HTTPServer: @unchecked Sendable {
     }
 
     deinit {
-        for listener in listeners { close(listener.descriptor) }
+        if !listenersClosed {
+            for listener in listeners { close(listener.descriptor) }
+        }
         close(wakePipe.read)
         close(wakePipe.write)
     }
@@ -107,6 +110,13 @@ final class HTTPServer: @unchecked Sendable {
             _ = Glibc.write(wakePipe.write, &byte, 1)
         }
         _ = threads.wait(timeout: .now() + timeout)
+        // Free the ports now, not whenever the last connection thread lets go of the server.
+        lock.lock()
+        if !listenersClosed {
+            listenersClosed = true
+            for listener in listeners { close(listener.descriptor) }
+        }
+        lock.unlock()
     }
 
     private var isStopping: Bool {
