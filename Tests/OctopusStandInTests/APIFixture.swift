@@ -258,8 +258,8 @@ final class APIFixture {
     }
 
     /// Sends raw bytes on a new connection and reads until the server closes it (or `timeout`).
-    func raw(_ bytes: [UInt8], timeout: Double = 5, pauseAfterSend: Double = 0) throws -> String {
-        let descriptor = try RawSocket.connect(port: port)
+    func raw(_ bytes: [UInt8], timeout: Double = 5, pauseAfterSend: Double = 0, port: Int? = nil) throws -> String {
+        let descriptor = try RawSocket.connect(port: port ?? self.port)
         defer { close(descriptor) }
         try RawSocket.send(descriptor, bytes)
         if pauseAfterSend > 0 { Thread.sleep(forTimeInterval: pauseAfterSend) }

@@ -2,6 +2,10 @@ import Foundation
 import OctopusStandIn
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A small Octopus model in two spaces: environments, projects, targets (one disabled), a worker, a
 /// trigger that is not scheduled, a subscription without a webhook, tasks and an artifact.
 func seedModel(_ database: SQLiteDatabase) throws {
@@ -178,6 +182,14 @@ struct APIServerTests {
         let health = try await fixture.getJSON("/api/serverstatus/health")
         #expect(health["IsEntireClusterDrainingTasks"] == .bool(true))
         #expect(health["IsOperatingNormally"] == .bool(false))
+        // Undrained through the API, as octoprov could do it.
+        var node = try #require(try draining.json().objectValue)
+        node["IsInMaintenanceMode"] = .bool(false)
+        let link = try #require(node["Links"]?["Self"]?.stringValue)
+        #expect(link == "/api/octopusservernodes/OctopusServerNodes-\(APIFixture.node)")
+        let put = try await fixture.request("PUT", link, body: .object(node))
+        #expect(put.status == 200, "\(put.text)")
+        #expect((try await fixture.request("GET", "/api/octopusservernodes/ping", apiKey: nil)).status == 200)
     }
 
     @Test func spacesArePagedListedAndServedById() async throws {
@@ -622,5 +634,38 @@ struct APIServerTests {
         #expect { try second.start() } throws: { error in
             (error as? StandInServerError)?.code == .bindFailed
         }
+    }
+}
+
+@Suite(.tags(.medium))
+struct StandInServerLifecycleTests {
+    @Test func runUntilTerminatedServesUntilSIGTERMThenStopsCleanly() throws {
+        let fixture = try APIFixture()
+        let server = try StandInServer(runtime: fixture.runtime, timing: APIFixture.fastTiming)
+        let returned = DispatchSemaphore(value: 0)
+        Thread {
+            #expect(throws: Never.self) { try server.runUntilTerminated() }
+            returned.signal()
+        }.start()
+        #expect(APIFixture.eventually { !server.boundPorts.isEmpty })
+        let port = try #require(server.boundPorts.first)
+        #expect(
+            try fixture.raw(
+                Array("GET /api/octopusservernodes/ping HTTP/1.1\r\nConnection: close\r\n\r\n".utf8),
+                port: port
+            ).contains(" 418 ")
+        )
+        kill(getpid(), SIGTERM)
+        #expect(returned.wait(timeout: .now() + 10) == .success)
+        #expect(fixture.serverLog().contains("Received signal SIGTERM; stopping."))
+        #expect(fixture.serverLog().contains("node clone1 stopped."))
+        #expect((try? RawSocket.connect(port: port)) == nil)
+        // The previous disposition is back: SIGTERM is not left ignored (SIG_IGN is 1 in signal.h).
+        var current = sigaction()
+        sigaction(SIGTERM, nil, &current)
+        #expect(unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self) != 1)
+        // wait() on a stopped server returns at once; stop() again does nothing.
+        server.wait()
+        server.stop()
     }
 }

@@ -236,11 +236,16 @@ public final class StandInServer: @unchecked Sendable {
     public func runUntilTerminated() throws(StandInServerError) {
         let queue = DispatchQueue(label: "standin-signals")
         var sources: [any DispatchSourceSignal] = []
+        var previous: [(Int32, sigaction)] = []
         for signalNumber in [SIGTERM, SIGINT] {
+            // The default action would kill the process before the dispatch source sees the signal.
+            var old = sigaction()
+            sigaction(signalNumber, nil, &old)
+            previous.append((signalNumber, old))
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
             source.setEventHandler { [self] in
-                log.info("Received signal \(signalNumber); stopping.")
+                log.info("Received signal \(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"); stopping.")
                 stop()
             }
             source.resume()
@@ -248,12 +253,16 @@ public final class StandInServer: @unchecked Sendable {
         }
         defer {
             for source in sources { source.cancel() }
+            for (signalNumber, old) in previous {
+                var restored = old
+                sigaction(signalNumber, &restored, nil)
+            }
         }
-        if !boundPortsStarted { try start() }
+        if !isStarted { try start() }
         wait()
     }
 
-    private var boundPortsStarted: Bool {
+    private var isStarted: Bool {
         lock.lock()
         defer { lock.unlock() }
         return state.started
