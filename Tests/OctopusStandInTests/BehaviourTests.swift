@@ -2,6 +2,10 @@ import Foundation
 import OctopusStandIn
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// "Production" as a clone's database remembers it, pointing at listeners the test owns: a Tentacle for
 /// the target, one for the worker, and a webhook receiver. The rows follow docs/standin-api.md's seed
 /// contract.
@@ -365,5 +369,36 @@ struct BehaviourTests {
         let payload = try Self.body(try #require(webhook.contacts.first))
         #expect(payload["Payload"]?["Event"]?["Id"] == .string("Events-2"))
         #expect(payload["Payload"]?["TotalEventsInBatch"] == .integer(1))
+    }
+
+    @Test func anUnreachableWebhookIsLoggedAndPassedOver() throws {
+        // A port nothing listens on: connections are refused at once.
+        let closed = try RawSocket.listen()
+        close(closed.descriptor)
+        let fixture = try APIFixture(ownNode: .online) { database in
+            try APIFixture.insert(
+                database,
+                "Subscription",
+                ["Id": "Subscriptions-1", "Name": "gone", "SpaceId": "Spaces-1", "IsDisabled": 0],
+                json: [
+                    "EventNotificationSubscription": OctopusJSON.object([
+                        ("WebhookURI", .string("http://127.0.0.1:\(closed.port)/hook")),
+                        ("WebhookLastProcessedEventAutoId", .integer(0)),
+                    ])
+                ]
+            )
+            for index in 1...3 {
+                try APIFixture.insert(database, "Event", ["Id": "Events-\(index)", "Category": "Modified"], json: [:])
+            }
+        }
+        try fixture.start()
+        let watermark =
+            "SELECT json_extract(JSON, '$.EventNotificationSubscription.WebhookLastProcessedEventAutoId') FROM Subscription"
+        #expect(try APIFixture.eventually(timeout: 20) { try fixture.column(watermark) == ["3"] })
+        fixture.stop()
+        let log = fixture.serverLog()
+        for index in 1...3 {
+            #expect(log.contains("could not post Events-\(index) (Modified) to http://127.0.0.1:\(closed.port)/hook"))
+        }
     }
 }

@@ -7,8 +7,9 @@ extension BehaviourScheduler {
     /// For each enabled subscription with an `EventNotificationSubscription.WebhookURI`: POSTs every event
     /// recorded after `WebhookLastProcessedEventAutoId` (the `Event` table's `rowid` plays Octopus's
     /// `AutoId`) that its `Filter` lets through, one request per event, as Octopus does; then moves the
-    /// watermark past every event it looked at (delivered or not, as Octopus does). A subscription without
-    /// a watermark starts at the newest event: it only hears about what happens from now on.
+    /// watermark past the events it looked at. A failed delivery counts as processed (as in Octopus) and
+    /// ends that subscription's batch until the next tick. A subscription without a watermark starts at
+    /// the newest event: it only hears about what happens from now on.
     func deliverWebhooks() throws {
         guard store.hasTable("Event"),
             let subscriptions = try rows(
@@ -75,7 +76,14 @@ extension BehaviourScheduler {
         if let key = notification["WebhookHeaderKey"]?.stringValue, !key.isEmpty {
             headers.append((key, notification["WebhookHeaderValue"]?.stringValue ?? ""))
         }
-        for (index, event) in matching.enumerated() where !isStopping {
+        // Octopus counts a failed delivery as processed; the stand-in also stops this subscription's batch
+        // there, so an unreachable webhook costs one timeout per tick, not one per event.
+        var processed = last
+        for (index, event) in matching.enumerated() {
+            if isStopping {
+                processed = (event[0].integer ?? watermark + 1) - 1
+                break
+            }
             var eventDocument = Self.document(event[3])
             eventDocument["Id"] = event[1].text.map { .string($0) } ?? .null
             let category = event[2].text ?? ""
@@ -112,9 +120,11 @@ extension BehaviourScheduler {
                 log.info("Subscription \(name) (\(id)) posted \(eventId) (\(category)) to \(uri): HTTP \(status).")
             case .failure(let failure):
                 log.warn("Subscription \(name) (\(id)) could not post \(eventId) (\(category)) to \(uri): \(failure).")
+                processed = event[0].integer ?? last
             }
+            if processed != last { break }
         }
-        try saveWatermark(id, last)
+        try saveWatermark(id, processed)
     }
 
     /// Whether a subscription's filter lets an event through: `EventCategories`, `Projects`,
