@@ -153,8 +153,16 @@ final class HTTPServer: @unchecked Sendable {
                 }
             }
             if descriptor < 0 {
-                if errno == EINTR { continue }
-                return  // EAGAIN: nothing more to accept now (other errors: the next poll retries).
+                switch errno {
+                case EINTR: continue
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    // Out of descriptors: back off instead of spinning on a listener that stays readable.
+                    onError("The HTTP server cannot accept connections now (errno \(errno)); retrying shortly.")
+                    usleep(100_000)
+                    return
+                default:
+                    return  // EAGAIN: nothing more to accept now; anything else: the next poll retries.
+                }
             }
             POSIXSocket.configure(descriptor)
             var yes: Int32 = 1
@@ -206,6 +214,7 @@ final class HTTPServer: @unchecked Sendable {
                 if let status = error.status {
                     let response = HTTPResponse.json(status, .object([("ErrorMessage", .string(error.message))]))
                     try? write(response, to: descriptor, peer: peer, keepAlive: false, headOnly: false)
+                    lingeringClose(descriptor)
                 }
                 onError("HTTP request from \(peer) refused: \(error.message)")
                 return
@@ -225,6 +234,21 @@ final class HTTPServer: @unchecked Sendable {
                 return
             }
             if !keepAlive { return }
+        }
+    }
+
+    /// Half-closes and reads what the client still sends (briefly, boundedly) before the socket is closed:
+    /// closing with unread data makes the kernel send a reset, which can destroy the error response
+    /// before the client has read it.
+    private func lingeringClose(_ descriptor: Int32) {
+        shutdown(descriptor, Int32(SHUT_WR))
+        let deadline = POSIXSocket.deadline(after: 1)
+        var drained = 0
+        while drained < 1 << 20,
+            let bytes = try? POSIXSocket.read(descriptor, maximum: 64 * 1024, deadline: deadline, what: "client"),
+            !bytes.isEmpty
+        {
+            drained += bytes.count
         }
     }
 
