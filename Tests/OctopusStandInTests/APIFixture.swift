@@ -258,22 +258,27 @@ final class APIFixture {
     }
 
     /// Sends raw bytes on a new connection and reads until the server closes it (or `timeout`).
-    func raw(_ bytes: [UInt8], timeout: Double = 5, pauseAfterSend: Double = 0, port: Int? = nil) throws -> String {
+    func raw(_ bytes: [UInt8], timeout: Double = 5, port: Int? = nil) throws -> String {
         let descriptor = try RawSocket.connect(port: port ?? self.port)
         defer { close(descriptor) }
         try RawSocket.send(descriptor, bytes)
-        if pauseAfterSend > 0 { Thread.sleep(forTimeInterval: pauseAfterSend) }
         return RawSocket.readAll(descriptor, timeout: timeout)
     }
 
     /// Polls `condition` every 50 ms until it holds or `timeout` passes.
-    static func eventually(timeout: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+    /// Suspends (never blocks a thread of the shared pool, which other suites need) between polls.
+    static func eventually(timeout: Double = 10, _ condition: () throws -> Bool) async throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.05)
+            try await Task.sleep(for: .milliseconds(50))
         }
         return try condition()
+    }
+
+    /// Waits without blocking a thread of the shared pool.
+    static func pause(_ seconds: Double) async throws {
+        try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
     }
 }
 

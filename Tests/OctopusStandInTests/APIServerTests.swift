@@ -639,7 +639,7 @@ struct APIServerTests {
 
 @Suite(.tags(.medium))
 struct StandInServerLifecycleTests {
-    @Test func runUntilTerminatedServesUntilSIGTERMThenStopsCleanly() throws {
+    @Test func runUntilTerminatedServesUntilSIGTERMThenStopsCleanly() async throws {
         let fixture = try APIFixture()
         let server = try StandInServer(runtime: fixture.runtime, timing: APIFixture.fastTiming)
         let returned = DispatchSemaphore(value: 0)
@@ -647,7 +647,7 @@ struct StandInServerLifecycleTests {
             #expect(throws: Never.self) { try server.runUntilTerminated() }
             returned.signal()
         }.start()
-        #expect(APIFixture.eventually { !server.boundPorts.isEmpty })
+        #expect(try await APIFixture.eventually { !server.boundPorts.isEmpty })
         let port = try #require(server.boundPorts.first)
         #expect(
             try fixture.raw(
@@ -656,7 +656,7 @@ struct StandInServerLifecycleTests {
             ).contains(" 418 ")
         )
         kill(getpid(), SIGTERM)
-        #expect(returned.wait(timeout: .now() + 10) == .success)
+        #expect(try await APIFixture.eventually { returned.wait(timeout: .now()) == .success })
         #expect(fixture.serverLog().contains("Received signal SIGTERM; stopping."))
         #expect(fixture.serverLog().contains("node clone1 stopped."))
         #expect((try? RawSocket.connect(port: port)) == nil)

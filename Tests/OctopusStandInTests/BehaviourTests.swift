@@ -166,13 +166,13 @@ struct BehaviourTests {
         return try OctopusJSON(parsing: String(request[start.upperBound...]))
     }
 
-    @Test func aCloneStartedWithoutQuarantineReachesProductionAndTheDocsSQLStopsIt() throws {
+    @Test func aCloneStartedWithoutQuarantineReachesProductionAndTheDocsSQLStopsIt() async throws {
         let production = try Production()
         let fixture = try APIFixture(ownNode: .none, seed: production.seed)
 
         // 1. Started as restored: everything enabled.
         try fixture.start()
-        let contacted = APIFixture.eventually(timeout: 20) {
+        let contacted = try await APIFixture.eventually(timeout: 20) {
             let target = Self.lines(production.target)
             return target.contains("OCTOPUS-STANDIN health-check Machines-1")
                 && target.contains("OCTOPUS-STANDIN deploy ServerTasks-1 Machines-1")
@@ -230,11 +230,11 @@ struct BehaviourTests {
 
         // 3. Started again: several ticks, trigger rounds and health-check rounds, and not one contact.
         try fixture.start()
-        let finished = try APIFixture.eventually(timeout: 20) {
+        let finished = try await APIFixture.eventually(timeout: 20) {
             try fixture.column("SELECT State FROM ServerTask WHERE Id = 'ServerTasks-900'") == ["Failed"]
         }
         #expect(finished)
-        Thread.sleep(forTimeInterval: 3)
+        try await APIFixture.pause(3)
         fixture.stop()
         #expect(production.counts == before, "contacts after quarantine: \(production.all.map(\.contacts))")
         let error = try fixture.column(
@@ -276,30 +276,30 @@ struct BehaviourTests {
         #expect(fixture.serverLog().contains("start audit"))
     }
 
-    @Test func aDrainingNodeRunsNoTasksUntilItIsUndrained() throws {
+    @Test func aDrainingNodeRunsNoTasksUntilItIsUndrained() async throws {
         let production = try Production()
         let fixture = try APIFixture(ownNode: .draining, seed: production.seed)
         try fixture.start()
         // Triggers still queue deployments while the node drains; nothing is run or health-checked.
-        let queued = try APIFixture.eventually(timeout: 20) {
+        let queued = try await APIFixture.eventually(timeout: 20) {
             try !fixture.column("SELECT Id FROM ServerTask WHERE State = 'Queued' AND Id <> 'ServerTasks-1'").isEmpty
         }
         #expect(queued)
-        Thread.sleep(forTimeInterval: 1)
+        try await APIFixture.pause(1)
         #expect(production.target.contacts.isEmpty && production.worker.contacts.isEmpty)
         #expect(try fixture.column("SELECT State FROM ServerTask WHERE Id = 'ServerTasks-1'") == ["Queued"])
         try fixture.open().run(
             "UPDATE OctopusServerNode SET IsInMaintenanceMode = 0 WHERE Name = ?",
             [.text(APIFixture.node)]
         )
-        let ran = try APIFixture.eventually(timeout: 20) {
+        let ran = try await APIFixture.eventually(timeout: 20) {
             try fixture.column("SELECT State FROM ServerTask WHERE Id = 'ServerTasks-1'") == ["Success"]
         }
         #expect(ran)
         #expect(Self.lines(production.target).contains("OCTOPUS-STANDIN deploy ServerTasks-1 Machines-1"))
     }
 
-    @Test func onlyLoopbackAddressesAreEverContacted() throws {
+    @Test func onlyLoopbackAddressesAreEverContacted() async throws {
         let fixture = try APIFixture(ownNode: .online) { database in
             try APIFixture.insert(
                 database,
@@ -320,7 +320,7 @@ struct BehaviourTests {
             )
         }
         try fixture.start()
-        let checked = try APIFixture.eventually(timeout: 20) {
+        let checked = try await APIFixture.eventually(timeout: 20) {
             try fixture.column("SELECT json_extract(JSON, '$.HealthStatus') FROM Machine WHERE Id = 'Machines-1'") == [
                 "Unavailable"
             ]
@@ -337,7 +337,7 @@ struct BehaviourTests {
         )
     }
 
-    @Test func aSubscriptionOnlyHearsTheCategoriesItsFilterNames() throws {
+    @Test func aSubscriptionOnlyHearsTheCategoriesItsFilterNames() async throws {
         let webhook = try ProductionListener()
         let fixture = try APIFixture(ownNode: .online) { database in
             try APIFixture.insert(
@@ -362,8 +362,8 @@ struct BehaviourTests {
             }
         }
         try fixture.start()
-        #expect(APIFixture.eventually(timeout: 20) { !webhook.contacts.isEmpty })
-        Thread.sleep(forTimeInterval: 1)
+        #expect(try await APIFixture.eventually(timeout: 20) { !webhook.contacts.isEmpty })
+        try await APIFixture.pause(1)
         fixture.stop()
         #expect(webhook.contacts.count == 1)
         let payload = try Self.body(try #require(webhook.contacts.first))
@@ -371,7 +371,7 @@ struct BehaviourTests {
         #expect(payload["Payload"]?["TotalEventsInBatch"] == .integer(1))
     }
 
-    @Test func anUnreachableWebhookIsLoggedAndPassedOver() throws {
+    @Test func anUnreachableWebhookIsLoggedAndPassedOver() async throws {
         // A port nothing listens on: connections are refused at once.
         let closed = try RawSocket.listen()
         close(closed.descriptor)
@@ -394,7 +394,7 @@ struct BehaviourTests {
         try fixture.start()
         let watermark =
             "SELECT json_extract(JSON, '$.EventNotificationSubscription.WebhookLastProcessedEventAutoId') FROM Subscription"
-        #expect(try APIFixture.eventually(timeout: 20) { try fixture.column(watermark) == ["3"] })
+        #expect(try await APIFixture.eventually(timeout: 20) { try fixture.column(watermark) == ["3"] })
         fixture.stop()
         let log = fixture.serverLog()
         for index in 1...3 {
