@@ -179,9 +179,14 @@ struct StandInMachine: ~Copyable {
     func whileServing(
         _ version: String,
         instance: String = "OctopusServer",
+        environment: [String: String] = [:],
         _ body: () throws -> Void = {}
     ) throws -> Run {
-        let start = try server(version, ["service", "--instance", instance, "--install", "--reconfigure", "--start"])
+        let start = try server(
+            version,
+            ["service", "--instance", instance, "--install", "--reconfigure", "--start"],
+            environment: environment
+        )
         #expect(start.status == 0, "\(start.all)")
         defer {
             let stop = try? server(version, ["service", "--instance", instance, "--stop"])
