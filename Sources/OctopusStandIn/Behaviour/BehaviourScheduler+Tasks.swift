@@ -182,7 +182,8 @@ extension BehaviourScheduler {
             switch StandInContact.touch(
                 endpoint,
                 line: StandInContact.line("deploy", id, machine.id),
-                timeout: timing.connectTimeout
+                timeout: timing.connectTimeout,
+                from: sourceAddress
             ) {
             case .success:
                 write("Info", "\(machine.name) accepted the deployment.")
@@ -277,7 +278,8 @@ extension BehaviourScheduler {
         let result = StandInContact.touch(
             endpoint,
             line: StandInContact.line("health-check", machine.id),
-            timeout: timing.connectTimeout
+            timeout: timing.connectTimeout,
+            from: sourceAddress
         )
         let status: String
         let summary: String

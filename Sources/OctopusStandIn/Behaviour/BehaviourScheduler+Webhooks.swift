@@ -114,7 +114,8 @@ extension BehaviourScheduler {
                 uri,
                 headers: headers,
                 body: Array(payload.serialized().utf8),
-                timeout: timeout
+                timeout: timeout,
+                from: sourceAddress
             ) {
             case .success(let status):
                 log.info("Subscription \(name) (\(id)) posted \(eventId) (\(category)) to \(uri): HTTP \(status).")

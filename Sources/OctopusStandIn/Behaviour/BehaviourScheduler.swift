@@ -17,6 +17,8 @@ final class BehaviourScheduler: @unchecked Sendable {
     var store: StandInStore { api.store }
     var log: StandInServerLog { api.log }
     var runtime: ServerRuntime { api.runtime }
+    /// Where outgoing contacts come from (see ``StandInContact/sourceAddress(listenPrefixes:)``).
+    var sourceAddress: in_addr? { StandInContact.sourceAddress(listenPrefixes: runtime.listenPrefixes) }
 
     private let condition = NSCondition()
     private var stopping = false

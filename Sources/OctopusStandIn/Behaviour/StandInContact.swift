@@ -61,16 +61,32 @@ enum StandInContact {
         return .success(address)
     }
 
+    /// The address an instance's outgoing connections come from: the host of its first listen prefix when
+    /// that is a loopback address other than 127.0.0.1 (a sandbox VM's or production's own address), so a
+    /// listener can tell which instance contacted it; otherwise `nil` (the kernel's choice).
+    static func sourceAddress(listenPrefixes: [String]) -> in_addr? {
+        guard let prefix = listenPrefixes.first, let url = ContactURL(prefix), url.host != "localhost",
+            let address = try? POSIXSocket.ipv4Address(url.host), POSIXSocket.isLoopback(address),
+            POSIXSocket.text(address) != "127.0.0.1"
+        else { return nil }
+        return address
+    }
+
     /// Connects to an endpoint, sends ``line(_:_:)`` and closes: what a health check or a deployment
     /// step does to a Tentacle, made visible to a listener.
-    static func touch(_ endpoint: Endpoint, line: String, timeout: Double) -> Result<Void, ContactFailure> {
+    static func touch(
+        _ endpoint: Endpoint,
+        line: String,
+        timeout: Double,
+        from source: in_addr? = nil
+    ) -> Result<Void, ContactFailure> {
         let address: in_addr
         switch loopbackAddress(endpoint.host) {
         case .success(let found): address = found
         case .failure(let failure): return .failure(failure)
         }
         do {
-            let descriptor = try POSIXSocket.connect(to: address, port: endpoint.port, timeout: timeout)
+            let descriptor = try POSIXSocket.connect(to: address, port: endpoint.port, timeout: timeout, from: source)
             defer { close(descriptor) }
             try POSIXSocket.write(
                 descriptor,
@@ -92,7 +108,8 @@ enum StandInContact {
         _ uri: String,
         headers: [(name: String, value: String)],
         body: [UInt8],
-        timeout: Double
+        timeout: Double,
+        from source: in_addr? = nil
     ) -> Result<Int, ContactFailure> {
         guard let url = ContactURL(uri), url.scheme == "http" || url.scheme == "https" else {
             return .failure(ContactFailure("'\(uri)' is not an http:// or https:// URL"))
@@ -103,7 +120,7 @@ enum StandInContact {
         case .failure(let failure): return .failure(failure)
         }
         do {
-            let descriptor = try POSIXSocket.connect(to: address, port: url.port, timeout: timeout)
+            let descriptor = try POSIXSocket.connect(to: address, port: url.port, timeout: timeout, from: source)
             defer { close(descriptor) }
             guard url.scheme == "http" else {
                 return .failure(

@@ -128,9 +128,28 @@ enum POSIXSocket {
     }
 
     /// Connects to an IPv4 address within `timeout` seconds; returns a non-blocking descriptor.
-    static func connect(to address: in_addr, port: Int, timeout: Double) throws(SocketError) -> Int32 {
+    /// - Parameter source: The local address to connect from (`nil`: the kernel's choice).
+    static func connect(
+        to address: in_addr,
+        port: Int,
+        timeout: Double,
+        from source: in_addr? = nil
+    ) throws(SocketError) -> Int32 {
         let what = "\(text(address)):\(port)"
         let descriptor = try makeTCPSocket(what)
+        if let source {
+            var local = makeSocketAddress(source, port: 0)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            if bound != 0 {
+                let code = errno
+                close(descriptor)
+                throw .system(.connect, "Cannot connect to \(what) from \(text(source))", errno: code)
+            }
+        }
         var socketAddress = makeSocketAddress(address, port: port)
         let status = withUnsafePointer(to: &socketAddress) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
