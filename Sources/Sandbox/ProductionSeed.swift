@@ -107,12 +107,19 @@ enum ProductionSeed {
         return url
     }
 
-    /// Stops the production instance (its service), then makes sure its PID is gone.
-    static func stop(layout: SandboxLayout, version: String) {
-        _ = try? octopusServer(layout: layout, version: version, ["service", "--instance", "Production", "--stop"])
-        if let text = try? String(contentsOfFile: "\(homeDirectory(layout))/standin.pid", encoding: .utf8),
+    /// The production server's PID, from its `standin.pid`.
+    static func serverPID(_ layout: SandboxLayout) -> Int32? {
+        guard let text = try? String(contentsOfFile: "\(homeDirectory(layout))/standin.pid", encoding: .utf8),
             let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
-        {
+        else { return nil }
+        return pid
+    }
+
+    /// Stops the production instance (its service), then makes sure `pid` (read when it started, in case
+    /// the folder is gone) is gone too.
+    static func stop(layout: SandboxLayout, version: String, pid: Int32?) {
+        _ = try? octopusServer(layout: layout, version: version, ["service", "--instance", "Production", "--stop"])
+        if let pid = pid ?? serverPID(layout), kill(pid, 0) == 0 {
             kill(pid, SIGKILL)
         }
     }

@@ -62,8 +62,11 @@ public enum SandboxSupervisor {
         var vms: [LoopbackVM] = []
         var recorder: ContactRecorder?
         var productionStarted = false
+        var productionPID: Int32?
         defer {
-            if productionStarted { ProductionSeed.stop(layout: layout, version: options.productionVersion) }
+            if productionStarted {
+                ProductionSeed.stop(layout: layout, version: options.productionVersion, pid: productionPID)
+            }
             recorder?.stop()
             for vm in vms { vm.stop() }
         }
@@ -137,6 +140,7 @@ public enum SandboxSupervisor {
                 port: try Loopback.freePort(address: SandboxOptions.productionAddress)
             )
             state.productionPIDFile = "\(ProductionSeed.homeDirectory(layout))/standin.pid"
+            productionPID = ProductionSeed.serverPID(layout)
             log("production serves \(state.productionURL ?? "")")
 
             guard let package = packages.first(where: { $0.version == options.productionVersion }) else {
@@ -171,7 +175,7 @@ public enum SandboxSupervisor {
             }
         }
         log("stopping (signal \(received))")
-        ProductionSeed.stop(layout: layout, version: options.productionVersion)
+        ProductionSeed.stop(layout: layout, version: options.productionVersion, pid: productionPID)
         productionStarted = false
         recorder?.stop()
         for vm in vms { vm.stop() }
