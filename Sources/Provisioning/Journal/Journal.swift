@@ -87,7 +87,7 @@ public final class Journal: Sendable {
     /// The journal is `<state dir>/journal/<instance>-<12 hex>.json` (``JournalLocation``); the folders are created
     /// (mode 0700) when missing. A missing file starts an empty journal with a new salt, written at the first change.
     /// Temporary files a crashed write left beside it are removed. A file that is not a readable journal (torn,
-    /// edited, another instance's) is renamed `<name>.corrupt-<UTC time>` and the journal starts empty, with a
+    /// edited, another instance's, or of a newer format than this octoprov's) is renamed `<name>.corrupt-<UTC time>` and the journal starts empty, with a
     /// sentence in ``warnings``: every step then runs again, which is safe because steps are idempotent.
     ///
     /// - Parameters:
@@ -99,7 +99,6 @@ public final class Journal: Sendable {
     ///   - now: The clock for times in the journal and the lock.
     /// - Returns: The open journal, holding the lock.
     /// - Throws: ``JournalError/locked(holder:instance:inventory:lockPath:)`` when another process holds the lock;
-    ///   ``JournalError/newerFormat(path:format:)`` for a file of a newer format (left untouched);
     ///   ``JournalError/file(_:)`` when a folder, the lock or the file cannot be created, read or moved.
     public static func open(
         inventory: String,
@@ -198,7 +197,8 @@ public final class Journal: Sendable {
             reason = "it belongs to instance \(document.instance) of inventory \(document.inventory)"
         } catch {
             switch error {
-            case .newerFormat(let format): throw .newerFormat(path: path, format: format)
+            case .newerFormat(let format):
+                reason = "its format \(format) is newer than this octoprov's \(Journal.format)"
             case .corrupt(let why): reason = why
             }
         }

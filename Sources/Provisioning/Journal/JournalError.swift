@@ -36,8 +36,6 @@ public struct JournalLockHolder: Sendable, Hashable, CustomStringConvertible {
 public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Another process holds the journal's lock.
     case locked(holder: JournalLockHolder, instance: String, inventory: String, lockPath: String)
-    /// The journal was written by a newer octoprov in a format this one cannot read.
-    case newerFormat(path: String, format: Int)
     /// A file operation on the journal, its folder or its lock failed.
     case file(FileOperationError)
     /// ``Journal/markFinished(host:step:status:message:facts:duration:)`` for a step that is not running.
@@ -52,12 +50,9 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .locked(let holder, let instance, let inventory, let lockPath):
             let who = holder.pid == nil ? "Another process" : "Another octoprov (\(holder))"
-            return "\(who) is provisioning instance \(instance) of inventory \(inventory); wait for it or stop it "
-                + "(lock: \(lockPath))."
-        case .newerFormat(let path, let format):
-            return "The journal \(path) has format \(format), but this octoprov reads format "
-                + "\(Journal.format) at most; use a newer octoprov, or move the file away to start afresh (every "
-                + "step then runs again)."
+            let stop = holder.pid.map { " (`kill \($0)`)" } ?? ""
+            return "\(who) is provisioning instance \(instance) of inventory \(inventory); wait for it to finish or "
+                + "stop it\(stop), then run again (lock: \(lockPath))."
         case .file(let error):
             return error.description
         case .notRunning(let host, let step, let path):
