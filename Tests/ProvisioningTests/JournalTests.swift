@@ -103,22 +103,34 @@ func journalJSON(_ journal: Journal) throws -> [String: Any] {
         )
     }
 
-    @Test func fileNameIsAReadableSlugAndAShortHashOfTheInventoryPath() throws {
+    @Test func fileNameIsReadableSlugsAndAShortHashOfInventoryPathAndInstance() throws {
         let path = JournalLocation.journalPath(
             stateDirectory: "/s/",
             inventoryPath: "/srv/inventories/nightly.yml",
             instance: "lab clone/1"
         )
-        let digest = try runTool(["sha256sum"], input: "/srv/inventories/nightly.yml").stdout.prefix(12)
+        let digest = try runTool(["sha256sum"], input: "/srv/inventories/nightly.yml\u{0}lab clone/1").stdout.prefix(12)
         #expect(digest.count == 12)
-        #expect(path == "/s/journal/lab_clone_1-\(digest).json")
-        #expect(JournalLocation.lockPath(forJournal: path) == "/s/journal/lab_clone_1-\(digest).lock")
-        let other = JournalLocation.journalPath(
-            stateDirectory: "/s",
-            inventoryPath: "/srv/other.yml",
-            instance: "lab clone/1"
-        )
-        #expect(other != path)
+        #expect(path == "/s/journal/nightly-lab_clone_1-\(digest).json")
+        #expect(JournalLocation.lockPath(forJournal: path) == "/s/journal/nightly-lab_clone_1-\(digest).lock")
+        // Names whose slugs look alike still get journals of their own.
+        let paths = [
+            path,
+            JournalLocation.journalPath(
+                stateDirectory: "/s",
+                inventoryPath: "/srv/nightly.yml",
+                instance: "lab clone/1"
+            ),
+            JournalLocation.journalPath(
+                stateDirectory: "/s",
+                inventoryPath: "/srv/inventories/nightly.yml",
+                instance: "lab_clone_1"
+            ),
+        ]
+        #expect(Set(paths).count == 3)
+        #expect(JournalLocation.slug(".hidden") == "_hidden")
+        #expect(JournalLocation.slug("") == "_")
+        #expect(JournalLocation.slug(String(repeating: "x", count: 99)).count == 40)
     }
 
     @Test func theSameInventoryReachedAnotherWayFindsTheSameJournal() throws {
@@ -131,7 +143,7 @@ func journalJSON(_ journal: Journal) throws -> [String: Any] {
             #expect(JournalLocation.canonicalInventoryPath(folder + "/link.yml") == direct)
             let journal = try openJournal(state, folder + "/sub/../link.yml")
             #expect(journal.inventory == direct)
-            #expect(journal.path.hasPrefix(state + "/journal/lab-"))
+            #expect(journal.path.hasPrefix(state + "/journal/inventory-lab-"))
             #expect(journal.lockPath == JournalLocation.lockPath(forJournal: journal.path))
         }
     }
@@ -542,6 +554,30 @@ func withTemporaryDirectoryAsync<Result>(_ body: (String) async throws -> Result
         }
     }
 
+    @Test func succeededMeansFinishedWellAndNotMarkedToRerun() throws {
+        try withJournalFolder { state, inventory in
+            let journal = try openJournal(state, inventory)
+            let steps = ["restore", "quarantine", "create-instance"]
+            journal.declareSteps(steps, host: "vm1")
+            let old = journal.inputHash(parts: ["backup": "monday"])
+            #expect(!journal.succeeded(host: "vm1", step: "quarantine"))
+            try record(journal, host: "vm1", step: "restore", hash: old)
+            try journal.markRunning(host: "vm1", step: "quarantine", inputHash: old)
+            #expect(!journal.succeeded(host: "vm1", step: "quarantine"))
+            try journal.markFinished(host: "vm1", step: "quarantine", status: .failed, message: "x", duration: .zero)
+            #expect(!journal.succeeded(host: "vm1", step: "quarantine"))
+            try record(journal, host: "vm1", step: "quarantine", hash: old, status: .ok)
+            #expect(journal.succeeded(host: "vm1", step: "quarantine"))
+            // A new backup restores again: quarantine no longer counts until it reruns.
+            let new = journal.inputHash(parts: ["backup": "tuesday"])
+            #expect(journal.decision(host: "vm1", step: "restore", inputHash: new) == .run(.inputChanged))
+            try record(journal, host: "vm1", step: "restore", hash: new)
+            #expect(!journal.succeeded(host: "vm1", step: "quarantine"))
+            try record(journal, host: "vm1", step: "quarantine", hash: old)
+            #expect(journal.succeeded(host: "vm1", step: "quarantine"))
+        }
+    }
+
     @Test func finishingAStepThatIsNotRunningIsAnError() throws {
         try withJournalFolder { state, inventory in
             let journal = try openJournal(state, inventory)
@@ -591,6 +627,46 @@ func withTemporaryDirectoryAsync<Result>(_ body: (String) async throws -> Result
             let record = try #require(journal.record(host: "vm1", step: "connect-database"))
             #expect(record.facts == ["key": "***", "***": "as a name"])
             #expect(journal.salt.description == "JournalSalt(32 bytes)")
+        }
+    }
+
+    @Test func generatedSecretsLiveInTheSecretFileOnly() throws {
+        try withJournalFolder { state, inventory in
+            let key = "API-GENERATED0123456789"
+            do {
+                let journal = try openJournal(state, inventory)
+                #expect(journal.storedSecret(named: "admin_api_key", host: "vm1") == nil)
+                #expect(!FileManager.default.fileExists(atPath: journal.secretsPath))
+                try journal.storeSecret(key, named: "admin_api_key", host: "vm1")
+                let hash = journal.inputHash(parts: [:], secrets: ["admin_api_key": key])
+                try record(journal, host: "vm1", step: "admin", hash: hash)
+                journal.close()
+                #expect(throws: JournalError.closed(path: journal.path)) {
+                    try journal.storeSecret("other", named: "admin_api_key", host: "vm2")
+                }
+            }
+            let journal = try openJournal(state, inventory)
+            #expect(journal.secretsPath == String(journal.path.dropLast(5)) + ".secrets.json")
+            #expect(journal.storedSecret(named: "admin_api_key", host: "vm1") == key)
+            #expect(journal.storedSecret(named: "admin_api_key", host: "vm2") == nil)
+            #expect(!(try String(contentsOfFile: journal.path, encoding: .utf8)).contains(key))
+            let file = try String(contentsOfFile: journal.secretsPath, encoding: .utf8)
+            #expect(file.contains(key))
+            let attributes = try FileManager.default.attributesOfItem(atPath: journal.secretsPath)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+            #expect(AtomicFile.leftovers(of: journal.secretsPath) == [])
+            journal.close()
+
+            try Data("{not json".utf8).write(to: URL(fileURLWithPath: journal.secretsPath))
+            let afterDamage = try openJournal(state, inventory)
+            #expect(afterDamage.storedSecret(named: "admin_api_key", host: "vm1") == nil)
+            #expect(afterDamage.warnings.count == 1)
+            #expect(
+                afterDamage.warnings.first?.hasPrefix("The journal's secret file \(journal.secretsPath) could not")
+                    == true
+            )
+            // The journal itself was fine and is kept.
+            #expect(afterDamage.record(host: "vm1", step: "admin")?.status == .changed)
         }
     }
 

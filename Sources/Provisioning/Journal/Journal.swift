@@ -31,13 +31,16 @@ public final class Journal: Sendable {
     public let path: String
     /// Its lock file.
     public let lockPath: String
+    /// Its secret file (``storeSecret(_:named:host:)``), created when the first secret is stored.
+    public let secretsPath: String
     /// The inventory's canonical path, as recorded.
     public let inventory: String
     /// The instance's name.
     public let instance: String
     /// The salt keying this journal's ``InputHash``es.
     public let salt: JournalSalt
-    /// What opening found and fixed, one sentence each (a corrupt journal moved aside); the runner prints them.
+    /// What opening found and fixed, one sentence each (a corrupt journal or secret file moved aside); the runner
+    /// prints them.
     public let warnings: [String]
 
     private let redactor: Redactor
@@ -46,6 +49,8 @@ public final class Journal: Sendable {
 
     private struct State {
         var document: JournalDocument
+        /// The generated secrets: host → name → value.
+        var secrets: [String: [String: String]]
         /// The lock's descriptor, `nil` once closed.
         var lock: Int32?
         /// Set by tests: the next write leaves its temporary file, skips the rename and fails like this, as a crash
@@ -57,6 +62,7 @@ public final class Journal: Sendable {
         path: String,
         lockPath: String,
         document: JournalDocument,
+        secrets: [String: [String: String]],
         lock: Int32,
         warnings: [String],
         redactor: Redactor,
@@ -64,13 +70,14 @@ public final class Journal: Sendable {
     ) {
         self.path = path
         self.lockPath = lockPath
+        self.secretsPath = JournalSecretFile.path(forJournal: path)
         self.inventory = document.inventory
         self.instance = document.instance
         self.salt = document.salt
         self.warnings = warnings
         self.redactor = redactor
         self.now = now
-        self.state = Mutex(State(document: document, lock: lock, crashBeforeRename: nil))
+        self.state = Mutex(State(document: document, secrets: secrets, lock: lock, crashBeforeRename: nil))
     }
 
     deinit {
@@ -84,7 +91,7 @@ public final class Journal: Sendable {
 
     /// Opens (or starts) the journal of `instance` of the inventory at `inventory`, taking its lock.
     ///
-    /// The journal is `<state dir>/journal/<instance>-<12 hex>.json` (``JournalLocation``); the folders are created
+    /// The journal is `<state dir>/journal/<inventory>-<instance>-<12 hex>.json` (``JournalLocation``); the folders are created
     /// (mode 0700) when missing. A missing file starts an empty journal with a new salt, written at the first change.
     /// Temporary files a crashed write left beside it are removed. A file that is not a readable journal (torn,
     /// edited, another instance's, or of a newer format than this octoprov's) is renamed `<name>.corrupt-<UTC time>` and the journal starts empty, with a
@@ -139,7 +146,8 @@ public final class Journal: Sendable {
             throw .locked(holder: holder, instance: instance, inventory: inventoryPath, lockPath: lockPath)
         }
         do {
-            for leftover in AtomicFile.leftovers(of: path) {
+            let secretsPath = JournalSecretFile.path(forJournal: path)
+            for leftover in AtomicFile.leftovers(of: path) + AtomicFile.leftovers(of: secretsPath) {
                 unlink(leftover)
             }
             var warnings: [String] = []
@@ -150,10 +158,12 @@ public final class Journal: Sendable {
                 now: now(),
                 warnings: &warnings
             )
+            let secrets = try loadSecrets(path: secretsPath, now: now(), warnings: &warnings)
             return Journal(
                 path: path,
                 lockPath: lockPath,
                 document: document,
+                secrets: secrets,
                 lock: fd,
                 warnings: warnings,
                 redactor: redactor,
@@ -181,13 +191,7 @@ public final class Journal: Sendable {
             updated: Timestamp.rounded(now),
             hosts: [:]
         )
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            if access(path, F_OK) != 0 && errno == ENOENT { return fresh }
-            throw .file(FileOperationError(path: path, operation: "read", reason: "\(error)"))
-        }
+        guard let data = try read(path) else { return fresh }
         let reason: String
         do {
             let document = try JournalDocument.decode(data)
@@ -202,6 +206,48 @@ public final class Journal: Sendable {
             case .corrupt(let why): reason = why
             }
         }
+        let aside = try moveAside(path, now: now)
+        warnings.append(
+            "The journal \(path) could not be read (\(reason)); it was moved to \(aside) and every step of instance "
+                + "\(instance) will run again."
+        )
+        return fresh
+    }
+
+    /// Reads the secret file at `path`, or starts none; moves an unreadable file aside.
+    private static func loadSecrets(
+        path: String,
+        now: Date,
+        warnings: inout [String]
+    ) throws(JournalError) -> [String: [String: String]] {
+        guard let data = try read(path) else { return [:] }
+        let reason: String
+        switch JournalSecretFile.decode(data) {
+        case .success(let secrets): return secrets
+        case .failure(.newerFormat(let format)):
+            reason = "its format \(format) is newer than this octoprov's \(JournalSecretFile.format)"
+        case .failure(.corrupt(let why)): reason = why
+        }
+        let aside = try moveAside(path, now: now)
+        warnings.append(
+            "The journal's secret file \(path) could not be read (\(reason)); it was moved to \(aside) and the "
+                + "secrets octoprov generates (the admin API key) will be created again."
+        )
+        return [:]
+    }
+
+    /// The bytes of `path`, or `nil` when it does not exist.
+    private static func read(_ path: String) throws(JournalError) -> Data? {
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            if access(path, F_OK) != 0 && errno == ENOENT { return nil }
+            throw .file(FileOperationError(path: path, operation: "read", reason: "\(error)"))
+        }
+    }
+
+    /// Renames `path` to `<path>.corrupt-<UTC time>` (with `-2`, `-3`, … when taken); returns the new path.
+    private static func moveAside(_ path: String, now: Date) throws(JournalError) -> String {
         var aside = "\(path).corrupt-\(Timestamp.fileNameString(now))"
         var suffix = 2
         while access(aside, F_OK) == 0 {
@@ -209,13 +255,9 @@ public final class Journal: Sendable {
             suffix += 1
         }
         guard rename(path, aside) == 0 else {
-            throw .file(FileOperationError(path: path, operation: "move the unreadable journal aside", code: errno))
+            throw .file(FileOperationError(path: path, operation: "move the unreadable file aside", code: errno))
         }
-        warnings.append(
-            "The journal \(path) could not be read (\(reason)); it was moved to \(aside) and every step of instance "
-                + "\(instance) will run again."
-        )
-        return fresh
+        return aside
     }
 
     /// Releases the lock. The journal can still be read; changes then throw ``JournalError/closed(path:)``.
@@ -401,7 +443,57 @@ public final class Journal: Sendable {
         }
     }
 
+    // MARK: - Generated secrets
+
+    /// The secret named `name` that octoprov generated for `host` in an earlier run (``storeSecret(_:named:host:)``).
+    ///
+    /// - Parameters:
+    ///   - name: The secret's stdin name, such as `admin_api_key`.
+    ///   - host: The host's name.
+    /// - Returns: The value, or `nil` when none was stored.
+    public func storedSecret(named name: String, host: String) -> String? {
+        state.withLock { $0.secrets[host]?[name] }
+    }
+
+    /// Keeps a secret octoprov generated for `host` (the `admin_api_key`) in the journal's secret file, so that later
+    /// runs use the same value. The file (``secretsPath``, mode 0600) is written atomically before the call returns;
+    /// the journal file never holds the value.
+    ///
+    /// - Parameters:
+    ///   - value: The secret.
+    ///   - name: Its stdin name.
+    ///   - host: The host's name.
+    /// - Throws: ``JournalError/file(_:)`` when the write fails (nothing is then stored);
+    ///   ``JournalError/closed(path:)`` after ``close()``.
+    public func storeSecret(_ value: String, named name: String, host: String) throws(JournalError) {
+        let path = self.path
+        let secretsPath = self.secretsPath
+        try state.withLock { state throws(JournalError) in
+            guard state.lock != nil else { throw .closed(path: path) }
+            var secrets = state.secrets
+            secrets[host, default: [:]][name] = value
+            do throws(FileOperationError) {
+                try AtomicFile.write(JournalSecretFile.encoded(secrets), to: secretsPath, permissions: 0o600)
+            } catch {
+                throw .file(error)
+            }
+            state.secrets = secrets
+        }
+    }
+
     // MARK: - Reading
+
+    /// Whether `step` last finished successfully on `host` and nothing has marked it to run again since: what
+    /// `start` checks of `quarantine` before it starts a service.
+    ///
+    /// - Parameters:
+    ///   - host: The host's name.
+    ///   - step: The step's name.
+    /// - Returns: `true` when the step's status is `ok` or `changed` and it has no rerun mark.
+    public func succeeded(host: String, step: String) -> Bool {
+        guard let record = record(host: host, step: step) else { return false }
+        return (record.status == .ok || record.status == .changed) && record.rerun == nil
+    }
 
     /// The hosts with steps in the journal, sorted.
     public var hosts: [String] {
