@@ -11,10 +11,10 @@ import Testing
 // MARK: - Fixtures
 
 /// The clone flow's step names, in order, from the catalogue.
-let cloneSteps = StepCatalogue.all.filter { $0.flows.contains(.clone) }.map(\.name)
+private let cloneSteps = StepCatalogue.all.filter { $0.flows.contains(.clone) }.map(\.name)
 
 /// A clock for journals under test: starts at 2026-05-01T10:00:00Z and moves one second per reading.
-final class TestClock: Sendable {
+private final class TestClock: Sendable {
     private let ticks = Mutex(0)
 
     /// The next time.
@@ -28,7 +28,7 @@ final class TestClock: Sendable {
 }
 
 /// A temporary state folder holding an empty inventory file; `body` gets both paths.
-func withJournalFolder<Result>(
+private func withJournalFolder<Result>(
     _ body: (_ stateDirectory: String, _ inventory: String) throws -> Result
 ) throws -> Result {
     try withTemporaryDirectory([FixtureFile(path: "inventory.yml", contents: "hosts: {}\n")]) { directory in
@@ -37,7 +37,7 @@ func withJournalFolder<Result>(
 }
 
 /// Opens the journal of instance `lab` of `inventory` in `stateDirectory`.
-func openJournal(
+private func openJournal(
     _ stateDirectory: String,
     _ inventory: String,
     instance: String = "lab",
@@ -54,7 +54,7 @@ func openJournal(
 }
 
 /// Runs `step` on `host` through the journal: marks it running, then finished with `status`.
-func record(
+private func record(
     _ journal: Journal,
     host: String,
     step: String,
@@ -75,12 +75,12 @@ func record(
 }
 
 /// The names in `folder`, sorted.
-func folderNames(_ folder: String) throws -> [String] {
+private func folderNames(_ folder: String) throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
 }
 
 /// The journal file parsed as JSON.
-func journalJSON(_ journal: Journal) throws -> [String: Any] {
+private func journalJSON(_ journal: Journal) throws -> [String: Any] {
     let data = try Data(contentsOf: URL(fileURLWithPath: journal.path))
     return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
 }
@@ -402,7 +402,7 @@ func journalJSON(_ journal: Journal) throws -> [String: Any] {
 }
 
 /// `withTemporaryDirectory` for async bodies.
-func withTemporaryDirectoryAsync<Result>(_ body: (String) async throws -> Result) async throws -> Result {
+private func withTemporaryDirectoryAsync<Result>(_ body: (String) async throws -> Result) async throws -> Result {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
         "octoprov-journal-\(UUID().uuidString)"
     )
@@ -706,7 +706,7 @@ func withTemporaryDirectoryAsync<Result>(_ body: (String) async throws -> Result
 // MARK: - Lock
 
 /// A python3 child process that takes the `flock` of a journal's lock file and holds it until its stdin closes.
-final class LockHolder {
+private final class LockHolder {
     let process = Process()
     private let input = Pipe()
     private let output = Pipe()
