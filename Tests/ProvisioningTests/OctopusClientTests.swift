@@ -36,7 +36,7 @@ struct OctopusClientTests {
         }
     }
 
-    @Test func followsPageNextUntilEveryItemIsRead() async throws {
+    @Test func skipMovesOnByWhatEachPageBroughtUntilTotalResults() async throws {
         let server = try ScriptedHTTPServer(Self.pagedMachines(count: 7, cap: 3))
         defer { server.stop() }
         let client = try OctopusClient(baseURL: server.baseURL, apiKey: Self.apiKey)
@@ -46,7 +46,7 @@ struct OctopusClientTests {
         #expect(machines.first?.document["Extra"]?["Kept"]?.arrayValue?.count == 4, "unknown members are kept")
         #expect(
             server.requests.map(\.target) == [
-                "/api/Spaces-1/machines?take=1000", "/api/Spaces-1/machines?skip=3&take=1000",
+                "/api/Spaces-1/machines?skip=0&take=1000", "/api/Spaces-1/machines?skip=3&take=1000",
                 "/api/Spaces-1/machines?skip=6&take=1000",
             ]
         )
@@ -61,18 +61,54 @@ struct OctopusClientTests {
         #expect(server.requests.count == 1)
     }
 
-    @Test func aPageNextThatRepeatsIsAnError() async throws {
+    @Test func filtersAreKeptOnEveryPageAndACallersSkipOrTakeIsReplaced() async throws {
+        let server = try ScriptedHTTPServer(Self.pagedMachines(count: 3, cap: 2))
+        defer { server.stop() }
+        var options = OctopusClient.Options()
+        options.pageSize = 2
+        let client = try OctopusClient(baseURL: server.baseURL, apiKey: Self.apiKey, options: options)
+        let machines = try await client.list(
+            .machines,
+            in: .space("Spaces-1"),
+            query: [("isDisabled", "false"), ("skip", "7"), ("take", "1")]
+        )
+        #expect(machines.count == 3)
+        #expect(
+            server.requests.map(\.target) == [
+                "/api/Spaces-1/machines?isDisabled=false&skip=0&take=2",
+                "/api/Spaces-1/machines?isDisabled=false&skip=2&take=2",
+            ]
+        )
+    }
+
+    @Test func aServerThatIgnoresSkipIsAnErrorNotDuplicates() async throws {
         let server = try ScriptedHTTPServer { _ in
-            .json(
-                200,
-                #"{"TotalResults":9,"Items":[{"Id":"Machines-1"}],"Links":{"Page.Next":"/api/machines?skip=1"}}"#
-            )
+            .json(200, #"{"TotalResults":9,"ItemsPerPage":1,"Items":[{"Id":"Machines-1"}],"Links":{}}"#)
         }
         defer { server.stop() }
         let client = try OctopusClient(baseURL: server.baseURL, apiKey: Self.apiKey)
         let error = await #expect(throws: OctopusAPIError.self) { try await client.list(.machines, in: .unscoped) }
         #expect(error?.code == .invalidResponse)
-        #expect(error?.message.contains("paging does not end") == true, "\(error?.message ?? "")")
+        #expect(
+            error?.message
+                == "GET /api/machines?skip=1&take=1000 on 127.0.0.1:\(server.port) gave Machines-1 again after 1 items; "
+                + "the server seems to ignore `skip`, so the collection cannot be read whole."
+        )
+        #expect(server.requests.count == 2)
+    }
+
+    @Test func aCollectionThatRunsDryBeforeItsTotalIsAnError() async throws {
+        let server = try ScriptedHTTPServer { request in
+            request.query("skip") == "0"
+                ? .json(200, #"{"TotalResults":5,"Items":[{"Id":"Workers-1"},{"Id":"Workers-2"}]}"#)
+                : .json(200, #"{"TotalResults":5,"Items":[]}"#)
+        }
+        defer { server.stop() }
+        let client = try OctopusClient(baseURL: server.baseURL, apiKey: Self.apiKey)
+        let error = await #expect(throws: OctopusAPIError.self) { try await client.list(.workers, in: .unscoped) }
+        #expect(error?.code == .invalidResponse)
+        #expect(error?.message.contains("/api/workers?skip=2&take=1000") == true)
+        #expect(error?.message.contains("gave no items after 2 of the 5 it counts") == true, "\(error?.message ?? "")")
     }
 
     @Test func theAPIKeyTravelsOnlyInItsHeader() async throws {
@@ -158,14 +194,14 @@ struct OctopusClientTests {
         let status = await #expect(throws: OctopusAPIError.self) { try await client.task("ServerTasks-9") }
         #expect(
             status?.message
-                == "GET /api/tasks/ServerTasks-9 on 127.0.0.1:\(server.port) answered HTTP 500 with no Octopus error message."
+                == "GET /api/tasks/ServerTasks-9 on 127.0.0.1:\(server.port) answered HTTP 500 with no Octopus error message; the Octopus server's log says why."
         )
         let garbled = await #expect(throws: OctopusAPIError.self) { try await client.serverConfiguration() }
         #expect(garbled?.code == .invalidResponse)
         let missing = await #expect(throws: OctopusAPIError.self) { try await client.list(.workers, in: .unscoped) }
         #expect(missing?.code == .invalidResponse)
         #expect(missing?.message.contains("no `Items`") == true, "\(missing?.message ?? "")")
-        #expect(missing?.message.contains("/api/workers?take=1000") == true)
+        #expect(missing?.message.contains("/api/workers?skip=0&take=1000") == true)
     }
 
     @Test func aChunkedAnswerIsReassembled() async throws {
@@ -185,7 +221,7 @@ struct OctopusClientTests {
         let port = try freeLoopbackPort()
         var options = OctopusClient.Options()
         options.initialBackoff = .milliseconds(100)
-        options.retries = 20
+        options.retryDeadline = .seconds(20)
         let client = try OctopusClient(baseURL: "http://127.0.0.1:\(port)", apiKey: Self.apiKey, options: options)
         let started = Mutex<ScriptedHTTPServer?>(nil)
         let late = Task {
@@ -200,20 +236,77 @@ struct OctopusClientTests {
         #expect(started.withLock { $0?.requests.count } == 1)
     }
 
-    @Test func retriesAreBoundedAndTheErrorSaysHowManyWereMade() async throws {
+    @Test func retriesStopAtTheDeadlineAndTheErrorSaysWhatWasTried() async throws {
         let port = try freeLoopbackPort()
         var options = OctopusClient.Options()
-        options.initialBackoff = .milliseconds(20)
-        options.retries = 2
+        options.initialBackoff = .milliseconds(50)
+        options.retryDeadline = .milliseconds(500)
+        let client = try OctopusClient(baseURL: "http://127.0.0.1:\(port)", apiKey: Self.apiKey, options: options)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let error = await #expect(throws: OctopusAPIError.self) { try await client.root() }
+        let elapsed = started.duration(to: clock.now)
+        #expect(elapsed >= .milliseconds(500) && elapsed < .seconds(3), "\(elapsed)")
+        #expect(error?.code == .unreachable)
+        // 50 + 100 + 200 ms of backoff, then the last 150 ms: five attempts, the last at the deadline (fewer when
+        // a busy machine oversleeps).
+        let message = error?.message ?? ""
+        let prefix = "GET /api on 127.0.0.1:\(port) found nothing answering (connection refused) on "
+        #expect(message.hasPrefix(prefix), "\(message)")
+        let attempts = Int(message.dropFirst(prefix.count).prefix { $0.isNumber }) ?? 0
+        #expect((3...5).contains(attempts), "\(message)")
+        #expect(
+            message.hasSuffix(
+                "s; check that the Octopus service is running and listening there (through an SSH port forward, on the host's port)."
+            ),
+            "\(message)"
+        )
+        #expect(!message.contains(Self.apiKey))
+    }
+
+    @Test func noDeadlineMeansOneAttempt() async throws {
+        let port = try freeLoopbackPort()
+        var options = OctopusClient.Options()
+        options.retryDeadline = .zero
         let client = try OctopusClient(baseURL: "http://127.0.0.1:\(port)", apiKey: Self.apiKey, options: options)
         let error = await #expect(throws: OctopusAPIError.self) { try await client.root() }
-        #expect(error?.code == .unreachable)
+        #expect(error?.message.contains("on 1 attempts") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func a503PastTheDeadlineIsReportedAsTheServerNotReady() async throws {
+        let server = try ScriptedHTTPServer { _ in .json(503, #"{"ErrorMessage":"Octopus Server is starting."}"#) }
+        defer { server.stop() }
+        var options = OctopusClient.Options()
+        options.initialBackoff = .milliseconds(20)
+        options.retryDeadline = .milliseconds(200)
+        let client = try OctopusClient(baseURL: server.baseURL, apiKey: Self.apiKey, options: options)
+        let error = await #expect(throws: OctopusAPIError.self) { try await client.health() }
+        #expect(error?.status == 503)
         #expect(
-            error?.message.hasPrefix(
-                "GET /api on 127.0.0.1:\(port) found nothing answering (connection refused) on 3 attempts"
-            ) == true,
-            "\(error?.message ?? "")"
+            error?.message
+                == "GET /api/serverstatus/health on 127.0.0.1:\(server.port) answered HTTP 503: Octopus Server is starting; "
+                + "the server is not ready (still starting, or in maintenance): wait, or check its log."
         )
+        #expect(server.requests.count > 2)
+    }
+
+    @Test func a404SaysToCheckTheIdAndTheVersion() async throws {
+        let server = try ScriptedHTTPServer { _ in
+            .json(404, #"{"ErrorMessage":"The resource you requested was not found.","Errors":[]}"#)
+        }
+        defer { server.stop() }
+        let client = try OctopusClient(baseURL: server.baseURL, apiKey: Self.apiKey)
+        let error = await #expect(throws: OctopusAPIError.self) { try await client.spaces() }
+        #expect(error?.code == .httpStatus)
+        #expect(error?.status == 404)
+        #expect(error?.path == "/api/spaces/all")
+        #expect(
+            error?.message
+                == "GET /api/spaces/all on 127.0.0.1:\(server.port) answered HTTP 404: The resource you requested was "
+                + "not found; this server has no such path or resource: check the Id, and that the version has the path "
+                + "(spaces came in 2019.1, Export/Import Projects in 2021.1)."
+        )
+        #expect(server.requests.count == 1, "a 404 is not retried")
     }
 
     @Test func aConnectionClosedWithoutAReplyIsRetriedLikeARefusal() async throws {
@@ -274,7 +367,10 @@ struct OctopusClientTests {
         let started = clock.now
         let error = await #expect(throws: OctopusAPIError.self) { try await client.root() }
         #expect(error?.code == .timedOut)
-        #expect(error?.message == "GET /api on 127.0.0.1:\(server.port) got no complete reply within 0.4 s.")
+        #expect(
+            error?.message
+                == "GET /api on 127.0.0.1:\(server.port) got no complete reply within 0.4 s; check that the service is not stuck (its log), or allow more time."
+        )
         #expect(started.duration(to: clock.now) < .seconds(3))
     }
 
@@ -304,18 +400,21 @@ struct OctopusClientTests {
 
     @Test func aPathPrefixIsAddedOnceToPathsAndLinks() async throws {
         let server = try ScriptedHTTPServer { request in
-            request.query("skip") == nil
-                ? .json(
-                    200,
-                    #"{"TotalResults":2,"Items":[{"Id":"Projects-1"}],"Links":{"Page.Next":"/octopus/api/projects?skip=1"}}"#
-                )
-                : .json(200, #"{"TotalResults":2,"Items":[{"Id":"Projects-2"}],"Links":{}}"#)
+            request.query("skip") == "0"
+                ? .json(200, #"{"TotalResults":2,"Items":[{"Id":"Projects-1"}]}"#)
+                : .json(200, #"{"TotalResults":2,"Items":[{"Id":"Projects-2"}]}"#)
         }
         defer { server.stop() }
         let client = try OctopusClient(baseURL: server.baseURL + "/octopus", apiKey: Self.apiKey)
         let projects = try await client.list(.projects, in: .unscoped)
         #expect(projects.map(\.id) == ["Projects-1", "Projects-2"])
-        #expect(server.requests.map(\.target) == ["/octopus/api/projects?take=1000", "/octopus/api/projects?skip=1"])
+        _ = try await client.get(OctopusJSONValue.self, "/octopus/api/projects/Projects-1")
+        #expect(
+            server.requests.map(\.target) == [
+                "/octopus/api/projects?skip=0&take=1000", "/octopus/api/projects?skip=1&take=1000",
+                "/octopus/api/projects/Projects-1",
+            ]
+        )
     }
 
     @Test func waitUntilReadyPingsPastDrainingAndRefusals() async throws {

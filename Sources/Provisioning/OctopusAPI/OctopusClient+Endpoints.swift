@@ -171,7 +171,7 @@ extension OctopusClient {
         let deadline = clock.now.advanced(by: timeout)
         let path = "/api/octopusservernodes/ping"
         var quick = self
-        quick.options.retries = 0
+        quick.options.retryDeadline = .zero
         while true {
             var reason: String
             do {

@@ -9,8 +9,8 @@ import Foundation
 ///
 /// Requests that find nothing listening (connection refused, or a connection closed before any reply, which is
 /// how a port forward reports a refusal on the host) and idempotent requests answered 503 (a server starting) are
-/// retried with exponential backoff, a bounded number of times (``Options``). Other failures are thrown at once
-/// as ``OctopusAPIError``.
+/// retried with exponential backoff until ``Options/retryDeadline``. Other failures are thrown at once as
+/// ``OctopusAPIError``.
 public struct OctopusClient: Sendable, CustomStringConvertible {
     /// Timeouts, retries and paging.
     public struct Options: Sendable, Hashable {
@@ -18,20 +18,22 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
         public var connectTimeout: Duration = .seconds(5)
         /// How long one request may take, from connecting to the last byte of the reply.
         public var requestTimeout: Duration = .seconds(30)
-        /// How many times a request is retried after finding nothing listening (or a 503), after the first try.
-        public var retries: Int = 5
+        /// The deadline for retries, counted from a request's first attempt: while nothing listens (connection
+        /// refused, or closed before any reply) or the server answers 503, the request is tried again until then.
+        /// `.zero` never retries.
+        public var retryDeadline: Duration = .seconds(15)
         /// The pause before the first retry; each later pause doubles, up to ``maximumBackoff``.
         public var initialBackoff: Duration = .milliseconds(250)
         /// The longest pause between retries.
         public var maximumBackoff: Duration = .seconds(4)
-        /// The `take` asked of paged collections (the server may answer with fewer; `Page.Next` is followed).
+        /// The `take` asked of paged collections (the server may answer with fewer; `skip` moves on by what came).
         public var pageSize: Int = 1000
-        /// The most pages read from one collection, against a server whose `Page.Next` never ends.
+        /// The most pages read from one collection.
         public var maximumPages: Int = 10000
         /// The largest response body accepted.
         public var maximumResponseBytes: Int = 256 << 20
 
-        /// The defaults: 5 s to connect, 30 s per request, 5 retries over about 8 s, 1000 items per page.
+        /// The defaults: 5 s to connect, 30 s per request, retries for 15 s, 1000 items per page.
         public init() {}
     }
 
@@ -107,11 +109,13 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
         let idempotent = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(method)
         let clock = ContinuousClock()
         let started = clock.now
+        let deadline = started.advanced(by: options.retryDeadline)
         var attempt = 0
         var backoff = options.initialBackoff
         while true {
             attempt += 1
-            let exhausted = attempt > options.retries
+            let reason: String
+            var unavailable: OctopusHTTPResponse? = nil
             do {
                 let response = try await HTTPTransport.perform(
                     request,
@@ -121,18 +125,23 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
                     maximumBodyBytes: options.maximumResponseBytes
                 )
                 // 503: a server still starting (or in maintenance) answers it before it serves the API.
-                if response.status != 503 || !idempotent || exhausted { return response }
-            } catch .refused(let reason) {
-                if exhausted { throw unreachable(method, target, reason, attempts: attempt, since: started) }
+                if response.status != 503 || !idempotent || clock.now >= deadline { return response }
+                reason = "HTTP 503"
+                unavailable = response
+            } catch .refused(let refusal) {
+                reason = refusal
             } catch .closedBeforeReply where idempotent {
-                if exhausted {
-                    throw unreachable(method, target, "closed before any reply", attempts: attempt, since: started)
-                }
+                reason = "closed before any reply"
             } catch {
                 throw transportError(error, method, target)
             }
+            let remaining = clock.now.duration(to: deadline)
+            guard remaining > .zero else {
+                if let unavailable { return unavailable }
+                throw unreachable(method, target, reason, attempts: attempt, since: started)
+            }
             do {
-                try await Task.sleep(for: backoff)
+                try await Task.sleep(for: min(backoff, remaining))
             } catch {
                 throw failure(.cancelled, method, target, "was cancelled")
             }
@@ -186,42 +195,57 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
         try await decode(type, "POST", path, query: [], body: body)
     }
 
-    /// Every item of a paged collection: asks for ``Options/pageSize`` items at a time and follows
-    /// `Links["Page.Next"]` until there is none.
+    /// Every item of a paged collection: asks for ``Options/pageSize`` items at a time with `skip` and `take`,
+    /// moving `skip` on by the items each page brought, until `TotalResults` items are read.
+    ///
+    /// Octopus may cap `take` (the page says so in `ItemsPerPage`), so the pages are counted by what arrives, not
+    /// by what was asked. A server that stops giving items before `TotalResults`, or gives an item twice (it
+    /// ignores `skip`), is an error rather than a short list: a verification must not miss an enabled target.
     ///
     /// - Parameters:
     ///   - type: What each item is.
     ///   - path: The collection's path, such as `/api/Spaces-1/machines`.
-    ///   - query: Filters to add (`take` is added here).
+    ///   - query: Filters to add (`skip` and `take` are set here).
     /// - Returns: The items, in the server's order.
     public func all<Item: Decodable & Sendable>(
         _ type: Item.Type,
         _ path: String,
         query: [(name: String, value: String)] = []
     ) async throws(OctopusAPIError) -> [Item] {
+        let filters = query.filter { !["skip", "take"].contains($0.name.lowercased()) }
         var items: [Item] = []
-        var page = try await get(
-            OctopusPage<Item>.self,
-            path,
-            query: query.filter { $0.name.lowercased() != "take" } + [("take", String(options.pageSize))]
-        )
         var seen: Set<String> = []
-        var pages = 1
+        var pages = 0
         while true {
+            let pageQuery = filters + [("skip", String(items.count)), ("take", String(options.pageSize))]
+            let page = try await get(OctopusPage<Item>.self, path, query: pageQuery)
+            pages += 1
+            func broken(_ sentence: String) -> OctopusAPIError {
+                failure(.invalidResponse, "GET", (try? target("GET", path, query: pageQuery)) ?? path, sentence)
+            }
+            for item in page.items {
+                if let id = (item as? any OctopusIdentified)?.id, !seen.insert(id.lowercased()).inserted {
+                    throw broken(
+                        "gave \(id) again after \(items.count) items; the server seems to ignore `skip`, so the "
+                            + "collection cannot be read whole"
+                    )
+                }
+            }
             items += page.items
-            guard let next = page.links["Page.Next"], !next.isEmpty else { break }
-            guard seen.insert(next).inserted, pages < options.maximumPages else {
-                throw failure(
-                    .invalidResponse,
-                    "GET",
-                    (try? target("GET", path, query: [])) ?? path,
-                    "kept giving a next page (\(next)) after \(pages) pages; the collection's paging does not end"
+            if items.count >= page.totalResults { return items }
+            guard !page.items.isEmpty else {
+                throw broken(
+                    "gave no items after \(items.count) of the \(page.totalResults) it counts; the collection changed "
+                        + "while it was read or its paging is broken, so read it again"
                 )
             }
-            page = try await get(OctopusPage<Item>.self, next)
-            pages += 1
+            guard pages < options.maximumPages else {
+                throw broken(
+                    "still had items after \(pages) pages (\(items.count) of \(page.totalResults)); raise the page "
+                        + "size or the page limit"
+                )
+            }
         }
-        return items
     }
 
     // MARK: - Internals
@@ -313,8 +337,15 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
         switch response.status {
         case 401, 403:
             sentence += "; check the API key octoprov uses for this instance"
+        case 404:
+            sentence += "; this server has no such path or resource: check the Id, and that the version has the path "
+            sentence += "(spaces came in 2019.1, Export/Import Projects in 2021.1)"
         case 503:
-            sentence += "; the server is not ready (still starting, or in maintenance)"
+            sentence += "; the server is not ready (still starting, or in maintenance): wait, or check its log"
+        case 500...599:
+            sentence += "; the Octopus server's log says why"
+        case 400...499:
+            sentence += "; the server refused the request as sent"
         default:
             break
         }
@@ -352,7 +383,12 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
         case .timedOut(let phase):
             let limit = phase == "connect" ? options.connectTimeout : options.requestTimeout
             let what = phase == "connect" ? "could not connect" : "got no complete reply"
-            return failure(.timedOut, method, target, "\(what) within \(Self.seconds(limit)) s")
+            return failure(
+                .timedOut,
+                method,
+                target,
+                "\(what) within \(Self.seconds(limit)) s; check that the service is not stuck (its log), or allow more time"
+            )
         case .network(let reason):
             return failure(.unreachable, method, target, "lost the connection (\(reason.lowercased()))")
         case .malformed(let reason):

@@ -2,7 +2,7 @@
 /// uses and keeps the whole document in `document`, unknown members included, so that nothing is lost when a
 /// resource is written back.
 
-/// One page of a collection: `Items`, `TotalResults`, `ItemsPerPage` and `Links` (`Page.Next` while there is more).
+/// One page of a collection: `Items`, `TotalResults`, `ItemsPerPage` and `Links`.
 public struct OctopusPage<Item: Decodable & Sendable>: Decodable, Sendable {
     /// The items of this page.
     public var items: [Item]
@@ -61,7 +61,7 @@ public struct OctopusRoot: Decodable, Sendable, Hashable {
 }
 
 /// A space from `GET /api/spaces/all`.
-public struct OctopusSpace: Decodable, Sendable, Hashable {
+public struct OctopusSpace: Decodable, Sendable, Hashable, OctopusIdentified {
     /// `Id`, such as `Spaces-1`.
     public var id: String
     /// `Name`.
@@ -81,9 +81,14 @@ public struct OctopusSpace: Decodable, Sendable, Hashable {
     }
 }
 
+/// An item with an Octopus `Id`, which paging uses to notice a server that ignores `skip`.
+protocol OctopusIdentified {
+    var id: String { get }
+}
+
 /// A resource of a collection: a machine (deployment target), worker, project trigger, subscription, project or
 /// environment. Octopus treats a missing `IsDisabled` as false, and so does this type.
-public struct OctopusResource: Decodable, Sendable, Hashable {
+public struct OctopusResource: Decodable, Sendable, Hashable, OctopusIdentified {
     /// `Id`, such as `Machines-1`.
     public var id: String
     /// `Name`.
