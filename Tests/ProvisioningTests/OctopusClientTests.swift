@@ -492,3 +492,322 @@ struct OctopusClientTests {
         #expect(server.requests.first?.method == "PUT")
     }
 }
+
+/// A scripted Octopus Server for the verification's tests: the root, health, server configuration and
+/// collections by path, paged by `skip`/`take` like Octopus (at most `cap` items a page).
+struct FakeOctopus: Sendable {
+    var version: String
+    /// The spaces' Ids, or `nil` for a server before 2019.1.
+    var spaces: [String]?
+    var installationId: String
+    var serverUri: String?
+    var healthy = true
+    /// Items by collection path (`/api/Spaces-1/machines`); runbook triggers under `<path>?runbooks=true`.
+    var collections: [String: [String]] = [:]
+    /// Paths answering 500.
+    var failing: Set<String> = []
+    var cap = 2
+
+    static func item(_ id: String, _ name: String, space: String?, disabled: Bool) -> String {
+        let spaceMember = space.map { #","SpaceId":"\#($0)""# } ?? ""
+        return #"{"Id":"\#(id)","Name":"\#(name)"\#(spaceMember),"IsDisabled":\#(disabled)}"#
+    }
+
+    func handle(_ request: ScriptedHTTPServer.Request) -> ScriptedHTTPServer.Reply {
+        let path = request.path
+        if failing.contains(path) { return .json(500, #"{"ErrorMessage":"Something broke.","Errors":[]}"#) }
+        switch path {
+        case "/api":
+            let links = spaces == nil ? #"{"Self":"/api"}"# : #"{"Self":"/api","Spaces":"/api/spaces{/id}"}"#
+            return .json(
+                200,
+                #"{"Application":"Octopus Deploy","Version":"\#(version)","ApiVersion":"3.0.0","#
+                    + #""InstallationId":"\#(installationId)","Links":\#(links)}"#
+            )
+        case "/api/spaces/all":
+            guard let spaces else { return .json(404, #"{"ErrorMessage":"The resource was not found."}"#) }
+            let items = spaces.map { #"{"Id":"\#($0)","Name":"Space \#($0)","IsDefault":\#($0 == "Spaces-1")}"# }
+            return .json(200, "[\(items.joined(separator: ","))]")
+        case "/api/serverstatus/health":
+            let description = healthy ? "Octopus Server is operating normally." : "Not operating normally: no licence."
+            return .json(200, #"{"IsOperatingNormally":\#(healthy),"Description":"\#(description)"}"#)
+        case "/api/serverconfiguration":
+            let uri = serverUri.map { #""\#($0)""# } ?? "null"
+            return .json(200, #"{"Id":"serverconfiguration","ServerUri":\#(uri)}"#)
+        default:
+            let key = request.query("runbooks") == "true" ? path + "?runbooks=true" : path
+            guard let items = collections[key] ?? (collections[path] != nil ? [] : nil) else {
+                return .json(404, #"{"ErrorMessage":"The resource was not found."}"#)
+            }
+            let skip = Int(request.query("skip") ?? "0") ?? 0
+            let take = min(Int(request.query("take") ?? "30") ?? 30, cap)
+            let page = items.dropFirst(skip).prefix(take)
+            return .json(
+                200,
+                #"{"TotalResults":\#(items.count),"ItemsPerPage":\#(take),"Items":[\#(page.joined(separator: ","))]}"#
+            )
+        }
+    }
+}
+
+/// The clone verification against a scripted Octopus: every check, offenders named, spaces and pre-spaces paths,
+/// the spec's `verify:` list.
+@Suite("CloneVerification over loopback HTTP")
+struct CloneVerificationTests {
+    static let production = "5c8a4c1e-0000-4000-8000-000000000001"
+    static let productionURI = "https://octopus.production.example"
+    static let version = OctopusVersion(major: 2023, minor: 3, build: 13026)
+
+    /// Two spaces of a seeded production, as restored: everything enabled, or everything disabled.
+    static func restored(disabled: Bool) -> FakeOctopus {
+        var fake = FakeOctopus(
+            version: "2023.3.13026",
+            spaces: ["Spaces-1", "Spaces-2"],
+            installationId: disabled ? "0e2f9a7c-1111-4000-8000-000000000002" : production,
+            serverUri: disabled ? "http://clone1:8080" : productionURI + "/"
+        )
+        for space in ["Spaces-1", "Spaces-2"] {
+            let n = space == "Spaces-1" ? 1 : 2
+            fake.collections["/api/\(space)/machines"] = (1...3).map {
+                FakeOctopus.item("Machines-\(n)\($0)", "web-\(n)-\($0)", space: space, disabled: disabled)
+            }
+            fake.collections["/api/\(space)/workers"] = [
+                FakeOctopus.item("Workers-\(n)1", "worker-\(n)", space: space, disabled: disabled)
+            ]
+            fake.collections["/api/\(space)/projecttriggers"] = [
+                FakeOctopus.item("ProjectTriggers-\(n)1", "nightly", space: space, disabled: disabled)
+            ]
+            // A runbook trigger only the `runbooks=true` list shows, left enabled in space 2 even when quarantined.
+            fake.collections["/api/\(space)/projecttriggers?runbooks=true"] = [
+                FakeOctopus.item(
+                    "ProjectTriggers-\(n)9",
+                    "runbook-\(n)",
+                    space: space,
+                    disabled: disabled && space == "Spaces-1"
+                )
+            ]
+            fake.collections["/api/\(space)/subscriptions"] = [
+                FakeOctopus.item("Subscriptions-\(n)1", "chat", space: space, disabled: disabled)
+            ]
+            fake.collections["/api/\(space)/projects"] = (1...4).map {
+                FakeOctopus.item("Projects-\(n)\($0)", "project-\($0)", space: space, disabled: false)
+            }
+        }
+        return fake
+    }
+
+    static let counts = ExpectedCounts(targets: 6, workers: 2, triggers: 4, subscriptions: 2, projects: 8, spaces: 2)
+
+    static func expectations(_ version: OctopusVersion = version) -> CloneVerification.Expectations {
+        CloneVerification.Expectations(
+            version: version,
+            counts: counts,
+            productionServerURI: productionURI,
+            productionInstallationId: production
+        )
+    }
+
+    static func run(
+        _ fake: FakeOctopus,
+        _ expectations: CloneVerification.Expectations = expectations(),
+        checks: [VerifyCheck] = VerifyCheck.defaults(for: .clone, quarantine: Quarantine())
+    ) async throws -> (results: [String: VerifyCheckResult], order: [String], requests: [String]) {
+        let server = try ScriptedHTTPServer { fake.handle($0) }
+        defer { server.stop() }
+        let client = try OctopusClient(baseURL: server.baseURL, apiKey: OctopusClientTests.apiKey)
+        let results = await CloneVerification(client: client, expectations: expectations, checks: checks).run()
+        return (
+            Dictionary(uniqueKeysWithValues: results.map { ($0.name, $0) }), results.map(\.name),
+            server.requests.map(\.target)
+        )
+    }
+
+    @Test func anUnquarantinedCloneFailsNamingEveryOffenderBySpaceNameAndId() async throws {
+        let (results, order, _) = try await Self.run(Self.restored(disabled: false))
+        #expect(
+            order == [
+                "version", "health", "targets_disabled", "workers_disabled", "triggers_disabled",
+                "subscriptions_disabled", "counts", "server_uri", "installation_id",
+            ]
+        )
+        #expect(results["version"]?.passed == true)
+        #expect(results["health"]?.passed == true)
+        #expect(results["counts"]?.passed == true, "\(results["counts"]?.message ?? "")")
+        let targets = try #require(results["targets_disabled"])
+        #expect(!targets.passed)
+        #expect(
+            targets.message
+                == "6 targets still enabled: Spaces-1/web-1-1 (Machines-11), Spaces-1/web-1-2 (Machines-12), "
+                + "Spaces-1/web-1-3 (Machines-13), Spaces-2/web-2-1 (Machines-21), Spaces-2/web-2-2 (Machines-22), "
+                + "Spaces-2/web-2-3 (Machines-23)."
+        )
+        #expect(
+            results["workers_disabled"]?.message
+                == "2 workers still enabled: Spaces-1/worker-1 (Workers-11), Spaces-2/worker-2 (Workers-21)."
+        )
+        #expect(
+            results["triggers_disabled"]?.message
+                == "4 triggers still enabled: Spaces-1/nightly (ProjectTriggers-11), Spaces-1/runbook-1 (ProjectTriggers-19), "
+                + "Spaces-2/nightly (ProjectTriggers-21), Spaces-2/runbook-2 (ProjectTriggers-29)."
+        )
+        #expect(results["subscriptions_disabled"]?.passed == false)
+        #expect(
+            results["server_uri"]?.message
+                == "The Server URI is still production's (`https://octopus.production.example/`): links and notifications point at production."
+        )
+        #expect(
+            results["installation_id"]?.message
+                == "The Installation ID is still production's (\(Self.production)): telemetry of both would be mixed."
+        )
+    }
+
+    @Test func aQuarantinedClonePassesButARunbookTriggerLeftEnabledIsFound() async throws {
+        let (results, _, requests) = try await Self.run(Self.restored(disabled: true))
+        for name in ["version", "health", "targets_disabled", "workers_disabled", "subscriptions_disabled", "counts"] {
+            #expect(results[name]?.passed == true, "\(name): \(results[name]?.message ?? "missing")")
+        }
+        #expect(results["targets_disabled"]?.message == "All 6 targets in 2 spaces are disabled.")
+        #expect(
+            results["counts"]?.message
+                == "Counts match the restored database: 6 targets, 2 workers, 4 triggers, 2 subscriptions, 8 projects, 2 spaces."
+        )
+        #expect(results["triggers_disabled"]?.passed == false)
+        #expect(
+            results["triggers_disabled"]?.message == "1 trigger still enabled: Spaces-2/runbook-2 (ProjectTriggers-29)."
+        )
+        #expect(
+            results["server_uri"]?.message
+                == "The Server URI is `http://clone1:8080`, not production's `https://octopus.production.example`."
+        )
+        #expect(results["installation_id"]?.passed == true)
+        // Each collection is read once per space, however many checks use it; machines come 2 a page.
+        #expect(requests.filter { $0.hasPrefix("/api/Spaces-1/machines?") }.count == 2)
+        #expect(requests.filter { $0 == "/api" }.count == 1)
+        #expect(requests.filter { $0 == "/api/spaces/all" }.count == 1)
+    }
+
+    @Test func countsThatDifferAreEachNamed() async throws {
+        var fake = Self.restored(disabled: true)
+        fake.collections["/api/Spaces-2/machines"]?.removeLast()
+        fake.collections["/api/Spaces-1/projects"]?.append(
+            FakeOctopus.item("Projects-19", "extra", space: "Spaces-1", disabled: false)
+        )
+        let (results, _, _) = try await Self.run(fake)
+        #expect(
+            results["counts"]?.message
+                == "Counts differ from the restored database: 5 targets (expected 6), 9 projects (expected 8)."
+        )
+    }
+
+    @Test func beforeSpacesTheUnscopedCollectionsAreRead() async throws {
+        let version = OctopusVersion(major: 2018, minor: 10, build: 0)
+        var fake = FakeOctopus(version: "2018.10.0", spaces: nil, installationId: "new-id", serverUri: nil)
+        fake.collections["/api/machines"] = [FakeOctopus.item("Machines-1", "web", space: nil, disabled: false)]
+        fake.collections["/api/workers"] = [FakeOctopus.item("Workers-1", "w", space: nil, disabled: true)]
+        fake.collections["/api/projecttriggers"] = []
+        fake.collections["/api/subscriptions"] = []
+        fake.collections["/api/projects"] = [FakeOctopus.item("Projects-1", "p", space: nil, disabled: false)]
+        var expectations = Self.expectations(version)
+        expectations.counts = ExpectedCounts(
+            targets: 1,
+            workers: 1,
+            triggers: 0,
+            subscriptions: 0,
+            projects: 1,
+            spaces: 0
+        )
+        let (results, _, requests) = try await Self.run(fake, expectations)
+        #expect(results["version"]?.passed == true)
+        #expect(results["targets_disabled"]?.message == "1 target still enabled: web (Machines-1).")
+        #expect(results["workers_disabled"]?.message == "All 1 worker are disabled.")
+        #expect(results["triggers_disabled"]?.message == "There are no triggers.")
+        #expect(results["counts"]?.passed == true, "\(results["counts"]?.message ?? "")")
+        #expect(
+            results["server_uri"]?.message
+                == "The Server URI is not set, not production's `https://octopus.production.example`."
+        )
+        #expect(!requests.contains { $0.hasPrefix("/api/spaces") || $0.hasPrefix("/api/Spaces-") })
+        #expect(requests.contains("/api/machines?skip=0&take=1000"))
+    }
+
+    @Test func aVersionWithoutWorkersPassesTheWorkerCheckWithoutAsking() async throws {
+        let version = OctopusVersion(major: 3, minor: 17, build: 14)
+        var fake = FakeOctopus(version: "3.17.14", spaces: nil, installationId: "new-id", serverUri: nil)
+        fake.collections["/api/machines"] = []
+        let (results, _, requests) = try await Self.run(
+            fake,
+            Self.expectations(version),
+            checks: [.version, .workersDisabled]
+        )
+        #expect(results["workers_disabled"]?.passed == true)
+        #expect(results["workers_disabled"]?.message == "Octopus 3.17.14 has no workers (they came in 2018.7.0).")
+        #expect(requests == ["/api"])
+    }
+
+    @Test func oneUnreadableAnswerFailsOnlyTheChecksThatNeedIt() async throws {
+        var fake = Self.restored(disabled: true)
+        fake.failing = ["/api/serverconfiguration", "/api/Spaces-2/subscriptions"]
+        fake.version = "2023.3.13027"
+        fake.healthy = false
+        let scripted = fake
+        let server = try ScriptedHTTPServer { scripted.handle($0) }
+        defer { server.stop() }
+        let client = try OctopusClient(baseURL: server.baseURL, apiKey: OctopusClientTests.apiKey)
+        let list = await CloneVerification(client: client, expectations: Self.expectations()).run()
+        let results = Dictionary(uniqueKeysWithValues: list.map { ($0.name, $0) })
+        #expect(
+            results["version"]?.message == "The API reports Octopus 2023.3.13027; the pinned version is 2023.3.13026."
+        )
+        #expect(
+            results["health"]?.message == "The server is not operating normally (Not operating normally: no licence)."
+        )
+        #expect(
+            results["server_uri"]?.message
+                == "Cannot read the Server URI: GET /api/serverconfiguration on 127.0.0.1:\(server.port) answered HTTP 500: "
+                + "Something broke; the Octopus server's log says why."
+        )
+        #expect(
+            results["subscriptions_disabled"]?.message.hasPrefix(
+                "Cannot read the subscriptions: GET /api/Spaces-2/subscriptions?skip=0&take=1000"
+            ) == true
+        )
+        #expect(results["counts"]?.passed == false)
+        #expect(results["targets_disabled"]?.passed == true)
+        #expect(results["installation_id"]?.passed == true)
+        #expect(!list.contains { $0.message.contains(OctopusClientTests.apiKey) })
+    }
+
+    @Test func theSpecsVerifyListChoosesTheChecksAndThePinComesFromTheSpec() async throws {
+        let quarantine = Quarantine(disabled: [.triggers], acknowledged: [.triggers])
+        let spec = InstanceSpec(
+            name: "nightly",
+            mode: .clone,
+            hostPatterns: ["vm1"],
+            hosts: ["vm1"],
+            platform: .standin,
+            version: OctopusVersion(major: 2023, minor: 3, build: 13026),
+            package: nil,
+            quarantine: quarantine,
+            location: SourceLocation(file: "inventory.yml", line: 1, column: 1)
+        )
+        #expect(!spec.verify.contains(.triggersDisabled))
+        let server = try ScriptedHTTPServer { Self.restored(disabled: true).handle($0) }
+        defer { server.stop() }
+        let client = try OctopusClient(baseURL: server.baseURL, apiKey: OctopusClientTests.apiKey)
+        var expectations = Self.expectations(OctopusVersion(major: 1, minor: 0, build: 0))
+        expectations.spacesExist = true
+        let results = await CloneVerification(client: client, spec: spec, expectations: expectations).run()
+        #expect(results.map(\.check) == spec.verify)
+        #expect(results.allSatisfy { $0.passed }, "\(results)")
+        #expect(!results.contains { $0.check == .triggersDisabled })
+        // The version check passed against the spec's pin, not the 1.0.0 given in the expectations.
+        #expect(results.first?.message == "The API reports Octopus 2023.3.13026, the pin.")
+    }
+
+    @Test func aCheckOfTheTestInstanceFlowIsReportedAsNotAClonesCheck() async throws {
+        let (results, _, requests) = try await Self.run(Self.restored(disabled: true), checks: [.projects])
+        #expect(results["projects"]?.passed == false)
+        #expect(results["projects"]?.message.contains("test-instance flow") == true)
+        #expect(requests.isEmpty)
+    }
+}

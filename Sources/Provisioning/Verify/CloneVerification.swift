@@ -9,9 +9,11 @@ import Foundation
 /// once.
 ///
 /// ```swift
-/// let forward = try await LocalPortForward.start(ssh, remotePort: 8080)
-/// let client = try OctopusClient(baseURL: "http://127.0.0.1:\(forward.localPort)", apiKey: key)
-/// let results = await CloneVerification(client: client, expectations: expected, checks: spec.verify).run()
+/// let results = try await LocalPortForward.withForward(sshConfiguration, remotePort: webPort) { forward in
+///     let client = try OctopusClient(baseURL: "http://127.0.0.1:\(forward.localPort)", apiKey: apiKey)
+///     _ = try await client.waitUntilReady(timeout: .seconds(120))
+///     return await CloneVerification(client: client, spec: spec, expectations: expected).run()
+/// }
 /// ```
 public struct CloneVerification: Sendable {
     /// What the clone is checked against; the runner gathers it before the clone's first start.
@@ -79,6 +81,19 @@ public struct CloneVerification: Sendable {
         self.client = client
         self.expectations = expectations
         self.checks = checks
+    }
+
+    /// Creates the verification an instance spec asks for: its `verify:` checks, against its pinned version.
+    ///
+    /// - Parameters:
+    ///   - client: The clone's API client.
+    ///   - spec: The instance; its ``InstanceSpec/verify`` list chooses the checks and ``InstanceSpec/version`` is
+    ///     the pin (``Expectations/version`` is set from it).
+    ///   - expectations: What the clone is checked against besides the version.
+    public init(client: OctopusClient, spec: InstanceSpec, expectations: Expectations) {
+        var expectations = expectations
+        expectations.version = spec.version
+        self.init(client: client, expectations: expectations, checks: spec.verify)
     }
 
     /// Runs every check, one after the other, and returns one result per check in the order of ``checks``.
