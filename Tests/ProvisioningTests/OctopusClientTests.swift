@@ -719,7 +719,7 @@ struct CloneVerificationTests {
         let (results, _, requests) = try await Self.run(fake, expectations)
         #expect(results["version"]?.passed == true)
         #expect(results["targets_disabled"]?.message == "1 target still enabled: web (Machines-1).")
-        #expect(results["workers_disabled"]?.message == "All 1 worker are disabled.")
+        #expect(results["workers_disabled"]?.message == "The one worker is disabled.")
         #expect(results["triggers_disabled"]?.message == "There are no triggers.")
         #expect(results["counts"]?.passed == true, "\(results["counts"]?.message ?? "")")
         #expect(

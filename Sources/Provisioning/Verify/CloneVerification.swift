@@ -212,7 +212,9 @@ public struct CloneVerification: Sendable {
             passed: true,
             message: items.isEmpty
                 ? "There are no \(noun.plural)\(whereabouts)."
-                : "All \(items.count) \(items.count == 1 ? noun.singular : noun.plural)\(whereabouts) are disabled."
+                : items.count == 1
+                    ? "The one \(noun.singular)\(whereabouts) is disabled."
+                    : "All \(items.count) \(noun.plural)\(whereabouts) are disabled."
         )
     }
 
@@ -224,26 +226,32 @@ public struct CloneVerification: Sendable {
                 message: "No expected counts were given (they are read from the restored database before start)."
             )
         }
-        var found: [(name: String, actual: Int, expected: Int)] = []
+        struct Count {
+            var noun: (singular: String, plural: String)
+            var actual: Int
+            var expected: Int
+            var text: String { "\(actual) \(actual == 1 ? noun.singular : noun.plural)" }
+        }
+        var found: [Count] = []
         let collections: [(OctopusCollection, Int)] = [
             (.machines, expected.targets), (.workers, expected.workers), (.projectTriggers, expected.triggers),
             (.subscriptions, expected.subscriptions), (.projects, expected.projects),
         ]
         for (collection, want) in collections {
-            let noun = Self.noun(collection).plural
+            let noun = Self.noun(collection)
             if collection == .workers && expectations.version < Self.workersSince {
-                found.append((noun, 0, want))
+                found.append(Count(noun: noun, actual: 0, expected: want))
                 continue
             }
             switch await data.resources(collection) {
-            case .success(let items): found.append((noun, items.count, want))
-            case .failure(let error): return unreadable(.counts, "the \(noun)", error)
+            case .success(let items): found.append(Count(noun: noun, actual: items.count, expected: want))
+            case .failure(let error): return unreadable(.counts, "the \(noun.plural)", error)
             }
         }
         switch await data.scopes() {
         case .success(let scopes):
             let spaces = scopes.filter { $0 != .unscoped }.count
-            found.append(("spaces", spaces, expected.spaces))
+            found.append(Count(noun: ("space", "spaces"), actual: spaces, expected: expected.spaces))
         case .failure(let error):
             return unreadable(.counts, "the spaces", error)
         }
@@ -253,7 +261,7 @@ public struct CloneVerification: Sendable {
                 check: .counts,
                 passed: false,
                 message: "Counts differ from the restored database: "
-                    + differing.map { "\($0.actual) \($0.name) (expected \($0.expected))" }.joined(separator: ", ")
+                    + differing.map { "\($0.text) (expected \($0.expected))" }.joined(separator: ", ")
                     + "."
             )
         }
@@ -261,7 +269,7 @@ public struct CloneVerification: Sendable {
             check: .counts,
             passed: true,
             message: "Counts match the restored database: "
-                + found.map { "\($0.actual) \($0.name)" }.joined(separator: ", ") + "."
+                + found.map(\.text).joined(separator: ", ") + "."
         )
     }
 
