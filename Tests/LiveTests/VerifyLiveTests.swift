@@ -109,8 +109,27 @@ struct VerifyLiveTests {
             )
             let verification = CloneVerification(client: client, expectations: expectations)
 
-            // 1. Started as restored: every check about production's data fails and names each offender.
+            // 0. Nothing listens behind the forward yet: sshd accepts, then closes, and the client says so.
+            var once = options
+            once.retryDeadline = .milliseconds(300)
+            let early = try OctopusClient(baseURL: client.baseURL, apiKey: apiKey, options: once)
+            let refused = await #expect(throws: OctopusAPIError.self) { try await early.health() }
+            #expect(refused?.code == .unreachable)
+            #expect(
+                refused?.message.hasPrefix(
+                    "GET /api/serverstatus/health on 127.0.0.1:\(forward.localPort) found nothing answering "
+                        + "(closed before any reply) on "
+                ) == true,
+                "\(refused?.message ?? "")"
+            )
+            #expect(refused?.message.contains(apiKey) == false)
+
+            // 1. Started as restored: a request made before the start is retried until the server answers; every
+            // check about production's data fails and names each offender.
+            let waiting = Task { try await client.root() }
+            try await Task.sleep(for: .milliseconds(300))
             try await host.run(ssh, host.start(), "start")
+            #expect(try await waiting.value.version == version)
             let ready = try await client.waitUntilReady(timeout: .seconds(60), interval: .milliseconds(200))
             #expect(ready.nodeName == "clone1")
             let before = Dictionary(uniqueKeysWithValues: await verification.run().map { ($0.name, $0) })

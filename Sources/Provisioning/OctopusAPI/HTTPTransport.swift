@@ -106,12 +106,15 @@ enum TransportFailure: Error, Sendable, Equatable {
 
 /// One request on its own connection (`Connection: close`), over POSIX sockets.
 ///
-/// Why not URLSession (FoundationNetworking, libcurl underneath): it sends loopback requests through the
-/// `http_proxy` of the environment and its configuration cannot turn that off, which would hand the API key to a
-/// proxy and miss the SSH port forward; and a forwarded port whose remote end refuses looks like an accepted
-/// connection closed without a reply, which URLSession reports as the same `badServerResponse` as a garbled reply,
-/// so retries could not tell a server still starting from a broken one. The blocking socket calls run on a
-/// thread of their own per request, never on Swift's cooperative pool, and watch for cancellation every 100 ms.
+/// Why not URLSession (FoundationNetworking, libcurl underneath)? Two reasons that matter here. libcurl honours the
+/// environment's `http_proxy`/`all_proxy` for hosts not in `no_proxy`, and FoundationNetworking offers no reliable
+/// switch to turn that off per session: a request meant for the SSH port forward on 127.0.0.1 could go to a proxy,
+/// API key header included. And a forwarded port whose far end refuses shows up as a connection accepted and then
+/// closed without a byte; URLSession reports that with the same generic errors as any broken exchange, so the
+/// client could not retry exactly the "nothing listens yet" case while a just-started server comes up. A
+/// `Connection: close` HTTP/1.1 exchange over a POSIX socket is small, has no proxy, and tells those apart. The
+/// blocking socket calls run on a thread of their own per request, never on Swift's cooperative pool, and watch
+/// for cancellation every 100 ms.
 enum HTTPTransport {
     /// The request as it goes on the wire, minus framing.
     struct Request: Sendable {
