@@ -87,7 +87,7 @@ struct VerifyLiveTests {
             try await host.run(ssh, host.createInstance(), "create-instance", stdin: masterKey + "\n")
 
             var options = OctopusClient.Options()
-            options.retryDeadline = .seconds(30)
+            options.retryDeadline = .seconds(120)
             options.initialBackoff = .milliseconds(100)
             let client = try OctopusClient(
                 baseURL: "http://127.0.0.1:\(forward.localPort)",
@@ -130,7 +130,7 @@ struct VerifyLiveTests {
             try await Task.sleep(for: .milliseconds(300))
             try await host.run(ssh, host.start(), "start")
             #expect(try await waiting.value.version == version)
-            let ready = try await client.waitUntilReady(timeout: .seconds(60), interval: .milliseconds(200))
+            let ready = try await client.waitUntilReady(timeout: .seconds(120), interval: .milliseconds(200))
             #expect(ready.nodeName == "clone1")
             let before = Dictionary(uniqueKeysWithValues: await verification.run().map { ($0.name, $0) })
             #expect(before["version"]?.passed == true, "\(before["version"]?.message ?? "")")
@@ -172,7 +172,7 @@ struct VerifyLiveTests {
             // 3. Started again: every check passes, and nothing reaches production while it runs.
             let contactsBefore = Self.contacts(fixture)
             try await host.run(ssh, host.start(), "start")
-            _ = try await client.waitUntilReady(timeout: .seconds(60), interval: .milliseconds(200))
+            _ = try await client.waitUntilReady(timeout: .seconds(120), interval: .milliseconds(200))
             let after = await verification.run()
             try await Task.sleep(for: .seconds(2))
             try await host.run(ssh, host.stop(), "stop")
