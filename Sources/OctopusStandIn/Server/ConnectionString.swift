@@ -44,6 +44,13 @@ public struct ConnectionString: Sendable, Hashable {
                 "The connection string names no database (Database=… or Initial Catalog=…)."
             )
         }
+        if database.contains("/") || database.contains("\0") || database == "." || database == ".." {
+            throw OctopusServerError(
+                .usage,
+                "The connection string's database name has '/' or NUL, or is '.' or '..', which the stand-in cannot "
+                    + "keep as a file of its SQL Server."
+            )
+        }
         self.server = server
         self.database = database
     }
