@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Tries octoprov against a private loopback sshd standing in for a VM: exec, an unknown-host
-# refusal, and a verified, resumable copy both ways. Needs a built octoprov (swift build -c release)
-# and Debian's openssh-server (bash .ci/setup). Leaves nothing running.
+# Tries octoprov on a sandbox: fresh "VMs" (real sshd on loopback), a seeded production to clone, and
+# listeners that would catch any contact with production. Checks the sandbox inventory, prints the
+# clone plan for one VM, runs a command everywhere, then stops everything. Needs a built octoprov
+# (swift build -c release) and Debian's openssh-server (bash .ci/setup); run as root. Leaves nothing
+# running.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 octoprov=${OCTOPROV:-$root/.build/release/octoprov}
@@ -11,35 +13,23 @@ octoprov=${OCTOPROV:-$root/.build/release/octoprov}
 }
 
 WORK=$(mktemp -d)
-SSHD_PID=
+SANDBOX=$WORK/sandbox
 cleanup() {
-    [[ -n $SSHD_PID ]] && kill "$SSHD_PID" 2>/dev/null
+    "$octoprov" sandbox down --dir "$SANDBOX" >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-# shellcheck source=Scripts/lib/loopback-sshd.sh
-source "$root/Scripts/lib/loopback-sshd.sh"
-loopback_sshd_start "$WORK" vm1
-
 show() {
-    printf '\n$ %s\n' "$*"
-    "$@" || printf '(exit status %s)\n' "$?"
+    local line=${*//$WORK/\$WORK}
+    printf '\n$ %s\n' "${line//$octoprov/octoprov}"
+    "$@" 2>&1 | sed "s|$WORK|\$WORK|g" || printf '(exit status %s)\n' "${PIPESTATUS[0]}"
 }
 
-cd "$WORK"
-# shellcheck disable=SC2016 # expanded on the VM, not here
-show "$octoprov" exec -i inventory.yml -- 'echo "hello from $(hostname) as $(id -un)"; uname -sr'
-show "$octoprov" exec -i inventory.yml -- 'echo "this goes to stderr" >&2; exit 42'
-
-# An inventory whose known_hosts does not know the VM yet: strict refuses and says how to trust it.
-sed "s|$KNOWN_HOSTS|$WORK/empty_known_hosts|" inventory.yml >strict.yml
-show "$octoprov" exec -i strict.yml -- true
-
-mkdir -p backup/TaskLogs
-head -c 50000000 /dev/urandom >backup/OctopusDeploy.bak
-for i in 1 2 3; do echo "task $i log" >"backup/TaskLogs/ServerTasks-$i.log.txt"; done
-show "$octoprov" copy -i inventory.yml backup "$WORK/vm1-disk/backup"
-show "$octoprov" copy -i inventory.yml backup "$WORK/vm1-disk/backup"
-show "$octoprov" copy -i inventory.yml --download "$WORK/vm1-disk/backup/TaskLogs" fetched
-show find fetched -type f
+show "$octoprov" sandbox up --vms 3 --dir "$SANDBOX"
+show "$octoprov" inventory check -i "$SANDBOX/inventory.yml"
+show "$octoprov" plan -i "$SANDBOX/inventory.yml" --limit vm1 --output "$WORK/plan"
+# shellcheck disable=SC2016 # expanded on the VMs, not here
+show "$octoprov" exec -i "$SANDBOX/inventory.yml" -- 'echo "hello from $OCTOPROV_VM_NAME as $(id -un)"'
+show "$octoprov" sandbox status --dir "$SANDBOX"
+show "$octoprov" sandbox down --dir "$SANDBOX"

@@ -1,6 +1,10 @@
 import Foundation
 import TestSupport
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The sandbox's "production": installed from the mirror's package of its version, seeded by the stand-in
 /// (`octopus-standin seed`) with targets, workers and subscriptions pointing at the sandbox's listeners.
 ///
@@ -55,5 +59,68 @@ enum ProductionSeed {
             throw SandboxError("Seeding production failed: \(seeded.output.suffix(500))")
         }
         return Result(backup: backupPath(layout))
+    }
+
+    /// The production instance's home, where its config, logs and `standin.pid` are.
+    static func homeDirectory(_ layout: SandboxLayout) -> String { "\(layout.productionDirectory)/home" }
+
+    /// Production's `Octopus.Server`, run with production's SQL data folder.
+    static func octopusServer(
+        layout: SandboxLayout,
+        version: String,
+        _ arguments: [String],
+        secret: String? = nil
+    ) throws -> ChildProcess.Result {
+        var environment = ProcessInfo.processInfo.environment
+        environment["OCTOPUS_STANDIN_DATA"] = "\(layout.productionDirectory)/sql"
+        let binary = "\(installDirectory(layout))/octopus-standin-\(version)/bin/Octopus.Server"
+        return try ChildProcess.run(binary, arguments, environment: environment, timeout: 120)
+    }
+
+    /// Brings production up as a running instance on `address`: its seeded database, its own Master Key,
+    /// listening on `http://address:port`. It behaves as production does (health checks, triggers,
+    /// webhooks), from its own address, so contacts from clones can be told apart.
+    /// - Returns: The instance's URL.
+    static func start(layout: SandboxLayout, version: String, address: String, port: Int) throws -> String {
+        let home = homeDirectory(layout)
+        let masterKey = try String(contentsOfFile: masterKeyPath(layout), encoding: .utf8)
+        let url = "http://\(address):\(port)"
+        let steps: [[String]] = [
+            [
+                "create-instance", "--instance", "Production", "--config", "\(home)/Production.config.json",
+                "--home", home, "--serverNodeName", "prod-node-1",
+            ],
+            [
+                "database", "--instance", "Production", "--connectionString",
+                "Server=production-sql;Database=OctopusDeploy;Trusted_Connection=True;", "--masterKey", masterKey,
+            ],
+            ["configure", "--instance", "Production", "--webListenPrefixes", url],
+            ["service", "--instance", "Production", "--install", "--reconfigure", "--start"],
+        ]
+        for step in steps {
+            let result = try octopusServer(layout: layout, version: version, step)
+            guard result.exitStatus == 0 else {
+                let output = result.output.replacingOccurrences(of: masterKey, with: "***")
+                throw SandboxError("Starting production failed at `\(step[0])`: \(output.suffix(400))")
+            }
+        }
+        return url
+    }
+
+    /// The production server's PID, from its `standin.pid`.
+    static func serverPID(_ layout: SandboxLayout) -> Int32? {
+        guard let text = try? String(contentsOfFile: "\(homeDirectory(layout))/standin.pid", encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
+        else { return nil }
+        return pid
+    }
+
+    /// Stops the production instance (its service), then makes sure `pid` (read when it started, in case
+    /// the folder is gone) is gone too.
+    static func stop(layout: SandboxLayout, version: String, pid: Int32?) {
+        _ = try? octopusServer(layout: layout, version: version, ["service", "--instance", "Production", "--stop"])
+        if let pid = pid ?? serverPID(layout), kill(pid, 0) == 0 {
+            kill(pid, SIGKILL)
+        }
     }
 }

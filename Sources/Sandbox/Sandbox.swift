@@ -72,8 +72,10 @@ public enum Sandbox {
         public var supervisorRunning: Bool
         /// Per VM: whether its sshd is alive.
         public var vmsRunning: [String: Bool]
-        /// Contacts recorded per listener role.
+        /// Contacts recorded per listener role, production's own left out.
         public var contacts: [String: Int]
+        /// Whether production's instance runs.
+        public var productionRunning: Bool
     }
 
     /// Reads a sandbox's state; nil when the folder holds no sandbox.
@@ -85,21 +87,49 @@ public enum Sandbox {
             state: state,
             supervisorRunning: isAlive(state.supervisorPID),
             vmsRunning: running,
-            contacts: contactCounts(layout)
+            contacts: contactCounts(layout),
+            productionRunning: state.productionPIDFile
+                .flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
+                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                .map(isAlive) ?? false
         )
     }
 
-    /// Contacts recorded per listener role (`targets`, `webhooks`, `server`).
+    /// Contacts recorded per listener role (`targets`, `webhooks`, `server`) that did NOT come from
+    /// production itself (whose contacts come from ``SandboxOptions/productionAddress``): contacts from
+    /// anything else, a clone above all, which must stay at zero.
     public static func contactCounts(_ layout: SandboxLayout) -> [String: Int] {
-        guard let text = try? String(contentsOfFile: layout.contactsPath, encoding: .utf8) else { return [:] }
         var counts: [String: Int] = [:]
-        for line in text.split(separator: "\n") {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
-                let role = object["listener"]
-            else { continue }
-            counts[role, default: 0] += 1
+        for contact in contacts(layout) where !contact.fromProduction {
+            counts[contact.listener, default: 0] += 1
         }
         return counts
+    }
+
+    /// One recorded contact with a production listener.
+    public struct Contact: Sendable, Hashable {
+        public var listener: String
+        /// `address:port` of the caller.
+        public var peer: String
+        public var request: String
+        /// Whether production's own instance made it (its normal life, not a leak).
+        public var fromProduction: Bool
+    }
+
+    /// Every recorded contact, oldest first.
+    public static func contacts(_ layout: SandboxLayout) -> [Contact] {
+        guard let text = try? String(contentsOfFile: layout.contactsPath, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+                let role = object["listener"], let peer = object["peer"]
+            else { return nil }
+            return Contact(
+                listener: role,
+                peer: peer,
+                request: object["request"] ?? "",
+                fromProduction: peer.hasPrefix(SandboxOptions.productionAddress + ":")
+            )
+        }
     }
 
     /// What `down` did.
@@ -130,6 +160,13 @@ public enum Sandbox {
                 kill(state.supervisorPID, SIGKILL)
                 _ = waitForExit(state.supervisorPID, timeout: 10)
             }
+        }
+        if let pidFile = state.productionPIDFile,
+            let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), isAlive(pid)
+        {
+            kill(pid, SIGKILL)
+            _ = waitForExit(pid, timeout: 5)
         }
         var stragglers: [Int32] = []
         // The VMs' watchdogs sweep asynchronously after the supervisor is gone: give them a moment.

@@ -45,6 +45,10 @@ public struct SandboxState: Codable, Sendable, Hashable {
     public var packageVersions: [String] = []
     /// The version the seeded production runs (its backup's version).
     public var productionVersion: String?
+    /// Production's running instance (the source of test instances), e.g. `http://127.0.20.4:41234`.
+    public var productionURL: String?
+    /// The file holding the production instance's PID.
+    public var productionPIDFile: String?
 
     /// Reads `sandbox.json`; nil when it does not exist or cannot be parsed.
     public static func read(from layout: SandboxLayout) -> SandboxState? {

@@ -35,6 +35,9 @@ public struct SandboxOptions: Sendable {
         return (Self.extraVersions + [productionVersion]).filter { seen.insert($0).inserted }
     }
 
+    /// Where production's own instance listens, and so where its outgoing contacts come from.
+    public static let productionAddress = "127.0.20.4"
+
     /// The loopback address of VM number `index` (1-based): `127.0.10.index`.
     static func vmAddress(_ index: Int) -> String { "127.0.10.\(index)" }
 }
@@ -58,7 +61,12 @@ public enum SandboxSupervisor {
         var state = SandboxState(status: .starting, supervisorPID: getpid(), message: "starting")
         var vms: [LoopbackVM] = []
         var recorder: ContactRecorder?
+        var productionStarted = false
+        var productionPID: Int32?
         defer {
+            if productionStarted {
+                ProductionSeed.stop(layout: layout, version: options.productionVersion, pid: productionPID)
+            }
             recorder?.stop()
             for vm in vms { vm.stop() }
         }
@@ -122,6 +130,19 @@ public enum SandboxSupervisor {
             state.productionVersion = options.productionVersion
             log("seeded production \(options.productionVersion): \(production.backup)")
 
+            state.message = "starting production"
+            try state.write(to: layout)
+            productionStarted = true
+            state.productionURL = try ProductionSeed.start(
+                layout: layout,
+                version: options.productionVersion,
+                address: SandboxOptions.productionAddress,
+                port: try Loopback.freePort(address: SandboxOptions.productionAddress)
+            )
+            state.productionPIDFile = "\(ProductionSeed.homeDirectory(layout))/standin.pid"
+            productionPID = ProductionSeed.serverPID(layout)
+            log("production serves \(state.productionURL ?? "")")
+
             guard let package = packages.first(where: { $0.version == options.productionVersion }) else {
                 throw SandboxError("The mirror has no package of production's version \(options.productionVersion).")
             }
@@ -138,9 +159,24 @@ public enum SandboxSupervisor {
             return 1
         }
 
+        // Wait for a stop signal; also stop if the sandbox folder was removed behind our back (nothing
+        // could then find us to stop us).
         var received: Int32 = 0
-        sigwait(&stopSignals, &received)
+        var timeout = timespec(tv_sec: 1, tv_nsec: 0)
+        while true {
+            let signal = sigtimedwait(&stopSignals, nil, &timeout)
+            if signal > 0 {
+                received = signal
+                break
+            }
+            if !FileManager.default.fileExists(atPath: layout.statePath) {
+                log("stopping: \(layout.statePath) was removed")
+                break
+            }
+        }
         log("stopping (signal \(received))")
+        ProductionSeed.stop(layout: layout, version: options.productionVersion, pid: productionPID)
+        productionStarted = false
         recorder?.stop()
         for vm in vms { vm.stop() }
         state.status = .stopped

@@ -111,19 +111,11 @@ struct Entrypoint {
             environment: environment,
             selfInvocation: asStandIn ? [invoked, "Octopus.Server"] : [invoked],
             serve: { runtime in
-                throw ServeUnavailable(runtime: runtime)
+                // Serves until SIGTERM/SIGINT (`service --stop` sends SIGTERM to the PID in standin.pid).
+                try StandInServer(runtime: runtime).runUntilTerminated()
             }
         )
         return cli.run(arguments, output: standardOutput, errorOutput: standardError)
-    }
-
-    /// The HTTP server is wired in after the stand-in's server piece is merged.
-    struct ServeUnavailable: Error, CustomStringConvertible {
-        var runtime: ServerRuntime
-        var description: String {
-            "the HTTP server is not part of this build of octopus-standin, so instance '\(runtime.instanceName)' "
-                + "passed its start checks but cannot serve \(runtime.listenPrefixes.joined(separator: ", "))"
-        }
     }
 
     static func createSQLServer(_ arguments: [String], environment: [String: String]) -> Int32 {

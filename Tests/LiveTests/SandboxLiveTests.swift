@@ -47,6 +47,14 @@ struct SandboxLiveTests {
         for file in ["OctopusDeploy.bak", "master-key", "seed.json", "folders/TaskLogs"] {
             #expect(FileManager.default.fileExists(atPath: "\(layout.productionDirectory)/\(file)"), "\(file)")
         }
+        // Production runs as an instance of its own, answering on its address.
+        let productionURL = try #require(state.productionURL)
+        #expect(productionURL.hasPrefix("http://\(SandboxOptions.productionAddress):"))
+        let pidFile = try #require(state.productionPIDFile)
+        let pidText = try String(contentsOfFile: pidFile, encoding: .utf8)
+        let productionPID = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(isRunning(productionPID))
+
         let check = try runOctoprov(["inventory", "check", "-i", layout.inventoryPath])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
         #expect(check.stdout.contains("sandbox-clone"))
@@ -60,7 +68,13 @@ struct SandboxLiveTests {
         try postHTTP(address: webhooks.address, port: webhooks.port)
         let status = try runOctoprov(["sandbox", "status", "--dir", directory])
         #expect(status.status == 0, "\(status.stderr)")
-        #expect(status.stdout.contains("production webhooks  \(webhooks.address):\(webhooks.port)  contacts: 1"))
+        #expect(
+            status.stdout.contains(
+                "production webhooks  \(webhooks.address):\(webhooks.port)  contacts from outside production: 1"
+            ),
+            "\(status.stdout)"
+        )
+        #expect(status.stdout.contains("production instance  \(productionURL)  running"))
 
         // A process a session leaves behind, detached from it, must not survive `down`.
         let detached = try runOctoprov([
@@ -74,7 +88,7 @@ struct SandboxLiveTests {
         let down = try runOctoprov(["sandbox", "down", "--dir", directory])
         #expect(down.status == 0, "\(down.stderr)")
         #expect(!FileManager.default.fileExists(atPath: directory))
-        let leftovers = [state.supervisorPID, sleeper] + state.vms.map(\.sshdPID)
+        let leftovers = [state.supervisorPID, sleeper, productionPID] + state.vms.map(\.sshdPID)
         for pid in leftovers {
             #expect(!isRunning(pid), "process \(pid) outlived `sandbox down`")
         }

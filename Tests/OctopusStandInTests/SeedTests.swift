@@ -31,6 +31,9 @@ struct SeedTests {
         #expect(summary.folderFiles["EventExports"] == 3)
         let keyAttributes = try FileManager.default.attributesOfItem(atPath: "\(out)/master-key")
         #expect((keyAttributes[.posixPermissions] as? Int) == 0o600)
+        let apiKey = try String(contentsOfFile: "\(out)/api-key", encoding: .utf8)
+        #expect(apiKey.hasPrefix("API-"))
+        #expect(!seeded.all.contains(apiKey))
         let masterKey = try String(contentsOfFile: "\(out)/master-key", encoding: .utf8)
         #expect(!seeded.all.contains(masterKey))
 
@@ -55,6 +58,11 @@ struct SeedTests {
             try clone.query("SELECT json_extract([JSON], '$.Password') FROM Account LIMIT 1").rows.first?.first?.text
         )
         #expect(try MasterKey(base64: masterKey).decrypt(password).hasPrefix("s3cret-"))
+
+        let hashed = try clone.query("SELECT ApiKeyHashed FROM ApiKey WHERE UserId = 'Users-1'").rows.first?.first
+        #expect(hashed?.text == APIKeyHash.hashed(apiKey))
+        let events = try clone.query("SELECT COUNT(*) FROM Event").rows.first?.first?.integer
+        #expect(events == Int64(summary.projects))
 
         let config = machine.configPath("Clone")
         #expect(

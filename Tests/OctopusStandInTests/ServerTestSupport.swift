@@ -2,6 +2,10 @@ import Foundation
 import OctopusStandIn
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A throwaway machine for the stand-in: a data folder (`OCTOPUS_STANDIN_DATA`) with SQL Server
 /// `localhost` installed, and stand-in packages of chosen versions, each `<root>/pkg-<version>/VERSION`
 /// plus `bin/Octopus.Server`, `bin/sqlcmd` and `bin/octopus-standin` linked to the built binary.
@@ -150,6 +154,76 @@ struct StandInMachine: ~Copyable {
             if run.status != 0 { break }
         }
         return runs
+    }
+
+    /// A TCP port free on 127.0.0.1 right now (the kernel's pick for port 0).
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        try #require(named, "cannot bind 127.0.0.1:0")
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Starts an instance as a service, runs `body` while it serves, then stops it.
+    /// - Returns: The start's run (its stdout says where it listens).
+    @discardableResult
+    func whileServing(
+        _ version: String,
+        instance: String = "OctopusServer",
+        environment: [String: String] = [:],
+        _ body: () throws -> Void = {}
+    ) throws -> Run {
+        let start = try server(
+            version,
+            ["service", "--instance", instance, "--install", "--reconfigure", "--start"],
+            environment: environment
+        )
+        #expect(start.status == 0, "\(start.all)")
+        defer {
+            let stop = try? server(version, ["service", "--instance", instance, "--stop"])
+            #expect(stop?.status == 0, "\(stop?.all ?? "")")
+        }
+        if start.status == 0 { try body() }
+        return start
+    }
+
+    /// GETs `url` (no API key) and returns the status and body.
+    static func get(_ url: String) throws -> (status: Int, body: String) {
+        let result = try StandInMachine.curl(url)
+        return result
+    }
+
+    private static func curl(_ url: String) throws -> (status: Int, body: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [
+            "-c",
+            """
+            import sys, urllib.request, urllib.error
+            try:
+                r = urllib.request.urlopen(sys.argv[1], timeout=10); print(r.status); print(r.read().decode())
+            except urllib.error.HTTPError as e:
+                print(e.code); print(e.read().decode())
+            """,
+            url,
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        let lines = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        return (Int(lines.first ?? "") ?? 0, lines.count > 1 ? String(lines[1]) : "")
     }
 
     static let adminPassword = "Correct-Horse-9!"

@@ -105,10 +105,17 @@ struct ExampleInventoryTests {
         }
     }
 
-    @Test(arguments: ExampleInventory.all.filter(\.hasInstances))
-    func planSucceedsAndIsByteForByteDeterministic(_ example: ExampleInventory) throws {
+    /// The repository's own Templates folder.
+    static let repositoryTemplates = ExampleInventory.folder.deletingLastPathComponent().appendingPathComponent(
+        "Templates"
+    ).path
+
+    /// Plans each example with the test templates (every variable of the contract in every step) and with the
+    /// repository's real templates (what `octoprov plan` renders for a person).
+    @Test(arguments: ExampleInventory.all.filter(\.hasInstances), ["templates", repositoryTemplates])
+    func planSucceedsAndIsByteForByteDeterministic(_ example: ExampleInventory, templates: String) throws {
         try withTemporaryDirectory(example.files + TestTemplates.files()) { directory in
-            let arguments = ["plan", "-i", example.name, "--templates", "templates", "--output"]
+            let arguments = ["plan", "-i", example.name, "--templates", templates, "--output"]
             let first = try runOctoprovCommand(arguments + ["out1"], in: directory, environment: example.environment)
             #expect(first.status == 0, "\(first.stderr)")
             let second = try runOctoprovCommand(arguments + ["out2"], in: directory, environment: example.environment)

@@ -236,13 +236,16 @@ private func validInventory(
     @Test(arguments: Platform.allCases)
     func everyContractNameIsProducedForEachPlatformAndMode(platform: Platform) throws {
         let package = "    package: {sha256: \(CheckFixture.packageSHA256), file: pkg.msi}"
-        for lines in [CheckFixture.clone, CheckFixture.testInstance] {
+        for (lines, mode) in [(CheckFixture.clone, "clone"), (CheckFixture.testInstance, "test-instance")] {
             let yaml = CheckFixture.yaml(lines, replacing: [5: "    platform: \(platform)", 11: package])
             let values = try Self.variables(yaml)
             for name in StepVariables.contractNames {
                 #expect(values[name] != nil, "\(name) missing on \(platform)")
             }
             #expect(values["platform"] == platform.rawValue)
+            #expect(values["mode"] == mode)
+            #expect(values["sql_user"] == "")
+            #expect(values["sql_data_root"] == (platform == .standin ? "/var/lib/octopus-standin" : ""))
             #expect(values["work_dir"] == platform.defaultWorkDirectory)
             #expect(values["install_dir"] == platform.defaultInstallDirectory)
             #expect(values["image"]?.isEmpty == (platform != .linuxContainer))
@@ -341,13 +344,76 @@ private func validInventory(
         #expect(values["custom"] == "cli")
     }
 
+    @Test func sqlLoginAndStandInDataRootAreHostVariables() throws {
+        let container = CheckFixture.yaml(
+            CheckFixture.clone,
+            replacing: [
+                5: "    platform: linux-container\n    sql_password: env:SQL_PW\n    vars: {sql_user: octoprov}",
+                11: "",
+            ]
+        )
+        var environment = CheckFixture.environment
+        environment["SQL_PW"] = "sql-login-password-value"
+        let check = try CheckFixture.check(container, environment: environment)
+        try #require(check.isValid, "\(check.errors.map(\.description).joined(separator: "\n"))")
+        let host = try #require(check.inventory.host(named: "vm1"))
+        #expect(host.sqlPassword?.description == "env:SQL_PW")
+        #expect(check.redactor.redact("pw sql-login-password-value") == "pw ***")
+        let spec = try #require(check.inventory.instances.first)
+        let values = try StepVariables.build(host: host, instance: spec)
+        #expect(values["sql_user"] == "octoprov")
+        #expect(values["sql_data_root"] == "")
+        // The connection string stays integrated security; the container's start adds the login.
+        #expect(values["connection_string"]?.hasSuffix("Trusted_Connection=True;") == true)
+
+        // A login without its password is an error at the login.
+        let noPassword = container.replacingOccurrences(of: "    sql_password: env:SQL_PW\n", with: "")
+        let missing = try CheckFixture.check(noPassword)
+        #expect(missing.errors.map(\.keyPath) == ["hosts.vm1.sql_password"])
+        #expect(missing.errors.first?.location.line == 6)
+        #expect(missing.errors.first?.message.contains("`hosts.vm1.vars.sql_user` sets the SQL login") == true)
+        // `--var sql_user=` clears the login, and with it the need for a password.
+        #expect(try CheckFixture.check(noPassword, variables: ["sql_user="]).isValid)
+        // A password is a secret: not a variable, never inline.
+        let asVar = CheckFixture.yaml(
+            CheckFixture.clone,
+            replacing: [5: "    platform: standin\n    vars: {sql_password: x}"]
+        )
+        #expect(try CheckFixture.check(asVar).errors.count == 1)
+        let inline = CheckFixture.yaml(
+            CheckFixture.clone,
+            replacing: [5: "    platform: standin\n    sql_password: hunter2"]
+        )
+        let inlineErrors = try CheckFixture.check(inline).errors
+        #expect(inlineErrors.map(\.code) == [.inlineSecret])
+        #expect(!inlineErrors.description.contains("hunter2"))
+
+        // The stand-in's data folder: an absolute path on standin, set like any host variable.
+        let standin = CheckFixture.yaml(
+            CheckFixture.clone,
+            replacing: [5: "    platform: standin\n    vars: {sql_data_root: /srv/sql}"]
+        )
+        #expect(try Self.variables(standin)["sql_data_root"] == "/srv/sql")
+        let relative = CheckFixture.yaml(
+            CheckFixture.clone,
+            replacing: [5: "    platform: standin\n    vars: {sql_data_root: sql}"]
+        )
+        let relativeErrors = try CheckFixture.check(relative).errors
+        #expect(relativeErrors.map(\.keyPath) == ["hosts.vm1.vars.sql_data_root"])
+        // `mode` comes from the spec only.
+        let modeErrors = try CheckFixture.check(CheckFixture.yaml(CheckFixture.clone), variables: ["mode=x"]).errors
+        #expect(modeErrors.map(\.keyPath) == ["--var mode"])
+    }
+
     @Test func settableAndDerivedNamesPartitionTheContract() {
         let settable = Set(StepVariables.settableNames)
         let derived = Set(StepVariables.derivedNames.keys)
         #expect(settable.isDisjoint(with: derived))
         #expect(settable.union(derived) == Set(StepVariables.contractNames))
         #expect(derived.contains("quarantine_targets"))
+        #expect(derived.contains("mode"))
         #expect(settable.contains("work_dir"))
+        #expect(settable.isSuperset(of: ["sql_user", "sql_data_root"]))
     }
 }
 
@@ -431,15 +497,46 @@ private func validInventory(
     @Test func resolvedStepsFollowTheSpec() throws {
         let clone = try #require(try validInventory(CheckFixture.yaml(CheckFixture.clone)).inventory.instances.first)
         let cloneSteps = StepCatalogue.steps(for: clone)
-        #expect(cloneSteps.count == 14)
-        #expect(cloneSteps.first { $0.name == "admin" }?.secrets == [.adminAPIKey])
-        #expect(cloneSteps.first { $0.name == "start" }?.secrets == [])
-        #expect(cloneSteps.first { $0.name == "connect-database" }?.secrets == [.masterKey])
-        #expect(cloneSteps.first { $0.name == "verify" }?.sqlTemplates == ["verify-quarantine"])
+        #expect(
+            cloneSteps.map(\.name) == [
+                "preflight", "install", "upload-backup", "restore", "quarantine", "create-instance", "connect-database",
+                "configure", "set-paths", "copy-folders", "admin", "start", "verify", "report",
+            ]
+        )
+        func step(_ name: String, in steps: [StepDefinition]) -> StepDefinition? { steps.first { $0.name == name } }
+        #expect(step("admin", in: cloneSteps)?.secrets == [.adminAPIKey])
+        #expect(step("start", in: cloneSteps)?.secrets == [])
+        #expect(step("connect-database", in: cloneSteps)?.secrets == [.masterKey])
+        #expect(step("verify", in: cloneSteps)?.secrets == [.adminAPIKey])
+        // The T-SQL files each step's scripts read from work_dir.
+        let cloneSQL = Dictionary(uniqueKeysWithValues: cloneSteps.map { ($0.name, $0.sqlTemplates) })
+        #expect(cloneSQL["preflight"] == ["database-exists"])
+        #expect(cloneSQL["restore"] == ["database-exists", "restore-filelist", "restore", "verify-quarantine"])
+        #expect(cloneSQL["quarantine"] == ["verify-quarantine", "quarantine"])
+        for name in ["connect-database", "start", "verify"] {
+            #expect(cloneSQL[name] == ["verify-quarantine"], "\(name)")
+        }
+        for name in ["install", "create-instance", "configure", "set-paths", "admin"] {
+            #expect(cloneSQL[name] == [], "\(name)")
+        }
+        // verify runs its host template (between octoprov's REST checks).
+        #expect(step("verify", in: cloneSteps)?.templatePath(for: .standin) == "standin/verify.sh")
 
         let container = CheckFixture.yaml(CheckFixture.clone, replacing: [5: "    platform: linux-container", 11: ""])
         let containerSpec = try #require(try validInventory(container).inventory.instances.first)
-        #expect(StepCatalogue.steps(for: containerSpec).first { $0.name == "start" }?.secrets == [.masterKey])
+        let containerSteps = StepCatalogue.steps(for: containerSpec, variables: ["sql_user": ""])
+        #expect(step("start", in: containerSteps)?.secrets == [.masterKey])
+        #expect(containerSteps.allSatisfy { !$0.secrets.contains(.sqlPassword) })
+        // With a SQL login, every linux-container step that runs sqlcmd or starts the container gets its password.
+        let loginSteps = StepCatalogue.steps(for: containerSpec, variables: ["sql_user": "octoprov"])
+        #expect(
+            loginSteps.filter { $0.secrets.contains(.sqlPassword) }.map(\.name) == [
+                "preflight", "restore", "quarantine", "connect-database", "start", "verify",
+            ]
+        )
+        #expect(step("connect-database", in: loginSteps)?.secrets == [.masterKey, .sqlPassword])
+        // sql_user means nothing to the other platforms' scripts.
+        #expect(StepCatalogue.steps(for: clone, variables: ["sql_user": "octoprov"]) == cloneSteps)
 
         let legacy = CheckFixture.yaml(
             CheckFixture.testInstance,
@@ -448,13 +545,16 @@ private func validInventory(
         )
         let test = try #require(try validInventory(legacy).inventory.instances.first)
         let testSteps = StepCatalogue.steps(for: test)
+        // create-database runs `database --create` for the instance, so it comes after create-instance.
         #expect(
             testSteps.map(\.name) == [
-                "preflight", "install", "create-database", "create-instance", "configure", "set-paths", "admin",
-                "start",
-                "import-projects", "verify", "report",
+                "preflight", "install", "create-instance", "create-database", "configure", "set-paths", "admin",
+                "start", "import-projects", "verify", "report",
             ]
         )
+        #expect(step("create-database", in: testSteps)?.sqlTemplates == ["database-exists"])
+        #expect(step("start", in: testSteps)?.sqlTemplates == [])
+        #expect(step("verify", in: testSteps)?.template == "verify")
         let importStep = try #require(testSteps.first { $0.name == "import-projects" })
         #expect(importStep.runsOn == .host)
         #expect(importStep.templatePath(for: .standin) == "standin/migrator-import.sh")

@@ -49,7 +49,8 @@ private func withPlan<Result>(
                 #expect(host.steps.map(\.position) == Array(1...host.steps.count))
                 let extensionName = platform.scriptLanguage.fileExtension
                 for step in host.steps {
-                    let rendersScript = step.definition.runsOn == .host
+                    // Every step with a template renders it: the host steps and verify's host part.
+                    let rendersScript = step.definition.runsOn == .host || step.definition.name == "verify"
                     #expect((step.script != nil) == rendersScript, "\(step.definition.name)")
                     guard let script = step.script else { continue }
                     #expect(script.template == "\(platform)/\(step.definition.name).\(extensionName)")
@@ -60,14 +61,16 @@ private func withPlan<Result>(
                     #expect(script.contents.contains("host_name"))
                     #expect(script.contents.contains(platform == .windows ? "'vm1'" : "'vm1'"))
                 }
+                // Under the names the scripts read from work_dir, in the order the steps first use them.
                 let expectedSQL =
                     mode == .clone
                     ? [
-                        "sql/restore-filelist.sql", "sql/restore.sql", "sql/quarantine.sql",
-                        "sql/verify-quarantine.sql",
+                        "database-exists.sql", "restore-filelist.sql", "restore.sql", "verify-quarantine.sql",
+                        "quarantine.sql",
                     ]
-                    : []
+                    : ["database-exists.sql"]
                 #expect(host.sqlFiles.map(\.outputName) == expectedSQL)
+                #expect(host.sqlFiles.map(\.template) == expectedSQL.map { "sql/" + $0 })
                 #expect(host.sqlFiles.allSatisfy { $0.contents.contains("USE [Octopus") })
             }
         }
@@ -151,6 +154,52 @@ private func withPlan<Result>(
         }
     }
 
+    @Test func aSQLLoginsPasswordIsNamedByReferenceOnTheStepsThatReadIt() throws {
+        let yaml = CheckFixture.yaml(
+            CheckFixture.clone,
+            replacing: [
+                1: "defaults: {sql_password: env:SQL_PW}\nhosts:",
+                5: "    platform: linux-container\n    vars: {sql_user: octoprov, sql_server: sql.example}", 11: "",
+            ]
+        )
+        var environment = CheckFixture.environment
+        environment["SQL_PW"] = "sql-login-password-value"
+        try withPlan(yaml, environment: environment) { result, directory in
+            let plan = try result.get()
+            let text = plan.lines.joined(separator: "\n")
+            let host = try #require(plan.hosts.first)
+            let withPassword = host.steps.filter { $0.secrets.contains("sql_password ← env:SQL_PW") }
+            #expect(
+                withPassword.map(\.definition.name) == [
+                    "preflight", "restore", "quarantine", "connect-database", "start", "verify",
+                ]
+            )
+            #expect(text.contains("secrets: master_key ← env:MASTER_KEY, sql_password ← env:SQL_PW"))
+            #expect(text.contains("database: OctopusOctopusServerClone on sql.example, SQL login octoprov"))
+            #expect(
+                text.contains(
+                    "container: octopus-octopusserver from octopusdeploy/octopusdeploy:2023.3.13026, SQL login octoprov"
+                )
+            )
+            try plan.write(to: directory + "/out")
+            let written = try fileTree(directory + "/out").values.map { String(decoding: $0, as: UTF8.self) }
+            #expect(!text.contains("sql-login-password-value"))
+            #expect(written.allSatisfy { !$0.contains("sql-login-password-value") })
+        }
+        // On the other platforms the login is not used, and so no step needs its password.
+        let standin = CheckFixture.yaml(
+            CheckFixture.clone,
+            replacing: [
+                1: "defaults: {sql_password: env:SQL_PW}\nhosts:",
+                5: "    platform: standin\n    vars: {sql_user: octoprov}",
+            ]
+        )
+        try withPlan(standin, environment: environment) { result, _ in
+            let host = try #require(try result.get().hosts.first)
+            #expect(host.steps.allSatisfy { $0.secrets.allSatisfy { !$0.hasPrefix("sql_password") } })
+        }
+    }
+
     @Test func aVariableRepeatingASecretStopsThePlan() throws {
         let master = CheckFixture.environment["MASTER_KEY"] ?? ""
         try withPlan(CheckFixture.yaml(CheckFixture.clone), variables: ["node_name=\(master)"]) { result, _ in
@@ -202,22 +251,28 @@ private func withPlan<Result>(
         try withPlan(CheckFixture.yaml(CheckFixture.clone)) { result, directory in
             let plan = try result.get()
             let output = directory + "/out"
-            try FileManager.default.createDirectory(atPath: output + "/lab/vm1/sql", withIntermediateDirectories: true)
-            for stale in ["lab/vm1/99-old.sh", "lab/vm1/sql/old.sql", "lab/vm1/notes.txt", "keep.txt"] {
-                try "x".write(toFile: output + "/" + stale, atomically: true, encoding: .utf8)
+            try FileManager.default.createDirectory(
+                atPath: output + "/lab/vm1/kept.sql",
+                withIntermediateDirectories: true
+            )
+            let others = ["lab/vm1/notes.txt", "lab/vm1/kept.sql/inside.sql", "keep.txt"]
+            for file in ["lab/vm1/99-old.sh", "lab/vm1/old.sql", "lab/vm1/restore.sql"] + others {
+                try "x".write(toFile: output + "/" + file, atomically: true, encoding: .utf8)
             }
             let written = try plan.write(to: output)
+            // The host's folder is what its work_dir gets: the scripts, and the T-SQL under the names they read.
             #expect(
                 written == [
                     "lab/vm1/01-preflight.sh", "lab/vm1/02-install.sh", "lab/vm1/04-restore.sh",
                     "lab/vm1/05-quarantine.sh", "lab/vm1/06-create-instance.sh", "lab/vm1/07-connect-database.sh",
                     "lab/vm1/08-configure.sh", "lab/vm1/09-set-paths.sh", "lab/vm1/11-admin.sh", "lab/vm1/12-start.sh",
-                    "lab/vm1/sql/restore-filelist.sql", "lab/vm1/sql/restore.sql", "lab/vm1/sql/quarantine.sql",
-                    "lab/vm1/sql/verify-quarantine.sql",
+                    "lab/vm1/13-verify.sh", "lab/vm1/database-exists.sql", "lab/vm1/restore-filelist.sql",
+                    "lab/vm1/restore.sql", "lab/vm1/verify-quarantine.sql", "lab/vm1/quarantine.sql",
                 ]
             )
             let tree = try fileTree(output)
-            #expect(Set(tree.keys) == Set(written + ["lab/vm1/notes.txt", "keep.txt"]))
+            #expect(Set(tree.keys) == Set(written + others))
+            #expect(tree["lab/vm1/restore.sql"] != Data("x".utf8))
             let connect = String(decoding: tree["lab/vm1/07-connect-database.sh"] ?? Data(), as: UTF8.self)
             #expect(
                 connect.contains(

@@ -13,7 +13,7 @@ import Foundation
 ///     [--sql-server production-sql] [--database OctopusDeploy]
 /// ```
 /// Writes `DIR/OctopusDeploy.bak`, `DIR/folders/{Packages,Artifacts,TaskLogs,EventExports,Imports}`,
-/// `DIR/master-key` and `DIR/seed.json`.
+/// `DIR/master-key`, `DIR/api-key` (production's admin API key; both 0600) and `DIR/seed.json`.
 public enum SeedCommand {
     /// Runs the command; returns the exit status (0 done, 1 usage, 100 failure).
     public static func run(
@@ -166,6 +166,17 @@ public enum SeedCommand {
             )
         else {
             throw SeedError("cannot write the master key file \(keyPath)")
+        }
+        let apiKeyPath = "\(out)/api-key"
+        try? fileManager.removeItem(atPath: apiKeyPath)
+        guard
+            fileManager.createFile(
+                atPath: apiKeyPath,
+                contents: Data(seeder.apiKey.utf8),
+                attributes: [.posixPermissions: 0o600]
+            )
+        else {
+            throw SeedError("cannot write the API key file \(apiKeyPath)")
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -26,6 +26,8 @@ public struct Seeder {
     let plan: SeedPlan
     let features: Features
     let encrypt: (String) throws -> String
+    /// The API key production's admin gets (stored hashed, as Octopus does).
+    public let apiKey: String
     private var summary: SeedSummary
     private var counters: [String: Int] = [:]
 
@@ -47,6 +49,8 @@ public struct Seeder {
         self.features = features
         self.encrypt = encrypt
         self.summary = SeedSummary(version: version)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        self.apiKey = "API-" + String((0..<26).map { _ in alphabet.randomElement() ?? "A" })
     }
 
     /// Writes every row, in one transaction.
@@ -86,6 +90,13 @@ public struct Seeder {
         for id in ["authentication-octopusid", "jira-integration", "authentication-usernamepassword"] {
             try insert("ExtensionConfiguration", id: id, name: id, json: ["IsEnabled": true])
         }
+        try database.run(
+            "INSERT INTO [ApiKey] ([Id], [UserId], [ApiKeyHashed], [JSON]) VALUES ('ApiKeys-1', 'Users-1', ?, ?)",
+            [
+                .text(APIKeyHash.hashed(apiKey)),
+                .text(try json(["Purpose": "octoprov sandbox", "Created": "2026-11-23"])),
+            ]
+        )
         try insert(
             "User",
             id: "Users-1",
@@ -178,6 +189,21 @@ public struct Seeder {
                     .text(try json(["ChannelId": "", "ReleaseNotes": "Seeded"])),
                 ]
             )
+            let event = nextId("Events")
+            try database.run(
+                "INSERT INTO [Event] ([Id], [SpaceId], [Category], [Occurred], [JSON]) VALUES (?, ?, ?, ?, ?)",
+                [
+                    .text(event), space.map(SQLValue.text) ?? .null, .text("DeploymentSucceeded"),
+                    .text("2026-11-23T22:00:00.000+00:00"),
+                    .text(
+                        try json([
+                            "Category": "DeploymentSucceeded",
+                            "Message": "Deploy \(name) 1.0.\(index) to Production succeeded",
+                            "RelatedDocumentIds": [project, environments[2]],
+                        ])
+                    ),
+                ]
+            )
             projects.append(project)
             summary.projectNames[spaceId.isEmpty ? "" : spaceId, default: []].append(name)
             summary.projects += 1
@@ -250,7 +276,11 @@ public struct Seeder {
                 json: [
                     "Type": "Event",
                     "EventNotificationSubscription": [
-                        "WebhookURI": plan.webhookURL, "WebhookTimeout": "00:00:10", "EventCategories": [],
+                        "Filter": ["EventCategories": [], "Projects": [], "Environments": [], "Users": []],
+                        "WebhookURI": plan.webhookURL, "WebhookTimeout": "00:00:10",
+                        // Every event in the backup is still to be posted: a clone starting with this
+                        // subscription enabled contacts the webhook at once (docs/standin-api.md).
+                        "WebhookLastProcessedEventAutoId": 0,
                     ],
                 ]
             )

@@ -14,8 +14,9 @@ struct PlanCommand: AsyncParsableCommand {
             values). The output is deterministic: the same input gives byte-identical text and files.
 
             Templates come from --templates DIR, else from the Templates folder found above the octoprov \
-            executable. With --output DIR the scripts are written to DIR/<instance>/<host>/<NN>-<step>.<ext> \
-            and DIR/<instance>/<host>/sql/<name>.sql.
+            executable. With --output DIR each host's folder DIR/<instance>/<host>/ holds what its work_dir \
+            gets: the scripts as <NN>-<step>.<ext> and, beside them, the T-SQL files under the names the \
+            scripts read (restore.sql, verify-quarantine.sql …).
 
             Exit status: 0 when the plan was built, 64 for an invalid inventory, --var, --instance or \
             --limit, a missing template or one that does not render, or an output folder that cannot be \

@@ -99,6 +99,9 @@ struct SandboxCommand: ParsableCommand {
             for listener in state.listeners {
                 console.out("production \(listener.role)  \(listener.address):\(listener.port)")
             }
+            if let url = state.productionURL {
+                console.out("production instance  \(url)  (Octopus \(state.productionVersion ?? "?"))")
+            }
             console.out("inventory: \(layout.inventoryPath)")
         }
 
@@ -134,8 +137,12 @@ struct SandboxCommand: ParsableCommand {
             for listener in status.state.listeners {
                 let count = status.contacts[listener.role] ?? 0
                 console.out(
-                    "  production \(listener.role)  \(listener.address):\(listener.port)  contacts: \(count)"
+                    "  production \(listener.role)  \(listener.address):\(listener.port)  contacts from outside production: \(count)"
                 )
+            }
+            if let url = status.state.productionURL {
+                console.out("  production instance  \(url)  \(status.productionRunning ? "running" : "stopped")")
+                healthy = healthy && status.productionRunning
             }
             console.out("  inventory: \(layout.inventoryPath)")
             if !healthy { throw ExitCode.failure }

@@ -14,6 +14,9 @@ public struct InventoryHost: Sendable, Hashable {
     public var identityPassphrase: SecretReference?
     /// Where the password is kept, when password authentication is configured.
     public var password: SecretReference?
+    /// Where the password of the SQL login `sql_user` is kept (the `sql_password` secret of `linux-container`
+    /// steps); needed only when that host's `sql_user` is not empty.
+    public var sqlPassword: SecretReference?
     /// Whether to try the SSH agent; `nil` means "when `SSH_AUTH_SOCK` is set".
     public var agent: Bool?
     /// The `known_hosts` file, as an absolute path (`~/.ssh/known_hosts` unless given).
@@ -49,6 +52,7 @@ public struct InventoryHost: Sendable, Hashable {
     ///   - identity: The absolute path of a private key file.
     ///   - identityPassphrase: Where the key's passphrase is kept.
     ///   - password: Where the password is kept.
+    ///   - sqlPassword: Where the SQL login's password is kept.
     ///   - agent: Whether to use the SSH agent (`nil`: when `SSH_AUTH_SOCK` is set).
     ///   - knownHosts: The absolute path of the `known_hosts` file.
     ///   - hostKeyPolicy: How to treat an unknown host key.
@@ -65,6 +69,7 @@ public struct InventoryHost: Sendable, Hashable {
         identity: String? = nil,
         identityPassphrase: SecretReference? = nil,
         password: SecretReference? = nil,
+        sqlPassword: SecretReference? = nil,
         agent: Bool? = nil,
         knownHosts: String,
         hostKeyPolicy: HostKeyPolicyName = .strict,
@@ -81,6 +86,7 @@ public struct InventoryHost: Sendable, Hashable {
         self.identity = identity
         self.identityPassphrase = identityPassphrase
         self.password = password
+        self.sqlPassword = sqlPassword
         self.agent = agent
         self.knownHosts = knownHosts
         self.hostKeyPolicy = hostKeyPolicy

@@ -8,6 +8,7 @@ enum HostKey: String, CaseIterable {
     case identity
     case identityPassphrase = "identity_passphrase"
     case password
+    case sqlPassword = "sql_password"
     case agent
     case knownHosts = "known_hosts"
     case hostKeyPolicy = "host_key_policy"
@@ -32,6 +33,7 @@ struct HostSettings {
     var identity: String?
     var identityPassphrase: SecretReference?
     var password: SecretReference?
+    var sqlPassword: SecretReference?
     var agent: Bool?
     var knownHosts: String?
     var hostKeyPolicy: HostKeyPolicyName?
@@ -51,6 +53,7 @@ struct HostSettings {
             identity: identity ?? defaults.identity,
             identityPassphrase: identityPassphrase ?? defaults.identityPassphrase,
             password: password ?? defaults.password,
+            sqlPassword: sqlPassword ?? defaults.sqlPassword,
             agent: agent ?? defaults.agent,
             knownHosts: knownHosts ?? defaults.knownHosts,
             hostKeyPolicy: hostKeyPolicy ?? defaults.hostKeyPolicy,
@@ -188,6 +191,7 @@ extension InventoryParser {
                     identity: settings.identity,
                     identityPassphrase: settings.identityPassphrase,
                     password: settings.password,
+                    sqlPassword: settings.sqlPassword,
                     agent: settings.agent,
                     knownHosts: settings.knownHosts
                         ?? PathResolution.resolve("~/.ssh/known_hosts", relativeTo: directory, home: home),
@@ -243,6 +247,8 @@ extension InventoryParser {
                 settings.identityPassphrase = secret(node, keyPath: path)
             case .password:
                 settings.password = secret(node, keyPath: path)
+            case .sqlPassword:
+                settings.sqlPassword = secret(node, keyPath: path)
             case .agent:
                 settings.agent = boolean(node, keyPath: path)
             case .knownHosts:

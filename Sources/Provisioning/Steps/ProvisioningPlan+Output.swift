@@ -42,10 +42,11 @@ extension ProvisioningPlan {
         "\(plan.instance.name)/\(plan.host.name)"
     }
 
-    /// Writes every rendered script to `DIR/<instance>/<host>/<NN>-<step>.<ext>` and every T-SQL file to
-    /// `DIR/<instance>/<host>/sql/<name>.sql`.
+    /// Writes every rendered script to `DIR/<instance>/<host>/<NN>-<step>.<ext>` and, beside them, every T-SQL file
+    /// under the name the scripts read it by from `work_dir` (`DIR/<instance>/<host>/<name>.sql`), so that a host's
+    /// folder holds what its `work_dir` receives.
     ///
-    /// Files a previous plan wrote there (names of that shape) are removed first, so the folder holds exactly
+    /// Files a previous plan wrote there (names of those shapes) are removed first, so the folder holds exactly
     /// this plan; nothing else in `directory` is touched.
     ///
     /// - Parameter directory: The output folder; created when missing.
@@ -57,7 +58,7 @@ extension ProvisioningPlan {
         for plan in hosts {
             let folder = Self.outputFolder(of: plan)
             let hostDirectory = directory + "/" + folder
-            try Self.makeDirectory(hostDirectory + "/" + TemplateLibrary.sqlFolder)
+            try Self.makeDirectory(hostDirectory)
             try Self.removeStaleFiles(in: hostDirectory)
             let files = plan.steps.compactMap(\.script) + plan.sqlFiles
             for file in files {
@@ -82,15 +83,15 @@ extension ProvisioningPlan {
         }
     }
 
-    /// Removes `NN-name.sh|ps1` files and `sql/*.sql` files from a host's output folder.
+    /// Removes `NN-name.sh|ps1` and `*.sql` files from a host's output folder.
     private static func removeStaleFiles(in hostDirectory: String) throws(PlanOutputError) {
         let fileManager = FileManager.default
-        let scripts = (try? fileManager.contentsOfDirectory(atPath: hostDirectory)) ?? []
-        let sql = (try? fileManager.contentsOfDirectory(atPath: hostDirectory + "/" + TemplateLibrary.sqlFolder)) ?? []
-        let stale =
-            scripts.filter(isScriptName).map { hostDirectory + "/" + $0 }
-            + sql.filter { $0.hasSuffix(".sql") }.map { hostDirectory + "/" + TemplateLibrary.sqlFolder + "/" + $0 }
+        let names = (try? fileManager.contentsOfDirectory(atPath: hostDirectory)) ?? []
+        let stale = names.filter { isScriptName($0) || $0.hasSuffix(".sql") }.sorted().map { hostDirectory + "/" + $0 }
         for path in stale {
+            // Only files: a folder of that name is not something a plan wrote.
+            let type = (try? fileManager.attributesOfItem(atPath: path)[.type]) as? FileAttributeType
+            guard type == .typeRegular || type == .typeSymbolicLink else { continue }
             do {
                 try fileManager.removeItem(atPath: path)
             } catch {

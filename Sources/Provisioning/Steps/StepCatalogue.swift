@@ -30,16 +30,20 @@ public enum StepSecret: String, Sendable, Hashable, CaseIterable, CustomStringCo
     case exportPassword = "export_password"
     /// The source instance's API key (`source.api_key:`); octoprov uses it itself and never sends it to a host.
     case sourceAPIKey = "source_api_key"
+    /// The password of the SQL login `sql_user` on `linux-container` hosts (the host's `sql_password:`).
+    case sqlPassword = "sql_password"
 
     /// The stdin name.
     public var description: String { rawValue }
 
-    /// Where the secret comes from in `spec`: its reference, or `nil` when octoprov generates it
-    /// (``adminAPIKey``) or the spec has none.
+    /// Where the secret comes from for `spec` on `host`: its reference, or `nil` when octoprov generates it
+    /// (``adminAPIKey``) or the inventory has none.
     ///
-    /// - Parameter spec: The instance spec.
+    /// - Parameters:
+    ///   - spec: The instance spec.
+    ///   - host: The host, for the secrets a host holds (``sqlPassword``); `nil` gives `nil` for those.
     /// - Returns: The reference.
-    public func reference(in spec: InstanceSpec) -> SecretReference? {
+    public func reference(in spec: InstanceSpec, host: InventoryHost? = nil) -> SecretReference? {
         switch self {
         case .masterKey: spec.masterKey
         case .adminPassword: spec.admin?.password
@@ -47,6 +51,7 @@ public enum StepSecret: String, Sendable, Hashable, CaseIterable, CustomStringCo
         case .licenseBase64: spec.license
         case .exportPassword: spec.source?.exportPassword
         case .sourceAPIKey: spec.source?.apiKey
+        case .sqlPassword: host?.sqlPassword
         }
     }
 }
@@ -117,12 +122,24 @@ public struct StepDefinition: Sendable, Hashable {
     public static func sqlPath(_ name: String) -> String {
         "\(TemplateLibrary.sqlFolder)/\(name).sql"
     }
+
+    /// The name a rendered T-SQL file has in the host's `work_dir`, where the scripts read it
+    /// (`quarantine.sql`).
+    ///
+    /// - Parameter name: The name without folder or extension.
+    /// - Returns: The file name.
+    public static func workFileName(ofSQL name: String) -> String {
+        "\(name).sql"
+    }
 }
 
 /// The steps of both flows, in order (docs/steps.md).
 public enum StepCatalogue {
-    /// Every step of docs/steps.md's flow table, in table order; `restore` (clone) comes before
-    /// `create-database` (test instance) in row 4.
+    /// Every step of docs/steps.md's flow table, in table order; in row 7 `connect-database` (clone) comes before
+    /// `create-database` (test instance), which runs `database --create` once the instance exists.
+    ///
+    /// Each step lists the T-SQL files its scripts read from `work_dir` (in the order they first read them) and
+    /// every secret it may need; ``steps(for:variables:)`` resolves both for one instance on one host.
     public static let all: [StepDefinition] = [
         StepDefinition(
             name: "preflight",
@@ -130,7 +147,9 @@ public enum StepCatalogue {
             flows: [.clone, .testInstance],
             runsOn: .host,
             summary: "Check the OS, free disk space and versions before anything changes.",
-            template: "preflight"
+            template: "preflight",
+            sqlTemplates: ["database-exists"],
+            secrets: [.sqlPassword]
         ),
         StepDefinition(
             name: "install",
@@ -157,15 +176,8 @@ public enum StepCatalogue {
             summary: "Restore the backup as a new database (RESTORE FILELISTONLY, then RESTORE DATABASE … WITH "
                 + "MOVE).",
             template: "restore",
-            sqlTemplates: ["restore-filelist", "restore"]
-        ),
-        StepDefinition(
-            name: "create-database",
-            number: 4,
-            flows: [.testInstance],
-            runsOn: .host,
-            summary: "Create the test instance's new, empty database (database --create).",
-            template: "create-database"
+            sqlTemplates: ["database-exists", "restore-filelist", "restore", "verify-quarantine"],
+            secrets: [.sqlPassword]
         ),
         StepDefinition(
             name: "quarantine",
@@ -174,7 +186,8 @@ public enum StepCatalogue {
             runsOn: .host,
             summary: "Quarantine the restored database before any start, so the clone cannot act on production.",
             template: "quarantine",
-            sqlTemplates: ["quarantine"]
+            sqlTemplates: ["verify-quarantine", "quarantine"],
+            secrets: [.sqlPassword]
         ),
         StepDefinition(
             name: "create-instance",
@@ -189,9 +202,20 @@ public enum StepCatalogue {
             number: 7,
             flows: [.clone],
             runsOn: .host,
-            summary: "Point the instance at the restored database with production's Master Key.",
+            summary: "Point the instance at the restored, quarantined database with production's Master Key.",
             template: "connect-database",
-            secrets: [.masterKey]
+            sqlTemplates: ["verify-quarantine"],
+            secrets: [.masterKey, .sqlPassword]
+        ),
+        StepDefinition(
+            name: "create-database",
+            number: 7,
+            flows: [.testInstance],
+            runsOn: .host,
+            summary: "Create the test instance's new, empty database (database --create).",
+            template: "create-database",
+            sqlTemplates: ["database-exists"],
+            secrets: [.sqlPassword]
         ),
         StepDefinition(
             name: "configure",
@@ -232,9 +256,10 @@ public enum StepCatalogue {
             number: 12,
             flows: [.clone, .testInstance],
             runsOn: .host,
-            summary: "Install and start the Octopus Server service.",
+            summary: "Install and start the Octopus Server service (a clone only on its quarantined database).",
             template: "start",
-            secrets: [.masterKey]
+            sqlTemplates: ["verify-quarantine"],
+            secrets: [.masterKey, .sqlPassword]
         ),
         StepDefinition(
             name: "import-projects",
@@ -250,10 +275,11 @@ public enum StepCatalogue {
             number: 14,
             flows: [.clone, .testInstance],
             runsOn: .octoprovRESTAndHost,
-            summary: "Verify the running instance over its REST API.",
-            template: nil,
+            summary: "Verify the running instance over its REST API, and on the host that a clone's database is "
+                + "still quarantined.",
+            template: "verify",
             sqlTemplates: ["verify-quarantine"],
-            secrets: [.adminAPIKey]
+            secrets: [.adminAPIKey, .sqlPassword]
         ),
         StepDefinition(
             name: "report",
@@ -268,25 +294,34 @@ public enum StepCatalogue {
     /// The template of the import step on the Migrator route (test instances before 2021.1).
     public static let migratorImportTemplate = "migrator-import"
 
-    /// The steps `spec` runs on each of its hosts, in order, resolved for its mode, version and platform: the
-    /// secrets it does not configure are left out (no `admin.password`, no `license`), `start` needs the Master
-    /// Key only for a clone on `linux-container`, and before 2021.1 `import-projects` runs
-    /// `<platform>/migrator-import` on the host.
+    /// The steps `spec` runs on a host with `variables`, in order, resolved for its mode, version and platform:
     ///
-    /// - Parameter spec: The instance spec.
+    /// - secrets the inventory does not configure are left out (no `admin.password`, no `license`);
+    /// - `start` needs the Master Key only for a clone on `linux-container`;
+    /// - `sql_password` is needed only on `linux-container` when the host's `sql_user` is not empty;
+    /// - a test instance's `start` and `verify` read no T-SQL (only a clone's database is checked for its
+    ///   quarantine);
+    /// - before 2021.1, `import-projects` runs `<platform>/migrator-import` on the host.
+    ///
+    /// - Parameters:
+    ///   - spec: The instance spec.
+    ///   - variables: The host's variable set (``StepVariables/build(host:instance:overrides:backupSHA256:)``);
+    ///     only `sql_user` is read. Without it no step needs `sql_password`.
     /// - Returns: The resolved steps.
-    public static func steps(for spec: InstanceSpec) -> [StepDefinition] {
-        all.filter { $0.flows.contains(spec.mode) }.map { definition in
+    public static func steps(for spec: InstanceSpec, variables: [String: String] = [:]) -> [StepDefinition] {
+        let usesSQLLogin = spec.platform == .linuxContainer && !(variables["sql_user"] ?? "").isEmpty
+        return all.filter { $0.flows.contains(spec.mode) }.map { definition in
             var step = definition
             step.secrets = definition.secrets.filter { secret in
                 switch secret {
                 case .adminAPIKey: true
                 case .masterKey:
                     spec.mode == .clone && (step.name != "start" || spec.platform == .linuxContainer)
+                case .sqlPassword: usesSQLLogin
                 default: secret.reference(in: spec) != nil
                 }
             }
-            if step.name == "verify" && spec.mode != .clone {
+            if spec.mode != .clone && (step.name == "start" || step.name == "verify") {
                 step.sqlTemplates = []
             }
             if step.name == "import-projects" && spec.usesMigrator {

@@ -12,10 +12,10 @@ public enum StepVariables {
     /// Every variable name of docs/steps.md's Variables table, in table order.
     public static let contractNames: [String] =
         [
-            "host_name", "platform", "work_dir", "instance_name", "node_name", "home_dir", "config_path", "version",
-            "package_file", "package_url", "package_sha256", "install_dir", "image", "container_name", "sql_server",
-            "database", "connection_string", "backup_file", "backup_sha256", "data_dir", "web_listen_prefix",
-            "web_port", "comms_port", "server_uri", "admin_username", "admin_email",
+            "host_name", "platform", "mode", "work_dir", "instance_name", "node_name", "home_dir", "config_path",
+            "version", "package_file", "package_url", "package_sha256", "install_dir", "image", "container_name",
+            "sql_server", "sql_user", "sql_data_root", "database", "connection_string", "backup_file", "backup_sha256",
+            "data_dir", "web_listen_prefix", "web_port", "comms_port", "server_uri", "admin_username", "admin_email",
         ] + ServerFolder.allCases.map(\.variableName) + QuarantineSwitch.allCases.map(\.variableName)
         + ["space_names", "export_directory"]
 
@@ -24,6 +24,7 @@ public enum StepVariables {
         var names = [
             "host_name": "the host's name under `hosts`",
             "platform": "the host's `platform`",
+            "mode": "the instance's `mode`",
             "version": "the instance's `version`",
             "package_file": "the instance's `package` and `work_dir`",
             "package_url": "the instance's `package.url`",
@@ -64,6 +65,8 @@ public enum StepVariables {
     public static let defaultWebListenPrefix = "http://localhost:8080"
     /// The default `comms_port`.
     public static let defaultCommsPort = 10_943
+    /// The default `sql_data_root` on `standin` hosts: the stand-in's own default data folder.
+    public static let defaultStandInDataRoot = "/var/lib/octopus-standin"
 
     /// Builds the variable set for `host` provisioned with `instance`.
     ///
@@ -93,6 +96,8 @@ public enum StepVariables {
             "home_dir": fallback(platform.defaultHomeDirectory, "home_dir"),
             "install_dir": fallback(platform.defaultInstallDirectory, "install_dir"),
             "sql_server": fallback("localhost", "sql_server"),
+            "sql_user": fallback("", "sql_user"),
+            "sql_data_root": fallback(platform == .standin ? defaultStandInDataRoot : "", "sql_data_root"),
             "data_dir": fallback(platform.defaultDataDirectory, "data_dir"),
             "instance_name": fallback(defaultInstanceName, "instance_name"),
             "web_listen_prefix": fallback(defaultWebListenPrefix, "web_listen_prefix"),
@@ -151,12 +156,25 @@ public enum StepVariables {
         for name in settableNames {
             values[name] = validated(name)
         }
+        if platform == .linuxContainer, let user = given["sql_user"], !user.value.isEmpty, host.sqlPassword == nil {
+            errors.append(
+                InventoryError(
+                    .missingKey,
+                    at: user.location,
+                    keyPath: "hosts.\(host.name).sql_password",
+                    "`\(user.keyPath)` sets the SQL login `sql_user` for host `\(host.name)`, which then needs its "
+                        + "password: set `hosts.\(host.name).sql_password` (or `defaults.sql_password`) to `env:NAME` "
+                        + "or `file:PATH`."
+                )
+            )
+        }
         if let errors = InventoryErrors(errors) {
             throw errors
         }
 
         values["host_name"] = host.name
         values["platform"] = platform.rawValue
+        values["mode"] = instance.mode.rawValue
         values["version"] = instance.version.description
         values["package_file"] =
             instance.package?.localFile.map { platform.join(workDirectory, Self.baseName($0)) } ?? ""
@@ -230,6 +248,12 @@ public enum StepVariables {
                     + "or digit"
             }
         case "work_dir", "home_dir", "install_dir", "data_dir":
+            return hostPathProblem(value, platform: platform)
+        case "sql_user":
+            guard value.count <= 128 else { return "must be at most 128 characters (a SQL Server login name)" }
+        case "sql_data_root":
+            // Only the stand-in has a SQL data folder; other platforms leave it empty and never read it.
+            guard platform == .standin else { return nil }
             return hostPathProblem(value, platform: platform)
         default:
             if ServerFolder.allCases.contains(where: { $0.variableName == name }) {

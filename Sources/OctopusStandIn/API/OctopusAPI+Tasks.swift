@@ -1,0 +1,272 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension OctopusAPI {
+    /// `/tasks` (paged, filters `states`, `active`, `name`, `ids`, `skip`, `take`), `/tasks/{id}`,
+    /// `POST /tasks/{id}/cancel`, `GET /tasks/{id}/raw`. Without a space in the path every space's tasks
+    /// are listed, as Octopus's `/api/tasks` does.
+    func tasks(_ context: APIContext) throws -> HTTPResponse {
+        let request = context.request
+        let rest = context.rest
+        let space = context.explicitSpace ? context.space : nil
+        switch rest.count {
+        case 1:
+            try Self.allow(request, ["GET", "HEAD"])
+            var query = APIListQuery()
+            if let space {
+                let includeSystem = try Self.boolean(request, "includeSystem") ?? false
+                query.conditions.append(
+                    (includeSystem ? "SpaceId = ? OR SpaceId IS NULL" : "SpaceId = ?", [.text(space)])
+                )
+            }
+            let states = try Self.list(request, "states").map { state in
+                guard let known = StandInTasks.states.first(where: { $0.lowercased() == state.lowercased() }) else {
+                    throw APIError.badRequest(
+                        "Unknown task state '\(state)'; states are \(StandInTasks.states.joined(separator: ", "))."
+                    )
+                }
+                return known
+            }
+            if !states.isEmpty {
+                query.conditions.append(
+                    ("State IN (\(states.map { _ in "?" }.joined(separator: ", ")))", states.map { .text($0) })
+                )
+            }
+            if let active = try Self.boolean(request, "active") {
+                let marks = StandInTasks.activeStates.map { _ in "?" }.joined(separator: ", ")
+                query.conditions.append(
+                    ("State \(active ? "" : "NOT ")IN (\(marks))", StandInTasks.activeStates.sorted().map { .text($0) })
+                )
+            }
+            query.name = request.queryValue("name").flatMap { $0.isEmpty ? nil : $0 }
+            query.ids = Self.list(request, "ids")
+            let skip = try Self.integer(request, "skip", default: 0) ?? 0
+            let take = try Self.integer(request, "take", default: 30) ?? 30
+            query.skip = skip
+            query.take = take
+            let result = try store.list("ServerTask", query, orderBy: "QueueTime DESC, length(Id) DESC, Id DESC")
+            let link = space.map { "/api/\($0)/tasks" } ?? "/api/tasks"
+            return .json(
+                200,
+                page(
+                    itemType: "Task",
+                    link: link,
+                    template: "\(link){/id}{?skip,active,name,states,ids,take}",
+                    request: request,
+                    total: result.total,
+                    items: result.rows.map(taskResource),
+                    skip: skip,
+                    take: take
+                )
+            )
+        case 2, 3:
+            guard let row = try store.row("ServerTask", id: rest[1], space: nil),
+                space == nil || row.columns["SpaceId"]?.text == nil
+                    || row.columns["SpaceId"]?.text?.lowercased() == space?.lowercased()
+            else { throw APIError.notFound(rest[1]) }
+            if rest.count == 2 {
+                try Self.allow(request, ["GET", "HEAD"])
+                return .json(200, taskResource(row))
+            }
+            switch rest[2].lowercased() {
+            case "cancel":
+                try Self.allow(request, ["POST"])
+                return .json(200, try cancel(row, user: context.user))
+            case "raw":
+                try Self.allow(request, ["GET", "HEAD"])
+                let path = StandInTasks.logPath(folders: try serverFolders(), taskId: row.id)
+                let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+                return .text(200, text)
+            default:
+                throw unknownPath(request)
+            }
+        default:
+            throw unknownPath(request)
+        }
+    }
+
+    /// A task document: the stored document, the real columns, and what Octopus computes from `State`.
+    func taskResource(_ row: APIRow) -> OctopusJSON {
+        var object = builder.resource(StandInTasks.kind, row).objectValue ?? OctopusJSON.Object()
+        let state = row.columns["State"]?.text ?? "Queued"
+        let completed = !StandInTasks.activeStates.contains(state)
+        let defaults: [(String, OctopusJSON)] = [
+            ("Description", object["Name"] ?? .null), ("Arguments", .object([])), ("ErrorMessage", .string("")),
+            ("StartTime", .null), ("CompletedTime", .null), ("ServerNode", .null), ("Duration", .string("")),
+            ("HasWarningsOrErrors", .bool(false)), ("HasPendingInterruptions", .bool(false)),
+            ("CanRerun", .bool(false)), ("QueueTimeExpiry", .null),
+        ]
+        for (key, value) in defaults where object[key] == nil { object[key] = value }
+        object["IsCompleted"] = .bool(completed)
+        object["FinishedSuccessfully"] = .bool(state == "Success")
+        object["HasBeenPickedUpByProcessor"] = .bool(state != "Queued")
+        var links = object["Links"]?.objectValue ?? OctopusJSON.Object()
+        let selfLink = links["Self"]?.stringValue ?? "/api/tasks/\(row.id)"
+        links["Raw"] = .string("\(selfLink)/raw")
+        if !completed { links["Cancel"] = .string("\(selfLink)/cancel") }
+        object["Links"] = .object(links)
+        return .object(object)
+    }
+
+    /// Cancels a task: a queued one at once (`Canceled`), a running one through `Cancelling` (the runner
+    /// stops it between targets); a finished task is left as it is.
+    private func cancel(_ row: APIRow, user: APIUser) throws -> OctopusJSON {
+        let changed = try store.with { database in
+            try database.withTransaction { () throws -> String? in
+                let state = try database.query("SELECT State FROM ServerTask WHERE Id = ?", [.text(row.id)])
+                    .rows.first?.first?.text
+                switch state {
+                case "Queued":
+                    try StandInTasks.update(
+                        database,
+                        id: row.id,
+                        state: "Canceled",
+                        members: [
+                            ("CompletedTime", .string(OctopusTime.timestamp())),
+                            ("ErrorMessage", .string("The task was canceled by \(user.name).")),
+                        ]
+                    )
+                    return "Canceled"
+                case "Executing":
+                    try StandInTasks.update(database, id: row.id, state: "Cancelling", members: [])
+                    return "Cancelling"
+                default:
+                    return nil
+                }
+            }
+        }
+        if let changed { log.info("\(user.name) canceled \(row.id): now \(changed).") }
+        guard let updated = try store.row("ServerTask", id: row.id, space: nil) else { throw APIError.notFound(row.id) }
+        return taskResource(updated)
+    }
+
+    /// `/artifacts` (paged, `regarding`), `/artifacts/{id}`, `/artifacts/{id}/content` (the file under
+    /// the Artifacts folder: `<ArtifactsDirectory>/<ServerTaskId lower-cased>/<Filename>`).
+    func artifacts(_ context: APIContext) throws -> HTTPResponse {
+        let request = context.request
+        let rest = context.rest
+        let kind = APIResourceKind.artifacts
+        let space = version.hasSpaces ? context.space : nil
+        try Self.allow(request, ["GET", "HEAD"])
+        switch rest.count {
+        case 1:
+            var query = APIListQuery(space: space)
+            query.ids = Self.list(request, "ids")
+            if let regarding = request.queryValue("regarding"), !regarding.isEmpty {
+                query.conditions.append(
+                    (
+                        "ServerTaskId = ? OR CASE WHEN json_valid(Artifact.JSON) THEN EXISTS (SELECT 1 FROM "
+                            + "json_each(Artifact.JSON, '$.RelatedDocumentIds') WHERE value = ? COLLATE NOCASE) ELSE 0 END",
+                        [.text(regarding), .text(regarding)]
+                    )
+                )
+            }
+            let skip = try Self.integer(request, "skip", default: 0) ?? 0
+            let take = try Self.integer(request, "take", default: 30) ?? 30
+            query.skip = skip
+            query.take = take
+            let result = try store.list(kind.table, query, orderBy: "length(Id) DESC, Id DESC")
+            let link = builder.collectionLink(kind, space: space)
+            return .json(
+                200,
+                page(
+                    itemType: kind.itemType,
+                    link: link,
+                    template: "\(link){/id}{?skip,take,regarding,ids}",
+                    request: request,
+                    total: result.total,
+                    items: result.rows.map(artifactResource),
+                    skip: skip,
+                    take: take
+                )
+            )
+        case 2, 3:
+            guard let row = try store.row(kind.table, id: rest[1], space: space) else {
+                throw APIError.notFound(rest[1])
+            }
+            if rest.count == 2 { return .json(200, artifactResource(row)) }
+            guard rest[2].lowercased() == "content" else { throw unknownPath(request) }
+            return try artifactContent(row)
+        default:
+            throw unknownPath(request)
+        }
+    }
+
+    private func artifactResource(_ row: APIRow) -> OctopusJSON {
+        var object = builder.resource(.artifacts, row).objectValue ?? OctopusJSON.Object()
+        var links = object["Links"]?.objectValue ?? OctopusJSON.Object()
+        links["Content"] = .string("\(links["Self"]?.stringValue ?? "/api/artifacts/\(row.id)")/content")
+        object["Links"] = .object(links)
+        return .object(object)
+    }
+
+    private func artifactContent(_ row: APIRow) throws -> HTTPResponse {
+        let filename = row.columns["Filename"]?.text ?? row.document["Filename"]?.stringValue ?? ""
+        guard !filename.isEmpty, !filename.contains("/"), !filename.contains("\0"), filename != ".", filename != ".."
+        else {
+            throw APIError(status: 404, message: "The artifact \(row.id) has no usable file name ('\(filename)').")
+        }
+        let folder = (row.columns["ServerTaskId"]?.text ?? row.id).lowercased()
+        let path = "\(try serverFolders().artifacts)/\(folder)/\(filename)"
+        var status = stat()
+        guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            throw APIError(
+                status: 404,
+                message:
+                    "The content of the artifact \(row.id) is missing: there is no file \(path) in the Artifacts folder."
+            )
+        }
+        let quoted = filename.replacingOccurrences(of: "\"", with: "'")
+        return HTTPResponse(
+            status: 200,
+            headers: [
+                ("Content-Type", "application/octet-stream"),
+                ("Content-Disposition", "attachment; filename=\"\(quoted)\""),
+            ],
+            body: .file(path: path, size: Int(status.st_size))
+        )
+    }
+
+    /// `/projects/import-export/export|import|import/preview|import-files`: these exist only from 2021.1
+    /// (404 before). The stand-in does not run exports or imports yet, and says so with a 501 rather than
+    /// pretending to succeed; an upload is still parsed, so a malformed one gets a 400.
+    func importExport(_ context: APIContext) throws -> HTTPResponse {
+        let request = context.request
+        guard version.hasImportExport else { throw unknownPath(request) }
+        let action = context.rest.dropFirst(2).map { $0.lowercased() }.joined(separator: "/")
+        var detail = ""
+        switch action {
+        case "export", "import", "import/preview":
+            try Self.allow(request, ["POST"])
+        case "import-files":
+            try Self.allow(request, ["GET", "HEAD", "POST"])
+            if request.method == "POST" {
+                guard let boundary = HTTPMultipart.boundary(contentType: request.header("Content-Type") ?? "") else {
+                    throw APIError.badRequest("import-files takes a multipart/form-data upload with a fileData field.")
+                }
+                let parts: [HTTPMultipartPart]
+                do {
+                    parts = try HTTPMultipart.parse(body: request.body, boundary: boundary)
+                } catch {
+                    throw APIError.badRequest(error.message)
+                }
+                guard let file = parts.first(where: { $0.name == "fileData" }) else {
+                    throw APIError.badRequest(
+                        "The upload has no fileData field (it has: \(parts.map(\.name).joined(separator: ", ")))."
+                    )
+                }
+                detail = " (received fileData '\(file.filename ?? "")', \(file.data.count) bytes, not stored)"
+            }
+        default:
+            throw unknownPath(request)
+        }
+        return APIError(
+            status: 501,
+            message: "Export/Import Projects (\(request.method) \(request.path)) is not implemented by the stand-in yet"
+                + "\(detail)."
+        ).response
+    }
+}
