@@ -167,4 +167,25 @@ struct StandInStepInvocationTests {
         #expect(database.stderr.contains("cannot keep as a file"), "\(database.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(machine.data)/escape.sqlite"))
     }
+
+    @Test(arguments: [
+        ("Server=localhost;Database=Octopus;Trusted_Connection=True;", "localhost", "Octopus"),
+        (" Data Source = (local)\\SQLEXPRESS ; Initial Catalog = Octo pus ;", "(local)\\SQLEXPRESS", "Octo pus"),
+        ("Server=db;Database=\"a;b=\"\"c\"\"\";User ID=sa;Password='p;''w'", "db", "a;b=\"c\""),
+        ("Server=db;Database='it''s ]$(id)`id` 日本語'", "db", "it's ]$(id)`id` 日本語"),
+    ])
+    func connectionStringsAreParsedAsSqlConnectionDoes(_ text: String, _ server: String, _ database: String) throws {
+        let parsed = try ConnectionString(text)
+        #expect(parsed.server == server)
+        #expect(parsed.database == database)
+    }
+
+    @Test(arguments: [
+        "Server=db", "Database=x", "Server=db;Database=\"x", "Server=db;Database=\"x\"y", "Server=db;oops;Database=x",
+        "Server=db;=x;Database=y", "Server=db;Database=" + String(repeating: "日", count: 81),
+    ])
+    func malformedConnectionStringsAreRefusedWithoutRepeatingThem(_ text: String) {
+        let error = #expect(throws: OctopusServerError.self) { try ConnectionString(text) }
+        #expect(error?.message.contains(text) == false)
+    }
 }

@@ -235,6 +235,24 @@ struct StatementTests {
             TSQLError.unsupportedNumber,
             unsupported
         ),
+        StatementCase(
+            name: "sys.database_files names the current database's data and log file",
+            batch: "SET NOCOUNT ON SELECT name, type_desc FROM sys.database_files WHERE type = 1",
+            output: ["name              type_desc", "----------------- ---------", "OctopusDeploy_log LOG      "]
+        ),
+        .fails("changing sys.database_files", "UPDATE sys.database_files SET name = N'x'", TSQLError.unsupportedNumber),
+        .fails(
+            "a database name longer than 128 characters",
+            "USE [" + String(repeating: "d", count: 129) + "]",
+            103,
+            "is too long. Maximum length is 128."
+        ),
+        .fails(
+            "a database name longer than a file name may be",
+            "RESTORE DATABASE [" + String(repeating: "日", count: 100) + "] FROM DISK = N'/nope.bak'",
+            TSQLError.unsupportedNumber,
+            "more than 240 bytes"
+        ),
         .fails("invalid object name", "SELECT * FROM Nope", 208, "Invalid object name 'Nope'."),
         .fails("lines count across CRLF", "PRINT 'a'\r\n\r\nSELECT * FROM Nope", 208, line: 3),
         .fails("invalid column name", "\n\nUPDATE Machine SET Nope = 1", 207, line: 3, "Invalid column name 'Nope'."),

@@ -433,6 +433,7 @@ struct TSQLParser {
         case .table(let name): table = "\(name)."
         case .systemTables: table = "tables."
         case .systemDatabases: table = "databases."
+        case .systemDatabaseFiles: table = "database_files."
         case nil: table = ""
         }
         for item in select.items {
@@ -581,7 +582,7 @@ struct TSQLParser {
         throw unexpected()
     }
 
-    /// `[dbo].[Name]`, `dbo.Name`, `Name` or `sys.tables`.
+    /// `[dbo].[Name]`, `dbo.Name`, `Name`, `sys.tables`, `sys.databases` or `sys.database_files`.
     private mutating func tableName() throws(TSQLError) -> TSQLTable {
         let line = current?.line ?? lastLine
         var parts = [try identifier()]
@@ -595,9 +596,12 @@ struct TSQLParser {
             return .systemTables
         case 2 where parts[0].lowercased() == "sys" && parts[1].lowercased() == "databases":
             return .systemDatabases
+        case 2 where parts[0].lowercased() == "sys" && parts[1].lowercased() == "database_files":
+            return .systemDatabaseFiles
         default:
             throw .unsupported(
-                "The object name '\(parts.joined(separator: "."))' (only dbo tables, sys.tables and sys.databases are)",
+                "The object name '\(parts.joined(separator: "."))' (only dbo tables, sys.tables, sys.databases and "
+                    + "sys.database_files are)",
                 line: line
             )
         }

@@ -471,6 +471,18 @@ public final class TSQLSession {
                 parameters += [.text(name), .integer(Int64(index + 1))]
             }
             return "(\(rows.joined(separator: " UNION ALL "))) AS [databases]"
+        case .systemDatabaseFiles:
+            guard !writable else {
+                throw .unsupported("Changing sys.database_files", line: line)
+            }
+            let files = dataFolder.databaseFiles(server: server, database: database)
+            let row =
+                "SELECT ? AS [file_id], ? AS [type], ? AS [type_desc], ? AS [name], ? AS [physical_name], "
+                + "'ONLINE' AS [state_desc]"
+            parameters += [.integer(1), .integer(0), .text("ROWS"), .text(files.data.logicalName)]
+            parameters += [.text(files.data.physicalName), .integer(2), .integer(1), .text("LOG")]
+            parameters += [.text(files.log.logicalName), .text(files.log.physicalName)]
+            return "(\(row) UNION ALL \(row)) AS [database_files]"
         }
     }
 
@@ -486,11 +498,26 @@ public final class TSQLSession {
         return names
     }
 
-    /// Refuses a database name the stand-in cannot keep as a file in the server's folder (it would name a
-    /// file elsewhere), and the system databases other than `master`, which the stand-in does not have.
+    /// Refuses a database name longer than SQL Server's 128 characters (Msg 103), one the stand-in cannot keep as
+    /// a file in the server's folder (it would name a file elsewhere, or be longer than a file name may be), and
+    /// the system databases other than `master`, which the stand-in does not have.
     static func checkDatabaseName(_ name: String, line: Int) throws(TSQLError) {
+        if name.count > 128 {
+            throw TSQLError(
+                .syntax,
+                number: 103,
+                level: 15,
+                state: 4,
+                line: line,
+                message: "The identifier that starts with '\(name.prefix(128))' is too long. Maximum length is 128."
+            )
+        }
         if name.contains("/") || name.contains("\0") || name == "." || name == ".." {
             throw .unsupported("A database name with '/' or NUL, or named '.' or '..',", line: line)
+        }
+        // The longest file kept for a database is `<name>.sqlite-journal`; a file name has at most 255 bytes.
+        if name.lowercased().utf8.count > 255 - ".sqlite-journal".utf8.count {
+            throw .unsupported("A database name of more than 240 bytes in UTF-8", line: line)
         }
         let lower = name.lowercased()
         if lower != "master" && systemDatabases.contains(lower) {

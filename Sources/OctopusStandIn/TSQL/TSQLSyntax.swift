@@ -37,6 +37,9 @@ enum TSQLTable: Equatable {
     case systemTables
     /// `sys.databases`: `master`, `tempdb`, `model`, `msdb` and the databases of the server's folder.
     case systemDatabases
+    /// `sys.database_files`: the current database's data (`ROWS`) and log (`LOG`) file, with the logical and
+    /// physical names a restore's `MOVE` set.
+    case systemDatabaseFiles
 }
 
 /// One item of a SELECT list.
