@@ -1,5 +1,7 @@
 import Foundation
 import Provisioning
+import Sandbox
+import TestSupport
 import Testing
 
 // The repository's Templates/sql files, rendered by octoprov's own renderer (the quoting `plan` uses), run by
@@ -430,5 +432,274 @@ struct TemplateSQLOnStandInTests {
         #expect(restored.status == 1)
         #expect(restored.stdout.contains("is not supported by the stand-in"), "\(restored.stdout)")
         #expect(try host.sqlcmd(host.render("database-exists")).stdout == "database_exists|0\n")
+    }
+}
+
+// MARK: - The standin step scripts around the SQL
+
+/// A clone flow on one loopback "host", run by the repository's Templates/standin scripts themselves: each one
+/// rendered by octoprov's renderer with every variable of docs/steps.md, run with bash, its secrets on stdin as
+/// `NAME=BASE64` lines, against the stand-in package `octoprov sandbox` builds from this checkout. So every
+/// sqlcmd and Octopus.Server call the scripts make (`--name=value` flags, `list-instances`, `show-configuration
+/// --format=json`, `show-master-key --format=json`, `-x -b -h -1 -W -s '|'`) meets the stand-in as it would
+/// meet the real programs.
+final class StandInStepFlow {
+    /// One step's run.
+    struct StepRun {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        /// The `OCTOPROV-RESULT` line's object, when the last stdout line is one.
+        var result: [String: Any]?
+        var changed: Bool? { result?["changed"] as? Bool }
+        var facts: [String: String] { result?["facts"] as? [String: String] ?? [:] }
+        var all: String { stdout + stderr }
+    }
+
+    let root: String
+    let values: [String: String]
+    let secrets: [String: String]
+    let library: TemplateLibrary
+    let masterKey: String
+    let port: Int
+    let seeded: [String: Any]
+
+    /// The clone flow's steps that run on the host, in order (docs/steps.md).
+    static let cloneSteps = [
+        "preflight", "install", "restore", "quarantine", "create-instance", "connect-database", "configure",
+        "set-paths", "admin", "start", "verify",
+    ]
+
+    /// The test-instance flow's steps that run on the host, in order (`create-database` after `create-instance`).
+    static let testInstanceSteps = [
+        "preflight", "install", "create-instance", "create-database", "configure", "set-paths", "admin", "start",
+        "verify",
+    ]
+
+    /// - Parameter names: Values for the names a person chooses (database, instance, node, folders, admin, Server
+    ///   URI), given the host's root folder.
+    init(version: String, mode: String = "clone", names: (String) -> [String: String]) throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-flow-\(UUID().uuidString)").path
+        library = try TemplateLibrary(directory: StandInSQLHost.repositoryRoot + "/Templates")
+        let work = root + "/work"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let package = try #require(
+            try StandInPackager.build(versions: [version], binary: StandInSQLHost.binary, into: root + "/mirror").first
+        )
+        let packageFile = work + "/" + StandInPackager.fileName(version: version)
+        try FileManager.default.copyItem(atPath: package.path, toPath: packageFile)
+
+        let production = root + "/production"
+        let seed = try StandInSQLHost.run(
+            [
+                "seed", "--version", version, "--out", production, "--task-logs", "1", "--package-size", "10",
+                "--target-endpoint", "https://127.0.30.1:10933/", "--webhook-url", "http://127.0.30.2:8090/hook",
+                "--server-uri", "https://octopus.production.example",
+            ],
+            data: root + "/production-sql"
+        )
+        guard seed.status == 0 else { throw StandInSQLHostError("seed: \(seed.stdout)\(seed.stderr)") }
+        masterKey = try String(contentsOfFile: production + "/master-key", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        seeded = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: production + "/seed.json")))
+                as? [String: Any]
+        )
+        port = try Loopback.freePort()
+
+        var values = Dictionary(uniqueKeysWithValues: StepVariables.contractNames.map { ($0, "") })
+        for name in StepVariables.contractNames where name.hasPrefix("quarantine_") { values[name] = "true" }
+        let chosen = names(root)
+        values.merge([
+            "host_name": "vm1", "platform": "standin", "mode": mode, "work_dir": work, "version": version,
+            "package_file": packageFile, "package_sha256": package.sha256, "install_dir": root + "/opt/octopus-standin",
+            "sql_server": "localhost", "sql_data_root": root + "/var/lib/octopus-standin",
+            "web_listen_prefix": "http://localhost:\(port)", "web_port": String(port), "comms_port": "10943",
+        ]) { _, new in new }
+        values.merge(chosen) { _, new in new }
+        let home = values["home_dir"] ?? ""
+        let instance = values["instance_name"] ?? ""
+        let database = values["database"] ?? ""
+        values["config_path"] = "\(home)/\(instance).config.json"
+        values["connection_string"] = "Server=localhost;Database=\(database);Trusted_Connection=True;"
+        let backup = values["backup_file"] ?? ""
+        try FileManager.default.createDirectory(
+            atPath: (backup as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true
+        )
+        try FileManager.default.copyItem(atPath: production + "/OctopusDeploy.bak", toPath: backup)
+        values["backup_sha256"] = try FileDigest.sha256(path: backup)
+        self.values = values
+        secrets = [
+            "master_key": masterKey, "admin_password": "Correct-Horse-9! $(id) `id` '\"",
+            "admin_api_key": "API-" + String(repeating: "A1B2", count: 7),
+            "license_base64": Data("<License><SerialNumber>SN-42</SerialNumber></License>".utf8).base64EncodedString(),
+        ]
+        // octoprov uploads the step's rendered T-SQL into the work folder under these names.
+        for name in ["database-exists", "restore-filelist", "restore", "quarantine", "verify-quarantine"] {
+            try library.sqlTemplate(named: name).render(values).write(
+                toFile: "\(work)/\(name).sql",
+                atomically: true,
+                encoding: .utf8
+            )
+        }
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// Stops the instance's service if `start` started it.
+    func stop() {
+        let server = (values["install_dir"] ?? "") + "/current/bin/Octopus.Server"
+        guard FileManager.default.isExecutableFile(atPath: server) else { return }
+        _ = try? Self.run(
+            server,
+            ["service", "--instance=\(values["instance_name"] ?? "")", "--stop"],
+            environment: ["OCTOPUS_STANDIN_DATA": values["sql_data_root"] ?? ""],
+            input: Data()
+        )
+    }
+
+    /// Renders `Templates/standin/<step>.sh` and runs it with bash, its secrets on stdin.
+    func run(_ step: String) throws -> StepRun {
+        let script = try library.template(platform: "standin", step: step).render(values)
+        let path = "\(root)/scripts/\(step).sh"
+        try FileManager.default.createDirectory(atPath: "\(root)/scripts", withIntermediateDirectories: true)
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        let input = secrets.sorted { $0.key < $1.key }
+            .map { "\($0.key)=\(Data($0.value.utf8).base64EncodedString())\n" }.joined()
+        let output = try Self.run("/bin/bash", [path], environment: [:], input: Data(input.utf8))
+        var run = StepRun(status: output.status, stdout: output.stdout, stderr: output.stderr)
+        let last = output.stdout.split(separator: "\n").last ?? ""
+        if last.hasPrefix("OCTOPROV-RESULT ") {
+            run.result =
+                try? JSONSerialization.jsonObject(with: Data(last.dropFirst("OCTOPROV-RESULT ".count).utf8))
+                as? [String: Any]
+        }
+        return run
+    }
+
+    /// Runs a program with `PATH` and `HOME` only, plus `environment`.
+    static func run(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String],
+        input: Data
+    ) throws -> ProcessOutput {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let current = ProcessInfo.processInfo.environment
+        process.environment = ["PATH": current["PATH"] ?? "/usr/bin:/bin", "HOME": current["HOME"] ?? "/tmp"]
+            .merging(environment) { _, new in new }
+        let inPipe = Pipe()
+        let out = Pipe()
+        let err = Pipe()
+        process.standardInput = inPipe
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        inPipe.fileHandleForWriting.write(input)
+        try inPipe.fileHandleForWriting.close()
+        let stderrData = LockedData()
+        let reader = Thread { stderrData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !stderrData.isSet { usleep(1000) }
+        return ProcessOutput(
+            status: process.terminationStatus,
+            stdout: String(decoding: stdoutData, as: UTF8.self),
+            stderr: String(decoding: stderrData.value, as: UTF8.self)
+        )
+    }
+}
+
+@Suite("Templates/standin step scripts on the stand-in", .tags(.large), .serialized)
+struct StandInStepScriptsTests {
+    static func realistic(_ root: String) -> [String: String] {
+        [
+            "instance_name": "OctopusServer", "node_name": "vm1-clone", "home_dir": root + "/var/lib/octopus",
+            "database": "OctopusServerClone", "backup_file": root + "/work/OctopusDeploy.bak",
+            "data_dir": root + "/var/opt/mssql/data", "server_uri": "http://localhost:8080",
+            "admin_username": "octoprov-admin", "admin_email": "admin@example.test",
+            "folders_packages": root + "/var/lib/octopus/Packages",
+            "folders_artifacts": root + "/var/lib/octopus/Artifacts",
+            "folders_task_logs": root + "/var/lib/octopus/TaskLogs",
+            "folders_event_exports": root + "/var/lib/octopus/EventExports",
+            "folders_imports": root + "/var/lib/octopus/Imports",
+        ]
+    }
+
+    /// Hostile where a person's text goes, as far as octoprov lets it through (`StepVariables.problem`): no line
+    /// break or other control character anywhere, no `;` in the database name (it goes into the connection
+    /// string), an instance name without `\ / : * ? " < > | ;`, and a Server URI that is a URL.
+    static func hostile(_ root: String) -> [String: String] {
+        let text = #"it's "$(id)" `id` ]; -- ‘smart’ 日本語"#
+        let home = "\(root)/home \(text)"
+        return [
+            "instance_name": "Octo'pus $(id) `id` ]] 日本語", "node_name": "node \(text)", "home_dir": home,
+            "database": #"Octo'pus "$(id)" `id` ]] ‘smart’ 日本語 [clone]"#,
+            "backup_file": "\(root)/work/Octo'pus \(text).bak", "data_dir": "\(root)/data \(text)",
+            "server_uri": "https://clone.example.test:8443/it's/$(id)/x;y=z?q='1'", "admin_username": "admin \(text)",
+            "admin_email": "it's$(id)@example.test", "folders_packages": "\(home)/Packages \(text)",
+            "folders_artifacts": "\(home)/Artifacts", "folders_task_logs": "\(home)/Task Logs \(text)",
+            "folders_event_exports": "\(home)/EventExports \(text)", "folders_imports": "\(home)/Imports $(id)",
+        ]
+    }
+
+    @Test func theTestInstanceFlowCreatesItsDatabaseAndRunsTwice() throws {
+        let flow = try StandInStepFlow(version: "2023.3.13026", mode: "test-instance") { root in
+            var names = Self.hostile(root)
+            names["database"] = "Test " + (names["database"] ?? "")
+            return names
+        }
+        defer { flow.stop() }
+        for step in StandInStepFlow.testInstanceSteps {
+            let run = try flow.run(step)
+            try #require(run.status == 0, "\(step): \(run.all)")
+            #expect(run.changed == !["preflight", "verify"].contains(step), "\(step): \(run.stdout)")
+        }
+        for step in StandInStepFlow.testInstanceSteps {
+            let run = try flow.run(step)
+            #expect(run.status == 0 && run.changed == false, "\(step) again: \(run.all)")
+        }
+        let preflight = try flow.run("preflight")
+        #expect(preflight.facts["database_exists"] == "true" && preflight.facts["instance_exists"] == "true")
+    }
+
+    @Test(arguments: ["realistic", "hostile"])
+    func theCloneFlowRunsTwiceAndTheSecondRunChangesNothing(_ kind: String) throws {
+        let flow = try StandInStepFlow(
+            version: "2023.3.13026",
+            names: kind == "hostile" ? Self.hostile : Self.realistic
+        )
+        defer { flow.stop() }
+        for (name, value) in flow.values.sorted(by: { $0.key < $1.key }) {
+            let problem = StepVariables.problem(validating: name, value: value, platform: .standin)
+            try #require(problem == nil, "octoprov would refuse \(name): \(problem ?? "")")
+        }
+        for step in StandInStepFlow.cloneSteps {
+            let run = try flow.run(step)
+            try #require(run.status == 0, "\(step): \(run.all)")
+            let expected = !["preflight", "verify"].contains(step)
+            #expect(run.changed == expected, "\(step): \(run.stdout)")
+        }
+        for step in StandInStepFlow.cloneSteps {
+            let run = try flow.run(step)
+            #expect(run.status == 0, "\(step) again: \(run.all)")
+            #expect(run.changed == false, "\(step) again: \(run.stdout)")
+        }
+        let verify = try flow.run("verify")
+        for name in [
+            "machines_enabled", "workers_enabled", "triggers_enabled", "subscriptions_enabled", "tasks_pending",
+        ] {
+            #expect(verify.facts[name] == "0", "\(name): \(verify.facts)")
+        }
+        #expect(verify.facts["quarantine_sha256"] == flow.values["backup_sha256"])
+        #expect(verify.facts["server_uri"] == flow.values["server_uri"])
+        #expect(verify.facts["installation_id"] != flow.seeded["installationId"] as? String)
     }
 }
