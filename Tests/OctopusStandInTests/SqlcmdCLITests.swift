@@ -102,6 +102,32 @@ struct SqlcmdCLITests {
         #expect(!undefined.stdout.contains("Machines-2"))
     }
 
+    @Test func templateFlagsPrintBareRowsAndKeepDollarParenthesesLiteral() throws {
+        let fixture = try StandInFixture()
+        let script = try writeScript(
+            "SET NOCOUNT ON;\nSELECT N'name  ', NULL, COUNT(*), N'$(id)' FROM dbo.Machine;\n"
+                + "SELECT N'second', N'it''s|here';\n",
+            named: "flags.sql",
+            in: fixture.root
+        )
+        let flags = ["-x", "-b", "-S", "localhost", "-d", "OctopusDeploy", "-h", "-1", "-W", "-s", "|", "-i", script]
+        let run = try sqlcmd(flags, fixture: fixture)
+        #expect(run.status == 0, "\(run.stdout)")
+        #expect(run.stdout == "name|NULL|3|$(id)\nsecond|it's|here\n")
+        // Without -x, sqlcmd substitutes $(id) even inside a string literal, and it is not defined.
+        let substituted = try sqlcmd(flags.filter { $0 != "-x" }, fixture: fixture)
+        #expect(substituted.status == 1)
+        #expect(substituted.stdout == "'id' scripting variable not defined.\n")
+    }
+
+    @Test func probeOfTheInstallStepConnectsOrFails() throws {
+        let fixture = try StandInFixture()
+        let answers = try sqlcmd(["-S", "localhost", "-Q", "SET NOCOUNT ON"], fixture: fixture)
+        #expect(answers.status == 0 && answers.stdout.isEmpty && answers.stderr.isEmpty)
+        let missing = try sqlcmd(["-S", "sql02", "-Q", "SET NOCOUNT ON"], fixture: fixture)
+        #expect(missing.status == 1)
+    }
+
     @Test func severalInputFilesRunInOrder() throws {
         let fixture = try StandInFixture()
         let first = try writeScript("UPDATE Machine SET Name = 'renamed'\nGO\n", named: "1.sql", in: fixture.root)
@@ -162,7 +188,8 @@ struct SqlcmdCLITests {
     }
 
     @Test(arguments: [
-        ["-x"], ["-S"], ["-Q", "x", "-i", "f.sql"], ["-E", "-U", "sa", "-P", "p", "-Q", "x"], ["-S", "s"],
+        ["-h", "0", "-Q", "x"], ["-S"], ["-Q", "x", "-i", "f.sql"], ["-E", "-U", "sa", "-P", "p", "-Q", "x"],
+        ["-S", "s"],
     ])
     func badCommandLinesExitOne(_ arguments: [String]) throws {
         let fixture = try StandInFixture()

@@ -15,6 +15,32 @@ struct SqlcmdOptionsTests {
         #expect(options.variables == ["X": "1", "Y": "a=b"])
     }
 
+    @Test func templateFlagsAsTheStandInScriptsPassThem() throws {
+        let options = try SqlcmdOptions.parse(
+            ["-x", "-b", "-S", "localhost", "-h", "-1", "-W", "-s", "|", "-i", "database-exists.sql"]
+        )
+        #expect(!options.substitutesVariables && options.exitOnError)
+        #expect(options.layout.headers == .none)
+        #expect(options.layout.trimsTrailingSpaces)
+        #expect(options.layout.columnSeparator == "|")
+        #expect(options.inputFiles == ["database-exists.sql"])
+        let defaults = try SqlcmdOptions.parse(["-Q", "SELECT 1"])
+        #expect(defaults.substitutesVariables && defaults.layout == SqlcmdLayout())
+        #expect(defaults.layout.headers == .once && defaults.layout.columnSeparator == " ")
+    }
+
+    @Test(arguments: [
+        (["-h-1"], SqlcmdLayout.Headers.none), (["-h", "5"], .every(5)), (["-h", "2147483647"], .every(2_147_483_647)),
+    ])
+    func headerCounts(_ flags: [String], _ headers: SqlcmdLayout.Headers) throws {
+        #expect(try SqlcmdOptions.parse(flags + ["-Q", "x"]).layout.headers == headers)
+    }
+
+    @Test func aSeparatorMayBeAttachedOrADash() throws {
+        #expect(try SqlcmdOptions.parse(["-s,", "-Q", "x"]).layout.columnSeparator == ",")
+        #expect(try SqlcmdOptions.parse(["-s", "-", "-Q", "x"]).layout.columnSeparator == "-")
+    }
+
     @Test func passwordFromEnvironmentAndDefaults() throws {
         let options = try SqlcmdOptions.parse(
             ["-U", "sa", "-Q", "SELECT 1"],
@@ -33,6 +59,15 @@ struct SqlcmdOptionsTests {
         (["-i", "a.sql", "-Q", "x"], .invalidArguments),
         (["-S", "localhost"], .unsupportedMode),
         (["-U", "sa", "-Q", "x"], .unsupportedMode),
+        (["-h", "0", "-Q", "x"], .invalidArguments),
+        (["-h", "-2", "-Q", "x"], .invalidArguments),
+        (["-h", "all", "-Q", "x"], .invalidArguments),
+        (["-h", "2147483648", "-Q", "x"], .invalidArguments),
+        (["-h"], .invalidArguments),
+        (["-s", "||", "-Q", "x"], .invalidArguments),
+        (["-s", "", "-Q", "x"], .invalidArguments),
+        (["-W1", "-Q", "x"], .invalidArguments),
+        (["-x", "-b"], .unsupportedMode),
     ])
     func refusedCommandLines(_ arguments: [String], _ code: SqlcmdUsageError.Code) {
         let error = #expect(throws: SqlcmdUsageError.self) { try SqlcmdOptions.parse(arguments) }

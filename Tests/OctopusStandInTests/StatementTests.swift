@@ -131,6 +131,128 @@ struct StatementTests {
             batch: "/* a block\ncomment */ -- a line comment\nPRINT 'after' -- trailing",
             output: ["after"]
         ),
+        StatementCase(
+            name: "COUNT(*) beside a literal, with WHERE, as the templates count",
+            batch: "SET NOCOUNT ON SELECT N'machines_enabled', COUNT(*) FROM dbo.Machine WHERE IsDisabled = 0",
+            output: [String(repeating: " ", count: 18), "---------------- -", "machines_enabled 3"]
+        ),
+        StatementCase(
+            name: "COUNT(*) of no rows is one row with 0; COUNT(expression) skips NULL",
+            batch: "SET NOCOUNT ON SELECT COUNT(*) AS n FROM Machine WHERE Id = 'none'\n"
+                + "SELECT COUNT(ALL JSON_VALUE([JSON], '$.x')) AS [with x] FROM Machine",
+            output: ["n", "-", "0", "with x", "------", "     0"]
+        ),
+        StatementCase(
+            name: "SELECT @v = COUNT(*) and COUNT in ORDER BY",
+            batch: "SET NOCOUNT ON DECLARE @n INT SELECT @n = COUNT(*) FROM Worker PRINT @n\n"
+                + "SELECT TOP 1 COUNT(*) AS n FROM Subscription ORDER BY COUNT(*)",
+            output: ["2", "n", "-", "2"]
+        ),
+        StatementCase(
+            name: "IF EXISTS over sys.tables then SELECT COUNT(*)",
+            batch: "SET NOCOUNT ON IF EXISTS (SELECT 1 FROM sys.tables WHERE name = N'Worker') "
+                + "SELECT N'workers', COUNT(*) FROM dbo.Worker",
+            output: [String(repeating: " ", count: 9), "------- -", "workers 2"]
+        ),
+        StatementCase(
+            name: "sys.databases lists the system databases and the server's own",
+            batch: "SET NOCOUNT ON SELECT name, database_id, state_desc FROM sys.databases",
+            output: [
+                "name          database_id state_desc", "------------- ----------- ----------",
+                "master                  1 ONLINE    ", "tempdb                  2 ONLINE    ",
+                "model                   3 ONLINE    ", "msdb                    4 ONLINE    ",
+                "octopusdeploy           5 ONLINE    ",
+            ]
+        ),
+        StatementCase(
+            name: "sys.databases compares names case-insensitively",
+            batch: "SET NOCOUNT ON SELECT N'exists', COUNT(*) FROM sys.databases WHERE name = N'OctopusDeploy'\n"
+                + "SELECT N'missing', COUNT(*) FROM sys.databases WHERE name = N'OctopusClone'",
+            output: [
+                String(repeating: " ", count: 8), "------ -", "exists 1", String(repeating: " ", count: 9), "------- -",
+                "missing 0",
+            ]
+        ),
+        StatementCase(
+            name: "+ concatenates text and NCHAR makes line breaks, as values with line breaks are rendered",
+            batch: #"DECLARE @v NVARCHAR(20) = (N'a''' + NCHAR(13) + NCHAR(10) + N'GO' + NCHAR(10) + N'$(x)')"#
+                + "\nPRINT @v PRINT LOWER(N'A' + N'B') + NCHAR(N'33')",
+            output: ["a'\r\nGO\n$(x)", "ab!"]
+        ),
+        StatementCase(
+            name: "+ adds numbers; NULL + text is NULL; NCHAR out of range is NULL",
+            batch: "DECLARE @n INT = 40 SET @n = @n + 2 PRINT @n\nDECLARE @t NVARCHAR(10) = N'x' + NULL PRINT @t\n"
+                + "PRINT NCHAR(70000) PRINT N'[' + NCHAR(NULL) + N']'",
+            output: ["42", "", "", ""]
+        ),
+        StatementCase(
+            name: "a concatenation is an expression wherever one is taken",
+            batch: "SET NOCOUNT ON UPDATE Machine SET Name = N'a' + NCHAR(10) + N'b' WHERE Id = N'Machines-' + N'1'\n"
+                + #"SELECT N'n', COUNT(*) FROM Machine WHERE Name = (N'a' + NCHAR(10) + N'b') AND Id IN (N'M' + N'achines-1')"#
+                + "\nPRINT JSON_MODIFY(N'{}', N'$.' + N'k', N'v' + N'w')",
+            output: ["   ", "- -", "n 1", #"{"k":"vw"}"#]
+        ),
+        .fails(
+            "+ with a column is refused, its type is not known before it runs",
+            "UPDATE Machine SET Name = Name + N'x'",
+            TSQLError.unsupportedNumber,
+            unsupported
+        ),
+        .fails("+ of text and a number", "PRINT N'1' + 1", TSQLError.unsupportedNumber, "between text and a number"),
+        .fails("+ of text and NEWID()", "PRINT N'x' + NEWID()", TSQLError.unsupportedNumber, unsupported),
+        .fails("the - operator", "PRINT 2 - 1", TSQLError.unsupportedNumber, "The operator '-'"),
+        .fails("COUNT in WHERE", "SELECT Id FROM Machine WHERE COUNT(*) = 1", 147),
+        .fails("COUNT of COUNT", "SELECT COUNT(COUNT(*)) FROM Machine", 130),
+        .fails(
+            "COUNT outside a SELECT list",
+            "UPDATE Machine SET Name = COUNT(*)",
+            TSQLError.unsupportedNumber,
+            unsupported
+        ),
+        .fails("COUNT in PRINT", "PRINT COUNT(*)", TSQLError.unsupportedNumber, unsupported),
+        .fails(
+            "COUNT(DISTINCT …)",
+            "SELECT COUNT(DISTINCT Name) FROM Machine",
+            TSQLError.unsupportedNumber,
+            unsupported
+        ),
+        .fails(
+            "a column beside COUNT without GROUP BY",
+            "SELECT Name, COUNT(*) FROM Machine",
+            8120,
+            "Column 'Machine.Name' is invalid in the select list"
+        ),
+        .fails("ORDER BY a column with COUNT", "SELECT COUNT(*) FROM Machine ORDER BY Name", 8127),
+        .fails("SELECT * with COUNT", "SELECT *, COUNT(*) FROM Machine", TSQLError.unsupportedNumber, unsupported),
+        .fails("other aggregates", "SELECT MAX(Id) FROM Machine", TSQLError.unsupportedNumber, "MAX()"),
+        .fails("changing sys.databases", "DELETE FROM sys.databases", TSQLError.unsupportedNumber, unsupported),
+        .fails("another sys view", "SELECT name FROM sys.objects", TSQLError.unsupportedNumber, unsupported),
+        .fails("USE of tempdb", "USE tempdb", TSQLError.unsupportedNumber, "The system database 'tempdb'"),
+        .fails("a database name that is a path", "USE [../production-sql/OctopusDeploy]", TSQLError.unsupportedNumber),
+        .fails(
+            "RESTORE into a path",
+            "RESTORE DATABASE [../x] FROM DISK = N'/nope.bak'",
+            TSQLError.unsupportedNumber,
+            unsupported
+        ),
+        StatementCase(
+            name: "sys.database_files names the current database's data and log file",
+            batch: "SET NOCOUNT ON SELECT name, type_desc FROM sys.database_files WHERE type = 1",
+            output: ["name              type_desc", "----------------- ---------", "OctopusDeploy_log LOG      "]
+        ),
+        .fails("changing sys.database_files", "UPDATE sys.database_files SET name = N'x'", TSQLError.unsupportedNumber),
+        .fails(
+            "a database name longer than 128 characters",
+            "USE [" + String(repeating: "d", count: 129) + "]",
+            103,
+            "is too long. Maximum length is 128."
+        ),
+        .fails(
+            "a database name longer than a file name may be",
+            "RESTORE DATABASE [" + String(repeating: "日", count: 100) + "] FROM DISK = N'/nope.bak'",
+            TSQLError.unsupportedNumber,
+            "more than 240 bytes"
+        ),
         .fails("invalid object name", "SELECT * FROM Nope", 208, "Invalid object name 'Nope'."),
         .fails("lines count across CRLF", "PRINT 'a'\r\n\r\nSELECT * FROM Nope", 208, line: 3),
         .fails("invalid column name", "\n\nUPDATE Machine SET Nope = 1", 207, line: 3, "Invalid column name 'Nope'."),

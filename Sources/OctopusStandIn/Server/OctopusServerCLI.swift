@@ -140,10 +140,21 @@ struct VerbContext {
     /// The instance named by `--instance` (default `OctopusServer`), or the config file `--config` names.
     var instanceName: String { options.value("instance") ?? "OctopusServer" }
 
-    /// A path from an option, made absolute against the current folder.
+    /// A path from an option, made absolute against the current folder and normalised by its text only
+    /// (`.`, `..` and repeated `/` removed; a trailing `/` kept), as .NET's `Path.GetFullPath` does.
+    /// Symbolic links are not resolved, so `show-configuration` shows the path as it was given.
     func absolute(_ path: String) -> String {
         let full = path.hasPrefix("/") ? path : "\(cli.currentDirectory)/\(path)"
-        return (full as NSString).standardizingPath
+        var components: [Substring] = []
+        for component in full.split(separator: "/") {
+            switch component {
+            case ".": continue
+            case "..": _ = components.popLast()
+            default: components.append(component)
+            }
+        }
+        let joined = "/" + components.joined(separator: "/")
+        return full.hasSuffix("/") && joined != "/" ? joined + "/" : joined
     }
 
     /// The instance's configuration: from `--config` when given, else from the registry.

@@ -167,7 +167,7 @@ extension VerbContext {
 
     func showConfiguration() throws(OctopusServerError) {
         let configuration = try loadInstance()
-        let settings = configuration.shownSettings
+        let settings = (configuration.shownSettings + folderSettings(of: configuration)).sorted { $0.key < $1.key }
         let text: String
         switch try format(["xml", "json", "json-hierarchical"], default: "xml") {
         case "json":
@@ -202,6 +202,28 @@ extension VerbContext {
         } else {
             data(text)
         }
+    }
+
+    /// The server folders as `show-configuration` shows them beside the file's settings
+    /// (`Octopus.Folders.PackagesDirectory`, `…ArtifactsDirectory`, `…LogDirectory` for the task logs,
+    /// `…ImportsDirectory`, `…EventExportsDirectory`), read from the instance's database, where `path`
+    /// keeps them as Octopus does. None when there is no database yet or it cannot be read.
+    func folderSettings(of configuration: InstanceConfiguration) -> [(key: String, value: ConfigurationValue)] {
+        guard let text = configuration[text: InstanceConfiguration.Key.connectionString],
+            let connection = try? ConnectionString(text),
+            dataFolder.serverExists(connection.server),
+            dataFolder.databaseExists(server: connection.server, database: connection.database),
+            let database = try? dataFolder.open(server: connection.server, database: connection.database),
+            let folders = try? ServerFolders.read(from: database)
+        else { return [] }
+        let shown: [(String, String?)] = [
+            ("Octopus.Folders.PackagesDirectory", folders.packagesDirectory),
+            ("Octopus.Folders.ArtifactsDirectory", folders.artifactsDirectory),
+            ("Octopus.Folders.LogDirectory", folders.taskLogsDirectory),
+            ("Octopus.Folders.ImportsDirectory", folders.importsDirectory),
+            ("Octopus.Folders.EventExportsDirectory", folders.eventExportsDirectory),
+        ]
+        return shown.compactMap { key, value in value.map { (key: key, value: .string($0)) } }
     }
 
     func showMasterKey() throws(OctopusServerError) {

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Runs a sqlcmd invocation against the stand-in: reads the `-i` files (or `-Q`), substitutes `$(var)`
-/// scripting variables, splits batches at `GO` lines and runs each in one ``TSQLSession``.
+/// scripting variables (unless `-x`), splits batches at `GO` lines and runs each in one ``TSQLSession``,
+/// whose result sets are laid out as `-h`, `-W` and `-s` say.
 ///
 /// Exit codes follow sqlcmd: without `-b` an error is printed and the script goes on, exiting 0; with
 /// `-b` the first error stops the script and the exit code is 1. Failing to connect, an unreadable
@@ -53,6 +54,7 @@ public struct Sqlcmd {
             output("Sqlcmd: Error: Microsoft ODBC Driver 18 for SQL Server : \(error.message)")
             return 1
         }
+        session.layout = options.layout
         var sources: [Source] = []
         if let query = options.query {
             sources.append(Source(name: "-Q", text: query))
@@ -69,13 +71,15 @@ public struct Sqlcmd {
         }
         for source in sources {
             for batch in Self.batches(source.text) {
-                let text: String
-                switch substitute(batch.text) {
-                case .success(let substituted):
-                    text = substituted
-                case .failure(let name):
-                    output("'\(name.name)' scripting variable not defined.")
-                    return 1
+                var text = batch.text
+                if options.substitutesVariables {
+                    switch substitute(batch.text) {
+                    case .success(let substituted):
+                        text = substituted
+                    case .failure(let name):
+                        output("'\(name.name)' scripting variable not defined.")
+                        return 1
+                    }
                 }
                 do {
                     try session.execute(batch: text, output: output)

@@ -19,6 +19,11 @@ public struct SqlcmdOptions: Sendable, Equatable {
     public var exitOnError = false
     /// `-v name=value`, names upper-cased (sqlcmd variable names are case-insensitive).
     public var variables: [String: String] = [:]
+    /// `-x` turns this off: `$(name)` is left as it is, so a value that looks like a scripting variable
+    /// inside a string literal stays literal.
+    public var substitutesVariables = true
+    /// `-h`, `-W` and `-s`: how result sets are laid out.
+    public var layout = SqlcmdLayout()
 
     /// sqlcmd's defaults: the local default instance, no database, no input.
     public init() {}
@@ -41,7 +46,10 @@ public struct SqlcmdOptions: Sendable, Equatable {
         func value(for flag: String, attached: Substring) throws(SqlcmdUsageError) -> String {
             if !attached.isEmpty { return String(attached) }
             index += 1
-            guard index < arguments.count, !arguments[index].hasPrefix("-") || flag == "-Q" || flag == "-P" else {
+            guard index < arguments.count,
+                !arguments[index].hasPrefix("-") || flag == "-Q" || flag == "-P" || flag == "-s"
+                    || (flag == "-h" && Int(arguments[index]) != nil)
+            else {
                 throw SqlcmdUsageError("'\(flag)': Missing argument. Enter '-?' for help.")
             }
             return arguments[index]
@@ -82,8 +90,24 @@ public struct SqlcmdOptions: Sendable, Equatable {
                     }
                     options.variables[parts[0].uppercased()] = String(parts[1])
                 }
+            case "h":
+                let text = try value(for: flag, attached: attached)
+                guard let rows = Int(text), rows == -1 || (1...Int(Int32.max)).contains(rows) else {
+                    throw SqlcmdUsageError(
+                        "'-h': header value must be either -1 or a value between 1 and 2147483647."
+                    )
+                }
+                options.layout.headers = rows == -1 ? .none : .every(rows)
+            case "s":
+                let text = try value(for: flag, attached: attached)
+                guard text.count == 1, let separator = text.first else {
+                    throw SqlcmdUsageError("'-s \(text)': Invalid argument. Enter '-?' for help.")
+                }
+                options.layout.columnSeparator = separator
             case "E" where attached.isEmpty: options.trustedConnection = true
             case "b" where attached.isEmpty: options.exitOnError = true
+            case "x" where attached.isEmpty: options.substitutesVariables = false
+            case "W" where attached.isEmpty: options.layout.trimsTrailingSpaces = true
             default:
                 throw SqlcmdUsageError("'\(argument)': Unknown Option. Enter '-?' for help.")
             }

@@ -3,6 +3,16 @@
 struct TSQLParser {
     private let tokens: [TSQLToken]
     private var position = 0
+    /// Where the expression being parsed is, for `COUNT`: SQL Server takes aggregates only in a SELECT
+    /// list and in ORDER BY.
+    private var aggregateContext = AggregateContext.elsewhere
+
+    private enum AggregateContext {
+        case selectList
+        case whereClause
+        case insideAggregate
+        case elsewhere
+    }
 
     /// T-SQL statements the stand-in knows by name and refuses with "not supported".
     private static let knownStatements: Set<String> = [
@@ -354,6 +364,9 @@ struct TSQLParser {
     }
 
     private mutating func parseSelectBody() throws(TSQLError) -> TSQLSelect {
+        let line = current?.line ?? lastLine
+        let outerContext = aggregateContext
+        defer { aggregateContext = outerContext }
         var top: Int?
         if accept(keyword: "TOP") {
             let parenthesised = accept(symbol: "(")
@@ -368,9 +381,11 @@ struct TSQLParser {
             throw .unsupported("SELECT DISTINCT", line: token.line)
         }
         var items: [TSQLSelectItem] = []
+        aggregateContext = .selectList
         repeat {
             items.append(try selectItem())
         } while accept(symbol: ",")
+        aggregateContext = .elsewhere
         var select = TSQLSelect(top: top, items: items, from: nil, filter: nil, orderBy: [])
         if let token = current, token.isKeyword("INTO") {
             throw .unsupported("SELECT … INTO", line: token.line)
@@ -390,6 +405,7 @@ struct TSQLParser {
         }
         if accept(keyword: "ORDER") {
             try expect(keyword: "BY")
+            aggregateContext = .selectList
             repeat {
                 let key = try expression()
                 let descending = accept(keyword: "DESC")
@@ -397,7 +413,57 @@ struct TSQLParser {
                 select.orderBy.append((key, descending: descending))
             } while accept(symbol: ",")
         }
+        try Self.checkAggregates(select, line: line)
         return select
+    }
+
+    /// A SELECT with `COUNT` and no GROUP BY returns one row, so every column it names must be inside an
+    /// aggregate (Msg 8120 in the list, 8127 in ORDER BY), as SQL Server checks when it compiles.
+    private static func checkAggregates(_ select: TSQLSelect, line: Int) throws(TSQLError) {
+        let aggregated =
+            select.items.contains { item in
+                switch item {
+                case .star: false
+                case .expression(let expression, _), .assignment(_, let expression, _): expression.containsAggregate
+                }
+            } || select.orderBy.contains { $0.0.containsAggregate }
+        guard aggregated else { return }
+        let table: String
+        switch select.from {
+        case .table(let name): table = "\(name)."
+        case .systemTables: table = "tables."
+        case .systemDatabases: table = "databases."
+        case .systemDatabaseFiles: table = "database_files."
+        case nil: table = ""
+        }
+        for item in select.items {
+            switch item {
+            case .star:
+                throw .unsupported("SELECT * together with COUNT", line: line)
+            case .expression(let expression, _), .assignment(_, let expression, _):
+                if let column = expression.columnOutsideAggregate {
+                    throw TSQLError(
+                        .syntax,
+                        number: 8120,
+                        line: line,
+                        message: "Column '\(table)\(column)' is invalid in the select list because it is not contained "
+                            + "in either an aggregate function or the GROUP BY clause."
+                    )
+                }
+            }
+        }
+        for (key, _) in select.orderBy {
+            if let column = key.columnOutsideAggregate {
+                throw TSQLError(
+                    .syntax,
+                    number: 8127,
+                    line: line,
+                    message:
+                        "Column \"\(table)\(column)\" is invalid in the ORDER BY clause because it is not contained "
+                        + "in either an aggregate function or the GROUP BY clause."
+                )
+            }
+        }
     }
 
     private mutating func selectItem() throws(TSQLError) -> TSQLSelectItem {
@@ -516,7 +582,7 @@ struct TSQLParser {
         throw unexpected()
     }
 
-    /// `[dbo].[Name]`, `dbo.Name`, `Name` or `sys.tables`.
+    /// `[dbo].[Name]`, `dbo.Name`, `Name`, `sys.tables`, `sys.databases` or `sys.database_files`.
     private mutating func tableName() throws(TSQLError) -> TSQLTable {
         let line = current?.line ?? lastLine
         var parts = [try identifier()]
@@ -528,16 +594,25 @@ struct TSQLParser {
             return .table(parts[1])
         case 2 where parts[0].lowercased() == "sys" && parts[1].lowercased() == "tables":
             return .systemTables
+        case 2 where parts[0].lowercased() == "sys" && parts[1].lowercased() == "databases":
+            return .systemDatabases
+        case 2 where parts[0].lowercased() == "sys" && parts[1].lowercased() == "database_files":
+            return .systemDatabaseFiles
         default:
             throw .unsupported(
-                "The object name '\(parts.joined(separator: "."))' (only dbo tables and sys.tables are)",
+                "The object name '\(parts.joined(separator: "."))' (only dbo tables, sys.tables, sys.databases and "
+                    + "sys.database_files are)",
                 line: line
             )
         }
     }
 
     private mutating func whereClause() throws(TSQLError) -> TSQLExpression? {
-        accept(keyword: "WHERE") ? try expression() : nil
+        guard accept(keyword: "WHERE") else { return nil }
+        let outerContext = aggregateContext
+        defer { aggregateContext = outerContext }
+        aggregateContext = .whereClause
+        return try expression()
     }
 
     // MARK: Expressions
@@ -557,9 +632,9 @@ struct TSQLParser {
     }
 
     private mutating func comparison() throws(TSQLError) -> TSQLExpression {
-        let left = try primary()
-        if accept(symbol: "=") { return .comparison(left, "=", try primary()) }
-        if accept(symbol: "<>") { return .comparison(left, "<>", try primary()) }
+        let left = try additive()
+        if accept(symbol: "=") { return .comparison(left, "=", try additive()) }
+        if accept(symbol: "<>") { return .comparison(left, "<>", try additive()) }
         if accept(keyword: "IN") {
             try expect(symbol: "(")
             if let token = current, token.isKeyword("SELECT") {
@@ -568,6 +643,16 @@ struct TSQLParser {
             let list = try expressionList()
             try expect(symbol: ")")
             return .inList(left, list)
+        }
+        return left
+    }
+
+    /// `a + b + …`: string concatenation or addition (the session decides by the operands' types).
+    private mutating func additive() throws(TSQLError) -> TSQLExpression {
+        var left = try primary()
+        while let token = current, token.kind == .symbol("+") {
+            position += 1
+            left = .add(left, try primary(), line: token.line)
         }
         return left
     }
@@ -617,7 +702,12 @@ struct TSQLParser {
     }
 
     private mutating func functionCall(_ name: String, line: Int) throws(TSQLError) -> TSQLExpression {
-        let arity: [String: Int] = ["JSON_VALUE": 2, "JSON_MODIFY": 3, "NEWID": 0, "LOWER": 1, "SYSUTCDATETIME": 0]
+        let arity: [String: Int] = [
+            "JSON_VALUE": 2, "JSON_MODIFY": 3, "NEWID": 0, "LOWER": 1, "NCHAR": 1, "SYSUTCDATETIME": 0,
+        ]
+        if name == "COUNT" {
+            return try countCall(line: line)
+        }
         if name == "CONVERT" {
             let converted = try typeName(defaultLength: 30)
             try expect(symbol: ",")
@@ -642,5 +732,72 @@ struct TSQLParser {
             )
         }
         return .function(name, arguments)
+    }
+
+    /// `COUNT(*)`, `COUNT(expression)` or `COUNT(ALL expression)`, after `COUNT(`.
+    private mutating func countCall(line: Int) throws(TSQLError) -> TSQLExpression {
+        switch aggregateContext {
+        case .selectList:
+            break
+        case .whereClause:
+            throw TSQLError(
+                .syntax,
+                number: 147,
+                line: line,
+                message: "An aggregate may not appear in the WHERE clause unless it is in a subquery contained in a "
+                    + "HAVING clause or a select list, and the column being aggregated is an outer reference."
+            )
+        case .insideAggregate:
+            throw TSQLError(
+                .syntax,
+                number: 130,
+                line: line,
+                message: "Cannot perform an aggregate function on an expression containing an aggregate or a subquery."
+            )
+        case .elsewhere:
+            throw .unsupported("COUNT outside a SELECT list or ORDER BY", line: line)
+        }
+        if accept(symbol: "*") {
+            try expect(symbol: ")")
+            return .count(nil)
+        }
+        if let token = current, token.isKeyword("DISTINCT") {
+            throw .unsupported("COUNT(DISTINCT …)", line: token.line)
+        }
+        _ = accept(keyword: "ALL")
+        aggregateContext = .insideAggregate
+        let argument = try expression()
+        aggregateContext = .selectList
+        try expect(symbol: ")")
+        return .count(argument)
+    }
+}
+
+extension TSQLExpression {
+    /// Whether a `COUNT` is in it.
+    var containsAggregate: Bool {
+        switch self {
+        case .count: true
+        case .literal, .column, .variable: false
+        case .function(_, let arguments): arguments.contains { $0.containsAggregate }
+        case .convert(_, let value): value.containsAggregate
+        case .add(let left, let right, _), .comparison(let left, _, let right), .and(let left, let right):
+            left.containsAggregate || right.containsAggregate
+        case .inList(let value, let list): value.containsAggregate || list.contains { $0.containsAggregate }
+        }
+    }
+
+    /// The first column it names outside a `COUNT`, if any.
+    var columnOutsideAggregate: String? {
+        switch self {
+        case .column(let name): name
+        case .count, .literal, .variable: nil
+        case .function(_, let arguments): arguments.lazy.compactMap(\.columnOutsideAggregate).first
+        case .convert(_, let value): value.columnOutsideAggregate
+        case .add(let left, let right, _), .comparison(let left, _, let right), .and(let left, let right):
+            left.columnOutsideAggregate ?? right.columnOutsideAggregate
+        case .inList(let value, let list):
+            value.columnOutsideAggregate ?? list.lazy.compactMap(\.columnOutsideAggregate).first
+        }
     }
 }

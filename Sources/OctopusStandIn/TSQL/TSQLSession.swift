@@ -17,6 +17,11 @@ public final class TSQLSession {
     private var xactAbort = false
     private var transactionCount = 0
     private var variables: [String: (type: TSQLType, value: SQLValue)] = [:]
+    /// How result sets are printed (sqlcmd's `-h`, `-W`, `-s`).
+    public var layout = SqlcmdLayout()
+
+    /// The system databases SQL Server always has; only `master` can be used on the stand-in.
+    static let systemDatabases = ["master", "tempdb", "model", "msdb"]
 
     /// Connects to a database.
     /// - Parameters:
@@ -30,6 +35,7 @@ public final class TSQLSession {
         self.dataFolder = dataFolder
         self.server = server
         self.database = database
+        try Self.checkDatabaseName(database, line: 1)
         guard dataFolder.serverExists(server) else {
             throw TSQLError(
                 .unknownServer,
@@ -89,6 +95,7 @@ public final class TSQLSession {
         let line = located.line
         switch located.statement {
         case .use(let name):
+            try Self.checkDatabaseName(name, line: line)
             guard dataFolder.databaseExists(server: server, database: name) else {
                 throw TSQLError(
                     .unknownDatabase,
@@ -114,7 +121,7 @@ public final class TSQLSession {
             if exists != negated { try execute(then, output: output) }
         case .delete(let table, let filter):
             var parameters: [SQLValue] = []
-            var sql = "DELETE FROM \(try tableSQL(table, line: line, writable: true))"
+            var sql = "DELETE FROM \(try tableSQL(table, &parameters, line: line, writable: true))"
             if let filter { sql += " WHERE \(try expressionSQL(filter, &parameters))" }
             report(try run(sql, parameters, line: line), output)
         case .update(let table, let assignments, let filter):
@@ -123,12 +130,13 @@ public final class TSQLSession {
             for (column, value) in assignments {
                 sets.append("\(quote(column)) = \(try expressionSQL(value, &parameters))")
             }
-            var sql = "UPDATE \(try tableSQL(table, line: line, writable: true)) SET \(sets.joined(separator: ", "))"
+            let target = try tableSQL(table, &parameters, line: line, writable: true)
+            var sql = "UPDATE \(target) SET \(sets.joined(separator: ", "))"
             if let filter { sql += " WHERE \(try expressionSQL(filter, &parameters))" }
             report(try run(sql, parameters, line: line), output)
         case .insert(let table, let columns, let rows):
             var parameters: [SQLValue] = []
-            var sql = "INSERT INTO \(try tableSQL(table, line: line, writable: true))"
+            var sql = "INSERT INTO \(try tableSQL(table, &parameters, line: line, writable: true))"
             if let columns { sql += " (\(columns.map(quote).joined(separator: ", ")))" }
             var values: [String] = []
             for row in rows {
@@ -217,6 +225,7 @@ public final class TSQLSession {
                 output("The backup set on file \(set.position) is valid.")
             case .database(let name):
                 let target = try text(name, line: line)
+                try Self.checkDatabaseName(target, line: line)
                 if target.lowercased() == database.lowercased() {
                     throw TSQLError(
                         .storage,
@@ -248,10 +257,12 @@ public final class TSQLSession {
         try terminating("BACKUP DATABASE", line: line) { () throws(TSQLError) in
             let name = try backup.name.map { (value) throws(TSQLError) in try text(value, line: line) }
             let description = try backup.description.map { (value) throws(TSQLError) in try text(value, line: line) }
+            let source = try text(backup.database, line: line)
+            try Self.checkDatabaseName(source, line: line)
             let transfer = try DatabaseBackup.backup(
                 dataFolder: dataFolder,
                 server: server,
-                database: try text(backup.database, line: line),
+                database: source,
                 to: try devicePath(backup.disk, line: line),
                 append: backup.append,
                 name: name,
@@ -330,7 +341,9 @@ public final class TSQLSession {
     }
 
     private func printResultSet(_ resultSet: SQLiteRows, output: (String) -> Void) throws(TSQLError) {
-        for text in SqlcmdFormat.resultSet(columns: resultSet.columns, rows: resultSet.rows) { output(text) }
+        for text in SqlcmdFormat.resultSet(columns: resultSet.columns, rows: resultSet.rows, layout: layout) {
+            output(text)
+        }
         if !noCount {
             output("")
             output(Self.rowsAffected(resultSet.rows.count))
@@ -377,7 +390,7 @@ public final class TSQLSession {
                 }
             }
         }
-        for text in SqlcmdFormat.resultSet(columns: headers, rows: rows.rows) { output(text) }
+        for text in SqlcmdFormat.resultSet(columns: headers, rows: rows.rows, layout: layout) { output(text) }
         if !noCount {
             output("")
             output(Self.rowsAffected(rows.rows.count))
@@ -417,7 +430,7 @@ public final class TSQLSession {
             }
         }
         var sql = "SELECT \(items.joined(separator: ", "))"
-        if let from = select.from { sql += " FROM \(try tableSQL(from, line: line, writable: false))" }
+        if let from = select.from { sql += " FROM \(try tableSQL(from, &parameters, line: line, writable: false))" }
         if let filter = select.filter { sql += " WHERE \(try expressionSQL(filter, &parameters))" }
         if !select.orderBy.isEmpty {
             var keys: [String] = []
@@ -430,7 +443,12 @@ public final class TSQLSession {
         return sql
     }
 
-    private func tableSQL(_ table: TSQLTable, line: Int, writable: Bool) throws(TSQLError) -> String {
+    private func tableSQL(
+        _ table: TSQLTable,
+        _ parameters: inout [SQLValue],
+        line: Int,
+        writable: Bool
+    ) throws(TSQLError) -> String {
         switch table {
         case .table(let name):
             if name.lowercased().hasPrefix("sqlite_") {
@@ -443,6 +461,67 @@ public final class TSQLSession {
             }
             return "(SELECT name AS [name], 'U' AS [type] FROM sqlite_master WHERE type = 'table' "
                 + "AND name NOT LIKE 'sqlite_%') AS [tables]"
+        case .systemDatabases:
+            guard !writable else {
+                throw .unsupported("Changing sys.databases", line: line)
+            }
+            var rows: [String] = []
+            for (index, name) in databaseNames().enumerated() {
+                rows.append("SELECT ? AS [name], ? AS [database_id], 'ONLINE' AS [state_desc]")
+                parameters += [.text(name), .integer(Int64(index + 1))]
+            }
+            return "(\(rows.joined(separator: " UNION ALL "))) AS [databases]"
+        case .systemDatabaseFiles:
+            guard !writable else {
+                throw .unsupported("Changing sys.database_files", line: line)
+            }
+            let files = dataFolder.databaseFiles(server: server, database: database)
+            let row =
+                "SELECT ? AS [file_id], ? AS [type], ? AS [type_desc], ? AS [name], ? AS [physical_name], "
+                + "'ONLINE' AS [state_desc]"
+            parameters += [.integer(1), .integer(0), .text("ROWS"), .text(files.data.logicalName)]
+            parameters += [.text(files.data.physicalName), .integer(2), .integer(1), .text("LOG")]
+            parameters += [.text(files.log.logicalName), .text(files.log.physicalName)]
+            return "(\(row) UNION ALL \(row)) AS [database_files]"
+        }
+    }
+
+    /// The names `sys.databases` lists: the system databases, then the server folder's databases (as they
+    /// were created or restored, else by their file name), each once.
+    private func databaseNames() -> [String] {
+        var names = Self.systemDatabases
+        var seen = Set(names)
+        for file in dataFolder.databases(server: server) {
+            let name = dataFolder.databaseFiles(server: server, database: file).databaseName ?? file
+            if seen.insert(name.lowercased()).inserted { names.append(name) }
+        }
+        return names
+    }
+
+    /// Refuses a database name longer than SQL Server's 128 characters (Msg 103), one the stand-in cannot keep as
+    /// a file in the server's folder (it would name a file elsewhere, or be longer than a file name may be), and
+    /// the system databases other than `master`, which the stand-in does not have.
+    static func checkDatabaseName(_ name: String, line: Int) throws(TSQLError) {
+        if name.count > 128 {
+            throw TSQLError(
+                .syntax,
+                number: 103,
+                level: 15,
+                state: 4,
+                line: line,
+                message: "The identifier that starts with '\(name.prefix(128))' is too long. Maximum length is 128."
+            )
+        }
+        if name.contains("/") || name.contains("\0") || name == "." || name == ".." {
+            throw .unsupported("A database name with '/' or NUL, or named '.' or '..',", line: line)
+        }
+        // The longest file kept for a database is `<name>.sqlite-journal`; a file name has at most 255 bytes.
+        if name.lowercased().utf8.count > 255 - ".sqlite-journal".utf8.count {
+            throw .unsupported("A database name of more than 240 bytes in UTF-8", line: line)
+        }
+        let lower = name.lowercased()
+        if lower != "master" && systemDatabases.contains(lower) {
+            throw .unsupported("The system database '\(lower)'", line: line)
         }
     }
 
@@ -493,6 +572,72 @@ public final class TSQLSession {
             return inner
         case .function(let name, let arguments):
             return try functionSQL(name, arguments, &parameters)
+        case .count(let argument):
+            return try argument.map { (value) throws(TSQLError) in "COUNT(\(try expressionSQL(value, &parameters)))" }
+                ?? "COUNT(*)"
+        case .add(let left, let right, let line):
+            let lhs = try expressionSQL(left, &parameters)
+            let rhs = try expressionSQL(right, &parameters)
+            switch (kind(of: left), kind(of: right)) {
+            case (.text, .text), (.text, .null), (.null, .text):
+                // SQLite's || gives NULL when either side is NULL, like SQL Server's + with CONCAT_NULL_YIELDS_NULL.
+                return "(\(lhs) || \(rhs))"
+            case (.number, .number), (.number, .null), (.null, .number), (.null, .null):
+                return "(\(lhs) + \(rhs))"
+            case (let leftKind, let rightKind):
+                throw .unsupported(
+                    "The operator '+' between \(leftKind) and \(rightKind) (only text + text and number + number are)",
+                    line: line
+                )
+            }
+        }
+    }
+
+    /// What an operand of `+` is, as far as the batch shows without running it.
+    private enum OperandKind: CustomStringConvertible {
+        case text
+        case number
+        case null
+        case other(String)
+
+        var description: String {
+            switch self {
+            case .text: "text"
+            case .number: "a number"
+            case .null: "NULL"
+            case .other(let what): what
+            }
+        }
+
+        init(_ type: TSQLType) {
+            if type.isText && type.name != "UNIQUEIDENTIFIER" {
+                self = .text
+            } else if type.isInteger {
+                self = .number
+            } else {
+                self = .other("a \(type.name) value")
+            }
+        }
+    }
+
+    private func kind(of expression: TSQLExpression) -> OperandKind {
+        switch expression {
+        case .literal(.text): .text
+        case .literal(.integer), .literal(.real), .count: .number
+        case .literal(.null): .null
+        case .column(let name): .other("the column '\(name)'")
+        case .variable(let name, _): variables[name.lowercased()].map { OperandKind($0.type) } ?? .other("@\(name)")
+        case .convert(let type, _): OperandKind(type)
+        case .function(let name, _):
+            ["NCHAR", "LOWER", "JSON_VALUE", "JSON_MODIFY"].contains(name) ? .text : .other("\(name)()")
+        case .add(let left, let right, _):
+            switch (kind(of: left), kind(of: right)) {
+            case (.text, .text), (.text, .null), (.null, .text): .text
+            case (.number, .number), (.number, .null), (.null, .number): .number
+            case (.null, .null): .null
+            default: .other("a sum")
+            }
+        case .comparison, .and, .inList: .other("a condition")
         }
     }
 
@@ -511,6 +656,10 @@ public final class TSQLSession {
             return "(strftime('%Y-%m-%d %H:%M:%f', 'now') || '0000')"
         case "LOWER":
             return "lower(\(try sql(0)))"
+        case "NCHAR":
+            // The character of a UTF-16 code unit; NULL out of range, as SQL Server's NCHAR.
+            let code = "CAST(\(try sql(0)) AS INTEGER)"
+            return "(CASE WHEN \(code) BETWEEN 0 AND 65535 THEN char(CAST(\(try sql(0)) AS INTEGER)) END)"
         case "JSON_VALUE":
             // SQL Server returns NULL for objects and arrays and text for every scalar.
             let type = "json_type(\(try sql(0)), \(try sql(1)))"

@@ -3,9 +3,13 @@ indirect enum TSQLExpression: Equatable {
     case literal(SQLValue)
     case column(String)
     case variable(String, line: Int)
-    /// `JSON_VALUE`, `JSON_MODIFY`, `NEWID`, `LOWER`, `SYSUTCDATETIME` (name upper-cased).
+    /// `JSON_VALUE`, `JSON_MODIFY`, `NEWID`, `LOWER`, `NCHAR`, `SYSUTCDATETIME` (name upper-cased).
     case function(String, [TSQLExpression])
     case convert(TSQLType, TSQLExpression)
+    /// `a + b`: concatenation of two strings or the sum of two numbers, decided by their types.
+    case add(TSQLExpression, TSQLExpression, line: Int)
+    /// `COUNT(*)` (`nil`) or `COUNT(expression)`; only in a SELECT list or ORDER BY.
+    case count(TSQLExpression?)
     /// `=` or `<>`.
     case comparison(TSQLExpression, String, TSQLExpression)
     case and(TSQLExpression, TSQLExpression)
@@ -31,6 +35,11 @@ enum TSQLTable: Equatable {
     case table(String)
     /// `sys.tables`, answered from `sqlite_master`.
     case systemTables
+    /// `sys.databases`: `master`, `tempdb`, `model`, `msdb` and the databases of the server's folder.
+    case systemDatabases
+    /// `sys.database_files`: the current database's data (`ROWS`) and log (`LOG`) file, with the logical and
+    /// physical names a restore's `MOVE` set.
+    case systemDatabaseFiles
 }
 
 /// One item of a SELECT list.
