@@ -276,13 +276,17 @@ if [[ -n $admin_username ]]; then
     say "Setting the admin user."
     arguments=(admin "--instance=$instance_name" "--username=$admin_username")
     if [[ -n $admin_email ]]; then arguments+=("--email=$admin_email"); fi
-    if [[ -n $secret_admin_password ]]; then arguments+=("--password=$secret_admin_password"); fi
-    if [[ -n $secret_admin_api_key ]]; then arguments+=("--apiKey=$secret_admin_api_key"); fi
+    # The secrets go in the Linux container's variables for --password and --apiKey, which the stand-in
+    # reads like the container does, so that they are in no process's arguments on the host.
+    export ADMIN_PASSWORD=$secret_admin_password ADMIN_API_KEY=$secret_admin_api_key
     octopus "${arguments[@]}"
+    unset ADMIN_PASSWORD ADMIN_API_KEY
 fi
 if [[ -n $secret_license_base64 ]]; then
     say "Setting the licence."
-    octopus license "--instance=$instance_name" "--licenseBase64=$secret_license_base64"
+    export OCTOPUS_SERVER_BASE64_LICENSE=$secret_license_base64
+    octopus license "--instance=$instance_name"
+    unset OCTOPUS_SERVER_BASE64_LICENSE
 fi
 mkdir -p -- "$home_dir"
 printf '%s\n%s\n' "$salt" "$digest" >"$marker.new"

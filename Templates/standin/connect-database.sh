@@ -244,8 +244,9 @@ show_configuration() {
 # --- end octoprov standin ---
 
 # Clone flow: points the instance at the restored, quarantined database with production's Master
-# Key (database --connectionString --masterKey). The key arrives on stdin; Octopus.Server only takes
-# it as the documented --masterKey flag, so it is in that one process's arguments on the host.
+# Key (database --connectionString --masterKey). The key arrives on stdin and goes to Octopus.Server in
+# MASTER_KEY, the Linux container's variable for --masterKey, which the stand-in reads like the container
+# does: never in a process's arguments, which any user of the host can list.
 require_standin
 secret_master_key=''
 read_secrets master_key
@@ -265,5 +266,7 @@ if [[ $current == "$connection_string" ]]; then
     fi
 fi
 say "Connecting the instance to the database with the Master Key."
-octopus database "--instance=$instance_name" "--connectionString=$connection_string" "--masterKey=$secret_master_key"
+export MASTER_KEY=$secret_master_key
+octopus database "--instance=$instance_name" "--connectionString=$connection_string"
+unset MASTER_KEY
 finish true "Connected the instance to the restored database."

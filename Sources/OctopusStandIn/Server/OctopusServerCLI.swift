@@ -137,6 +137,27 @@ struct VerbContext {
     var features: StandInFeatures { StandInFeatures(version: version) }
     var dataFolder: DataFolder { cli.dataFolder }
 
+    /// The environment variables of Octopus Server's Linux container that carry the secret flags' values
+    /// (octopus-facts.md, the container's `MASTER_KEY`, `ADMIN_PASSWORD`, `ADMIN_API_KEY`,
+    /// `OCTOPUS_SERVER_BASE64_LICENSE`).
+    static let secretEnvironment = [
+        "masterkey": "MASTER_KEY", "password": "ADMIN_PASSWORD", "apikey": "ADMIN_API_KEY",
+        "licensebase64": "OCTOPUS_SERVER_BASE64_LICENSE",
+    ]
+
+    /// A secret option's value: the flag when given, else the container's environment variable for it.
+    ///
+    /// The stand-in plays Octopus Server for Linux, whose container takes these secrets from its environment; a
+    /// script can so keep them out of every process's arguments (which any user of the host can list), where the
+    /// flag would put them.
+    func secret(_ name: String) -> String? {
+        if let value = options.value(name) { return value }
+        guard let variable = Self.secretEnvironment[name.lowercased()], let value = cli.environment[variable],
+            !value.isEmpty
+        else { return nil }
+        return value
+    }
+
     /// The instance named by `--instance` (default `OctopusServer`), or the config file `--config` names.
     var instanceName: String { options.value("instance") ?? "OctopusServer" }
 

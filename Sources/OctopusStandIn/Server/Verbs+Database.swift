@@ -20,7 +20,7 @@ extension VerbContext {
             )
             return
         }
-        let givenKey = try options.value("masterKey").map { (text) throws(OctopusServerError) in try masterKey(text) }
+        let givenKey = try secret("masterKey").map { (text) throws(OctopusServerError) in try masterKey(text) }
         let configuredKey = try configuration[text: InstanceConfiguration.Key.masterKey].map {
             (text) throws(OctopusServerError) in try masterKey(text)
         }
@@ -151,7 +151,7 @@ extension VerbContext {
         guard let username = options.value("username") ?? options.value("user"), !username.isEmpty else {
             throw OctopusServerError(.usage, "Give the user's name with --username.")
         }
-        let apiKey = options.value("apiKey")
+        let apiKey = secret("apiKey")
         if let apiKey, !APIKeyHash.isWellFormed(apiKey) {
             throw OctopusServerError(
                 .usage,
@@ -159,7 +159,7 @@ extension VerbContext {
                     + "letters and digits)."
             )
         }
-        let password = options.value("password")
+        let password = secret("password")
         let email = options.value("email")
         let (database, _, _) = try openDatabase(configuration)
         try storage("save the user '\(username)'") {
@@ -244,7 +244,7 @@ extension VerbContext {
     func license() throws(OctopusServerError) {
         let configuration = try loadInstance()
         let text: String
-        switch (options.value("licenseBase64"), options.value("licenseFile")) {
+        switch (secret("licenseBase64"), options.value("licenseFile")) {
         case (let encoded?, nil):
             guard let data = Data(base64Encoded: encoded.trimmingCharacters(in: .whitespacesAndNewlines)),
                 let decoded = String(data: data, encoding: .utf8)

@@ -242,7 +242,7 @@ extension VerbContext {
 
     func setMasterKey() throws(OctopusServerError) {
         var configuration = try loadInstance()
-        guard let text = options.value("masterKey") else {
+        guard let text = secret("masterKey") else {
             throw OctopusServerError(.usage, "Give the new key with --masterKey.")
         }
         let key = try masterKey(text)
@@ -277,7 +277,7 @@ extension VerbContext {
             _ = try ConnectionString(text)
             return text
         }
-        let key = try options.value("masterKey").map { (text) throws(OctopusServerError) in try masterKey(text) }
+        let key = try secret("masterKey").map { (text) throws(OctopusServerError) in try masterKey(text) }
         var configuration = try loadInstance()
         var changed: [String] = []
         for update in updates {
