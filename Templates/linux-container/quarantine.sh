@@ -309,8 +309,9 @@ recorded() {
 # report: the counts as facts.
 report() {
     local name
-    for name in server_nodes machines machines_enabled workers workers_enabled triggers triggers_enabled \
-        subscriptions subscriptions_enabled tasks_pending extensions_to_remove installation_id server_uri; do
+    for name in server_nodes spaces projects machines machines_enabled workers workers_enabled triggers \
+        triggers_enabled subscriptions subscriptions_enabled tasks_pending extensions_to_remove installation_id \
+        server_uri production_installation_id production_server_uri; do
         fact "$name" "$(sql_value "$name")"
     done
 }

@@ -23,6 +23,8 @@ DECLARE @backup_sha256 NVARCHAR(64) = {{ backup_sha256 }};
 DECLARE @new_installation_id NVARCHAR(36) = LOWER(CONVERT(NVARCHAR(36), NEWID()));
 DECLARE @config NVARCHAR(MAX);
 DECLARE @record NVARCHAR(MAX) = N'{}';
+DECLARE @production_installation_id NVARCHAR(36);
+DECLARE @production_server_uri NVARCHAR(4000);
 BEGIN TRANSACTION;
 -- Production's nodes: a restored database still lists them (licence node limit, Issue #2013).
 DELETE FROM dbo.OctopusServerNode WHERE @server_nodes = N'true';
@@ -39,8 +41,13 @@ UPDATE dbo.ServerTask SET State = N'Canceled' WHERE State IN (N'Queued', N'Execu
 DELETE FROM dbo.ExtensionConfiguration WHERE Id IN (N'authentication-octopusid', N'jira-integration') AND @extensions = N'true';
 -- A new Installation ID, the docs' statement with the dry run off.
 SELECT @config = [JSON] FROM dbo.Configuration WHERE Id = N'upgradeavailability';
+SET @production_installation_id = JSON_VALUE(@config, N'$.InstallationId');
 SET @config = JSON_MODIFY(@config, N'$.InstallationId', @new_installation_id);
 UPDATE dbo.Configuration SET [JSON] = @config WHERE Id = N'upgradeavailability' AND @installation_id = N'true';
+SELECT @production_server_uri = JSON_VALUE([JSON], N'$.ServerUri') FROM dbo.Configuration WHERE Id = N'serverconfiguration';
+-- A quarantine run again (other options) keeps what the first one found: by then the IDs are the clone's.
+IF EXISTS (SELECT 1 FROM dbo.Configuration WHERE Id = N'octoprov-quarantine') SELECT @production_installation_id = JSON_VALUE([JSON], N'$.ProductionInstallationId') FROM dbo.Configuration WHERE Id = N'octoprov-quarantine';
+IF EXISTS (SELECT 1 FROM dbo.Configuration WHERE Id = N'octoprov-quarantine') SELECT @production_server_uri = JSON_VALUE([JSON], N'$.ProductionServerUri') FROM dbo.Configuration WHERE Id = N'octoprov-quarantine';
 -- The Server URI deployments see as Octopus.Web.ServerUri: the clone's own, never production's.
 UPDATE dbo.Configuration SET [JSON] = JSON_MODIFY([JSON], N'$.ServerUri', @server_uri) WHERE Id = N'serverconfiguration' AND @server_uri_flag = N'true';
 -- The record: which backup this quarantine was applied to, and with which options.
@@ -55,6 +62,9 @@ SET @record = JSON_MODIFY(@record, N'$.InstallationId', @installation_id);
 SET @record = JSON_MODIFY(@record, N'$.QueuedTasks', @queued_tasks);
 SET @record = JSON_MODIFY(@record, N'$.ServerUri', @server_uri_flag);
 SET @record = JSON_MODIFY(@record, N'$.Extensions', @extensions);
+-- What production had, for verify to compare with (the clone must differ).
+SET @record = JSON_MODIFY(@record, N'$.ProductionInstallationId', @production_installation_id);
+SET @record = JSON_MODIFY(@record, N'$.ProductionServerUri', @production_server_uri);
 DELETE FROM dbo.Configuration WHERE Id = N'octoprov-quarantine';
 INSERT INTO dbo.Configuration (Id, [JSON]) VALUES (N'octoprov-quarantine', @record);
 COMMIT TRANSACTION;

@@ -16,12 +16,16 @@ SELECT N'quarantine_installation_id', JSON_VALUE([JSON], N'$.InstallationId') FR
 SELECT N'quarantine_queued_tasks', JSON_VALUE([JSON], N'$.QueuedTasks') FROM dbo.Configuration WHERE Id = N'octoprov-quarantine';
 SELECT N'quarantine_server_uri', JSON_VALUE([JSON], N'$.ServerUri') FROM dbo.Configuration WHERE Id = N'octoprov-quarantine';
 SELECT N'quarantine_extensions', JSON_VALUE([JSON], N'$.Extensions') FROM dbo.Configuration WHERE Id = N'octoprov-quarantine';
+SELECT N'production_installation_id', JSON_VALUE([JSON], N'$.ProductionInstallationId') FROM dbo.Configuration WHERE Id = N'octoprov-quarantine';
+SELECT N'production_server_uri', JSON_VALUE([JSON], N'$.ProductionServerUri') FROM dbo.Configuration WHERE Id = N'octoprov-quarantine';
 -- The Octopus version that last upgraded this database (docs' query), the Installation ID, the Server URI.
 SELECT TOP 1 N'octopus_version', [Version] FROM dbo.OctopusServerInstallationHistory ORDER BY Installed DESC;
 SELECT N'installation_id', JSON_VALUE([JSON], N'$.InstallationId') FROM dbo.Configuration WHERE Id = N'upgradeavailability';
 SELECT N'server_uri', JSON_VALUE([JSON], N'$.ServerUri') FROM dbo.Configuration WHERE Id = N'serverconfiguration';
 -- What the quarantine switches off, counted.
 SELECT N'server_nodes', COUNT(*) FROM dbo.OctopusServerNode;
+IF EXISTS (SELECT 1 FROM sys.tables WHERE name = N'Space') SELECT N'spaces', COUNT(*) FROM dbo.Space;
+SELECT N'projects', COUNT(*) FROM dbo.Project;
 IF EXISTS (SELECT 1 FROM sys.tables WHERE name = N'OctopusServerNodeStatus') SELECT N'server_node_statuses', COUNT(*) FROM dbo.OctopusServerNodeStatus;
 SELECT N'machines', COUNT(*) FROM dbo.Machine;
 SELECT N'machines_enabled', COUNT(*) FROM dbo.Machine WHERE IsDisabled = 0;

@@ -243,9 +243,10 @@ try {
         return $true
     }
     function Add-Counts {
-        foreach ($name in @('server_nodes', 'machines', 'machines_enabled', 'workers', 'workers_enabled', 'triggers',
-                'triggers_enabled', 'subscriptions', 'subscriptions_enabled', 'tasks_pending', 'extensions_to_remove',
-                'installation_id', 'server_uri')) {
+        foreach ($name in @('server_nodes', 'spaces', 'projects', 'machines', 'machines_enabled', 'workers',
+                'workers_enabled', 'triggers', 'triggers_enabled', 'subscriptions', 'subscriptions_enabled',
+                'tasks_pending', 'extensions_to_remove', 'installation_id', 'server_uri', 'production_installation_id',
+                'production_server_uri')) {
             Add-Fact $name (Get-SqlValue $name)
         }
     }

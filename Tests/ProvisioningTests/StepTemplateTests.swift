@@ -338,7 +338,8 @@ func block(_ text: String, from begin: String, to end: String) -> String? {
             "server_nodes", "targets", "workers", "triggers", "subscriptions", "installation_id", "queued_tasks",
             "server_uri_flag", "extensions",
         ]
-        let records = Array(repeating: "Select from Configuration", count: 11)
+        // The quarantine record's options and production's Installation ID and Server URI.
+        let records = Array(repeating: "Select from Configuration", count: 13)
         return [
             "sql/database-exists.sql": ["Set NOCOUNT ON", "Select from sys.databases"],
             "sql/restore-filelist.sql": [
@@ -355,18 +356,22 @@ func block(_ text: String, from begin: String, to end: String) -> String? {
                 + flags.map { "Declare @\($0)" }
                 + [
                     "Declare @server_uri", "Declare @backup_sha256", "Declare @new_installation_id", "Declare @config",
-                    "Declare @record", "Begin", "Delete OctopusServerNode",
+                    "Declare @record", "Declare @production_installation_id", "Declare @production_server_uri",
+                    "Begin", "Delete OctopusServerNode",
                     "If Exists(sys.tables) -> Delete OctopusServerNodeStatus", "Update Machine",
                     "If Exists(sys.tables) -> Update Worker", "Update ProjectTrigger", "Update Subscription",
-                    "Update ServerTask", "Delete ExtensionConfiguration", "Select @ from Configuration", "Set @config",
-                    "Update Configuration", "Update Configuration",
+                    "Update ServerTask", "Delete ExtensionConfiguration", "Select @ from Configuration",
+                    "Set @production_installation_id", "Set @config", "Update Configuration",
+                    "Select @ from Configuration", "If Exists(Configuration) -> Select @ from Configuration",
+                    "If Exists(Configuration) -> Select @ from Configuration", "Update Configuration",
                 ]
-                + Array(repeating: "Set @record", count: 11)
+                + Array(repeating: "Set @record", count: 13)
                 + ["Delete Configuration", "Insert Configuration", "Commit"],
             "sql/verify-quarantine.sql": ["Use []", "GO", "Set NOCOUNT ON"] + records
                 + [
                     "Select from OctopusServerInstallationHistory", "Select from Configuration",
                     "Select from Configuration", "Select from OctopusServerNode",
+                    "If Exists(sys.tables) -> Select from Space", "Select from Project",
                     "If Exists(sys.tables) -> Select from OctopusServerNodeStatus", "Select from Machine",
                     "Select from Machine", "If Exists(sys.tables) -> Select from Worker",
                     "If Exists(sys.tables) -> Select from Worker", "Select from ProjectTrigger",
