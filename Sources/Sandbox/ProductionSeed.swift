@@ -27,7 +27,12 @@ enum ProductionSeed {
     static func foldersDirectory(_ layout: SandboxLayout) -> String { "\(layout.productionDirectory)/folders" }
 
     /// Installs production's package and seeds it.
-    static func seed(layout: SandboxLayout, version: String, listeners: [SandboxState.Listener]) throws -> Result {
+    static func seed(
+        layout: SandboxLayout,
+        version: String,
+        listeners: [SandboxState.Listener],
+        packageSize: Int? = nil
+    ) throws -> Result {
         func url(_ role: String, scheme: String, path: String) throws -> String {
             guard let listener = listeners.first(where: { $0.role == role }) else {
                 throw SandboxError("No \(role) listener was started.")
@@ -51,7 +56,7 @@ enum ProductionSeed {
                 "--target-endpoint", try url("targets", scheme: "https", path: "/"),
                 "--webhook-url", try url("webhooks", scheme: "http", path: "/octopus-events"),
                 "--server-uri", try url("server", scheme: "http", path: ""),
-            ],
+            ] + (packageSize.map { ["--package-size", String($0)] } ?? []),
             environment: environment,
             timeout: 300
         )

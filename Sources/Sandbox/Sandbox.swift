@@ -31,7 +31,7 @@ public enum Sandbox {
             [
                 "sandbox", "supervise", "--dir", layout.directory, "--vms", String(options.vmCount),
                 "--version", options.productionVersion, "--standin", options.standinBinary,
-            ],
+            ] + (options.packageSize.map { ["--package-size", String($0)] } ?? []),
             outputPath: layout.logPath
         )
         let deadline = Date().addingTimeInterval(timeout)

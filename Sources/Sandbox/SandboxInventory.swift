@@ -54,6 +54,10 @@ struct SandboxInventory {
             "      sha256: \(productionPackageSHA256)",
             "    backup: production/OctopusDeploy.bak",
             "    master_key: file:production/master-key",
+            "    admin:",
+            "      username: octoprov",
+            "      email: octoprov@sandbox.invalid",
+            "      password: file:production/admin-password",
             "    folders:",
             "      packages: production/folders/Packages",
             "      artifacts: production/folders/Artifacts",
@@ -69,7 +73,25 @@ struct SandboxInventory {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The break-glass admin's password file the inventory references (0600, random, made once).
+    static func adminPasswordPath(_ layout: SandboxLayout) -> String {
+        "\(layout.productionDirectory)/admin-password"
+    }
+
     func write() throws {
+        let passwordPath = Self.adminPasswordPath(layout)
+        if !FileManager.default.fileExists(atPath: passwordPath) {
+            let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+            var generator = SystemRandomNumberGenerator()
+            let password = String((0..<24).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] })
+            guard
+                FileManager.default.createFile(
+                    atPath: passwordPath,
+                    contents: Data((password + "\n").utf8),
+                    attributes: [.posixPermissions: 0o600]
+                )
+            else { throw SandboxError("Cannot write the admin password file \(passwordPath).") }
+        }
         try Data(text.utf8).write(to: URL(fileURLWithPath: layout.inventoryPath), options: .atomic)
     }
 }

@@ -15,6 +15,8 @@ public struct SandboxOptions: Sendable {
     public var productionVersion: String
     /// The `octopus-standin` binary the packages are built from.
     public var standinBinary: String
+    /// The size of each seeded package in production's Packages folder, in bytes (`nil`: the seed's default).
+    public var packageSize: Int?
 
     /// The version production runs unless told otherwise.
     public static let defaultProductionVersion = "2023.3.13026"
@@ -22,11 +24,18 @@ public struct SandboxOptions: Sendable {
     /// and one newer to rehearse an upgrade to.
     public static let extraVersions = ["2020.6.4937", "2024.1.11892"]
 
-    public init(layout: SandboxLayout, vmCount: Int, productionVersion: String, standinBinary: String) {
+    public init(
+        layout: SandboxLayout,
+        vmCount: Int,
+        productionVersion: String,
+        standinBinary: String,
+        packageSize: Int? = nil
+    ) {
         self.layout = layout
         self.vmCount = vmCount
         self.productionVersion = productionVersion
         self.standinBinary = standinBinary
+        self.packageSize = packageSize
     }
 
     /// Every version the mirror holds, oldest first as given, without repeats.
@@ -125,7 +134,8 @@ public enum SandboxSupervisor {
             let production = try ProductionSeed.seed(
                 layout: layout,
                 version: options.productionVersion,
-                listeners: state.listeners
+                listeners: state.listeners,
+                packageSize: options.packageSize
             )
             state.productionVersion = options.productionVersion
             log("seeded production \(options.productionVersion): \(production.backup)")

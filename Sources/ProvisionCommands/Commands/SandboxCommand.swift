@@ -65,10 +65,20 @@ struct SandboxCommand: ParsableCommand {
         )
         var productionVersion = SandboxOptions.defaultProductionVersion
 
+        @Option(
+            name: .customLong("package-size"),
+            help: ArgumentHelp(
+                "The size of each package seeded in production's Packages folder, in bytes (for realistic copies).",
+                valueName: "bytes"
+            )
+        )
+        var packageSize: Int?
+
         @OptionGroup var standin: StandInOption
 
         func validate() throws {
             guard (1...50).contains(vms) else { throw ValidationError("--vms must be between 1 and 50.") }
+            if let packageSize, packageSize < 1 { throw ValidationError("--package-size must be at least 1 byte.") }
             guard getuid() == 0 else {
                 throw ValidationError("The sandbox starts sshd, which needs root: run it as root.")
             }
@@ -85,7 +95,8 @@ struct SandboxCommand: ParsableCommand {
                         layout: layout,
                         vmCount: vms,
                         productionVersion: productionVersion,
-                        standinBinary: try standin.binary()
+                        standinBinary: try standin.binary(),
+                        packageSize: packageSize
                     ),
                     executable: try ownExecutable()
                 ) { message in console.err("  \(message)") }
@@ -192,6 +203,8 @@ struct SandboxCommand: ParsableCommand {
 
         @Option var version = SandboxOptions.defaultProductionVersion
 
+        @Option(name: .customLong("package-size")) var packageSize: Int?
+
         @OptionGroup var standin: StandInOption
 
         func run() throws {
@@ -199,7 +212,8 @@ struct SandboxCommand: ParsableCommand {
                 layout: folder.layout,
                 vmCount: vms,
                 productionVersion: version,
-                standinBinary: try standin.binary()
+                standinBinary: try standin.binary(),
+                packageSize: packageSize
             )
             let status = SandboxSupervisor.run(options)
             if status != 0 { throw ExitCode(status) }
