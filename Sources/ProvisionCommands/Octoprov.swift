@@ -13,7 +13,8 @@ public struct Octoprov: AsyncParsableCommand {
             """,
         version: Provisioning.version,
         subcommands: [
-            InventoryCommand.self, PlanCommand.self, ExecCommand.self, CopyCommand.self, SandboxCommand.self,
+            InventoryCommand.self, PlanCommand.self, ProvisionCommand.self, VerifyCommand.self, ExecCommand.self,
+            CopyCommand.self, SandboxCommand.self,
         ]
     )
 

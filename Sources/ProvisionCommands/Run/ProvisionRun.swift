@@ -1,0 +1,191 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Provisioning
+import SSHKit
+
+/// A `provision` (or `verify`) run: the checked inventory, the plan, a journal per instance, and the hosts run
+/// in parallel. Shared by ``ProvisionCommand`` and ``VerifyCommand``.
+struct ProvisionRun {
+    var plan: ProvisioningPlan
+    var redactor: Redactor
+    var journals: [String: Journal]
+    var environment: [String: String]
+
+    /// Checks the inventory, renders the plan and opens (locks) each instance's journal; prints every problem and
+    /// throws the exit code on bad input (64) or a held journal (75).
+    static func prepare(
+        options: InventoryOptions,
+        instance: String?,
+        limit: String?,
+        templates: String?,
+        stateDirectory: String?
+    ) throws -> ProvisionRun {
+        let environment = ProcessInfo.processInfo.environment
+        let check = InventoryCheck.run(path: options.inventory, environment: environment, variables: options.variables)
+        let redactor = check.redactor
+        func fail(_ lines: [String], _ code: Int32 = 64) -> ExitCode {
+            for line in lines { Console.shared.err(redactor.redact(line)) }
+            return ExitCode(code)
+        }
+        for warning in check.warnings { Console.shared.err(redactor.redact(warning.description)) }
+        guard check.isValid else { throw fail(check.errors.map(\.description)) }
+        let library: TemplateLibrary
+        do {
+            let folder = try TemplateFolder.locate(
+                explicit: templates,
+                executablePath: TemplateFolder.currentExecutablePath
+            )
+            library = try TemplateLibrary(directory: folder)
+        } catch {
+            throw fail(error.errors.map(\.description))
+        }
+        let plan: ProvisioningPlan
+        do {
+            plan = try ProvisioningPlan.build(check: check, instance: instance, limit: limit, templates: library)
+        } catch {
+            throw fail(error.description.split(separator: "\n").map(String.init))
+        }
+        var journals: [String: Journal] = [:]
+        for name in Set(plan.hosts.map(\.instance.name)).sorted() {
+            do {
+                let journal = try Journal.open(
+                    inventory: check.file,
+                    instance: name,
+                    stateDirectory: stateDirectory,
+                    redactor: redactor,
+                    environment: environment
+                )
+                for warning in journal.warnings { Console.shared.err(redactor.redact(warning)) }
+                journals[name] = journal
+            } catch {
+                for journal in journals.values { journal.close() }
+                if case .locked = error { throw fail([error.description], 75) }
+                throw fail([error.description], 1)
+            }
+        }
+        return ProvisionRun(plan: plan, redactor: redactor, journals: journals, environment: environment)
+    }
+
+    /// Runs every host plan (at most `parallel` hosts at once) and closes the journals.
+    func execute(
+        parallel: Int,
+        fromStep: String?,
+        onlyStep: String? = nil,
+        verbose: Bool,
+        quiet: Bool,
+        verifierFactory: @escaping @Sendable (Redactor, Logger) -> HostProvisioner.Verifier
+    ) async -> ProvisionOutcome {
+        defer { for journal in journals.values { journal.close() } }
+        let logger = Self.logger(verbose: verbose)
+        let environment = environment
+        let redactor = redactor
+        let journals = journals
+        let printer = ProgressPrinter(quiet: quiet)
+        let verifier = verifierFactory(redactor, logger)
+        let hostPlans = plan.hosts
+        let clock = ContinuousClock()
+        let started = clock.now
+        let startedAt = Date()
+        let hostName: @Sendable (ProvisioningPlan.HostPlan) -> String = { "\($0.instance.name)/\($0.host.name)" }
+        let outcomes = await forEachHost(hostPlans, name: hostName, parallel: parallel) { hostPlan in
+            guard let journal = journals[hostPlan.instance.name] else {
+                throw RunnerError("No journal is open for instance \(hostPlan.instance.name).")
+            }
+            let secrets: StepSecretValues
+            do {
+                var apiKey: String?
+                if hostPlan.instance.admin != nil {
+                    let host = hostPlan.host.name
+                    let name = StepSecret.adminAPIKey.rawValue
+                    apiKey = journal.storedSecret(named: name, host: host)
+                    if apiKey == nil {
+                        let generated = OctopusAPIKey.generate()
+                        try journal.storeSecret(generated, named: name, host: host)
+                        apiKey = generated
+                    }
+                }
+                secrets = try StepSecretValues.read(for: hostPlan, environment: environment, adminAPIKey: apiKey)
+            } catch {
+                throw RunnerError("Preflight refused before any change: \(error)")
+            }
+            let hostRedactor = redactor.merging(secrets.redactor)
+            let provisioner = HostProvisioner(
+                plan: hostPlan,
+                secrets: secrets,
+                redactor: hostRedactor,
+                journal: journal,
+                fromStep: fromStep,
+                onlyStep: onlyStep,
+                verifier: verifier,
+                events: { printer.handle($0, redactor: hostRedactor) }
+            )
+            return try await withHostSession(hostPlan.host, logger: logger, environment: environment) { session in
+                await provisioner.run(session: session)
+            }
+        }
+        var hosts: [HostRunRecord] = []
+        var unreachable: Set<String> = []
+        for (index, outcome) in outcomes.enumerated() {
+            let hostPlan = hostPlans[index]
+            switch outcome.result {
+            case .success(let record):
+                hosts.append(record)
+            case .failure(let error):
+                let isUnreachable = error is Unreachable
+                if isUnreachable { unreachable.insert(hostPlan.host.name) }
+                let reason: String
+                if let error = error as? Unreachable {
+                    reason = "Cannot reach the host: \(describe(error.error, verbose: verbose))"
+                } else {
+                    reason = describe(error, verbose: verbose)
+                }
+                let message = redactor.redact(reason)
+                printer.handle(
+                    .output(host: hostPlan.host.name, step: "connect", line: message, isError: true),
+                    redactor: redactor
+                )
+                hosts.append(
+                    HostRunRecord(
+                        host: hostPlan.host.name,
+                        instance: hostPlan.instance.name,
+                        steps: hostPlan.steps.filter { onlyStep == nil || $0.definition.name == onlyStep }.map {
+                            StepRunRecord(
+                                position: $0.position,
+                                step: $0.definition.name,
+                                status: .notRun,
+                                message: "Not run: \(message)"
+                            )
+                        },
+                        checks: [],
+                        failure: message,
+                        duration: outcome.duration
+                    )
+                )
+            }
+        }
+        var instances: [InstanceSpec] = []
+        for hostPlan in plan.hosts where !instances.contains(where: { $0.name == hostPlan.instance.name }) {
+            instances.append(hostPlan.instance)
+        }
+        return ProvisionOutcome(
+            inventory: plan.file,
+            instances: instances,
+            started: startedAt,
+            hosts: hosts,
+            unreachable: unreachable,
+            duration: started.duration(to: clock.now),
+            redactor: redactor
+        )
+    }
+
+    static func logger(verbose: Bool) -> Logger {
+        var logger = Logger(label: "octoprov") { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .trace
+            return handler
+        }
+        logger.logLevel = verbose ? .debug : .warning
+        return logger
+    }
+}

@@ -1,0 +1,530 @@
+import Foundation
+public import SSHKit
+
+/// Runs one host's plan over an open SSH session, step by step, in order (docs/steps.md, docs/runner.md).
+///
+/// A step runs unless both the journal and the host agree it already finished with the same input: the journal
+/// (on octoprov's side) records each step's input hash, and the host keeps the hashes of its finished steps in
+/// `work_dir/octoprov-steps.json`. A fresh or rebuilt VM has no such file, so everything runs again there, and each
+/// script probes before acting anyway. `verify` always runs. The first failing step ends the host; the steps after
+/// it are reported `not-run`.
+public struct HostProvisioner: Sendable {
+    /// The REST verification of the `verify` step (through a port forward to the clone's API), given the host's
+    /// plan, its secrets and the facts its earlier steps reported, by step.
+    public typealias Verifier =
+        @Sendable (ProvisioningPlan.HostPlan, StepSecretValues, _ stepFacts: [String: [String: String]]) async throws
+        -> [VerifyCheckResult]
+
+    /// The file on the host holding the input hashes of its finished steps.
+    public static let markerName = "octoprov-steps.json"
+
+    /// The host's plan.
+    public var plan: ProvisioningPlan.HostPlan
+    /// The secrets its steps read on stdin.
+    public var secrets: StepSecretValues
+    /// Hides every secret in what is printed or recorded.
+    public var redactor: Redactor
+    /// The run's journal.
+    public var journal: Journal
+    /// `--from-step`: run this step and every later one even when they are recorded as done.
+    public var fromStep: String?
+    /// Run only this step (`octoprov verify`); the others are neither run nor reported.
+    public var onlyStep: String?
+    /// The REST verification.
+    public var verifier: Verifier?
+    /// Where progress goes.
+    public var events: @Sendable (ProvisionEvent) -> Void
+
+    /// Creates a provisioner for one host.
+    public init(
+        plan: ProvisioningPlan.HostPlan,
+        secrets: StepSecretValues,
+        redactor: Redactor,
+        journal: Journal,
+        fromStep: String? = nil,
+        onlyStep: String? = nil,
+        verifier: Verifier? = nil,
+        events: @escaping @Sendable (ProvisionEvent) -> Void
+    ) {
+        self.plan = plan
+        self.secrets = secrets
+        self.redactor = redactor
+        self.journal = journal
+        self.fromStep = fromStep
+        self.onlyStep = onlyStep
+        self.verifier = verifier
+        self.events = events
+    }
+
+    private var hostName: String { plan.host.name }
+    private var workDirectory: String { plan.variables["work_dir"] ?? "" }
+
+    /// Runs every step on the host.
+    ///
+    /// - Parameter session: An open session to the host.
+    /// - Returns: What happened, step by step.
+    public func run(session: SSHSession) async -> HostRunRecord {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var records: [StepRunRecord] = []
+        var checks: [VerifyCheckResult] = []
+        var failure: String?
+        journal.declareSteps(plan.steps.map(\.definition.name), host: hostName)
+        if let fromStep { try? journal.reset(host: hostName, from: fromStep) }
+        do {
+            try await session.withSFTP { sftp in
+                try await sftp.makeDirectories(workDirectory, mode: 0o700)
+                var marker = try await readMarker(sftp)
+                // What earlier runs found, for steps skipped now (verify compares with the quarantine's counts).
+                var facts: [String: [String: String]] = [:]
+                for record in journal.records(host: hostName) where !record.facts.isEmpty {
+                    facts[record.step] = record.facts
+                }
+                var forced = false
+                for step in plan.steps {
+                    let name = step.definition.name
+                    if let onlyStep, name != onlyStep { continue }
+                    if failure != nil {
+                        records.append(
+                            StepRunRecord(
+                                position: step.position,
+                                step: name,
+                                status: .notRun,
+                                message: "Not run: an earlier step failed."
+                            )
+                        )
+                        continue
+                    }
+                    if name == fromStep { forced = true }
+                    let hash = try inputHash(of: step)
+                    let decision = journal.decision(host: hostName, step: name, inputHash: hash)
+                    let alwaysRuns = name == "verify" || name == "report"
+                    if !forced, !alwaysRuns, !decision.shouldRun, marker[name] == hash.hex {
+                        let record = StepRunRecord(
+                            position: step.position,
+                            step: name,
+                            status: .ok,
+                            message: "Already done with the same input (\(decision)).",
+                            facts: journal.record(host: hostName, step: name)?.facts ?? [:]
+                        )
+                        facts[name] = record.facts
+                        records.append(record)
+                        events(.stepFinished(host: hostName, record: record))
+                        continue
+                    }
+                    events(
+                        .stepStarted(
+                            host: hostName,
+                            position: step.position,
+                            step: name,
+                            summary: step.definition.summary
+                        )
+                    )
+                    try journal.markRunning(host: hostName, step: name, inputHash: hash)
+                    let stepStarted = clock.now
+                    var outcome: StepOutcomeValue
+                    do {
+                        outcome = try await perform(step, session: session, sftp: sftp, facts: facts)
+                    } catch let error as SSHError where error.code == .disconnected || error.code == .cancelled {
+                        throw error
+                    } catch {
+                        outcome = StepOutcomeValue(
+                            status: .failed,
+                            message: stepFailure(name, error),
+                            facts: [:],
+                            checks: []
+                        )
+                    }
+                    let duration = stepStarted.duration(to: clock.now)
+                    let record = StepRunRecord(
+                        position: step.position,
+                        step: name,
+                        status: outcome.status,
+                        message: redactor.redact(outcome.message),
+                        duration: duration,
+                        facts: outcome.facts.mapValues(redactor.redact)
+                    )
+                    checks += outcome.checks
+                    try journal.markFinished(
+                        host: hostName,
+                        step: name,
+                        status: outcome.status == .failed ? .failed : (outcome.status == .changed ? .changed : .ok),
+                        message: record.message,
+                        facts: record.facts,
+                        duration: duration
+                    )
+                    records.append(record)
+                    events(.stepFinished(host: hostName, record: record))
+                    facts[name] = record.facts
+                    if outcome.status == .failed {
+                        failure = "Step \(name) failed: \(record.message)"
+                    } else if !alwaysRuns {
+                        marker[name] = hash.hex
+                        try await writeMarker(marker, sftp: sftp)
+                    }
+                }
+            }
+        } catch {
+            let remaining = plan.steps.filter { step in
+                (onlyStep == nil || step.definition.name == onlyStep)
+                    && !records.contains { $0.step == step.definition.name }
+            }
+            let running = remaining.first
+            let message = redactor.redact(describeRunError(error))
+            if let running {
+                let name = running.definition.name
+                try? journal.markFinished(
+                    host: hostName,
+                    step: name,
+                    status: .failed,
+                    message: message,
+                    duration: .zero
+                )
+                let record = StepRunRecord(position: running.position, step: name, status: .failed, message: message)
+                records.append(record)
+                events(.stepFinished(host: hostName, record: record))
+                failure = "Step \(name) failed: \(message)"
+                for step in remaining.dropFirst() {
+                    records.append(
+                        StepRunRecord(
+                            position: step.position,
+                            step: step.definition.name,
+                            status: .notRun,
+                            message: "Not run: an earlier step failed."
+                        )
+                    )
+                }
+            } else {
+                failure = message
+            }
+        }
+        return HostRunRecord(
+            host: hostName,
+            instance: plan.instance.name,
+            steps: records,
+            checks: checks,
+            failure: failure,
+            duration: started.duration(to: clock.now)
+        )
+    }
+
+    // MARK: - Steps
+
+    /// What one step did.
+    struct StepOutcomeValue {
+        var status: StepRunStatus
+        var message: String
+        var facts: [String: String]
+        var checks: [VerifyCheckResult]
+    }
+
+    private func perform(
+        _ step: ProvisioningPlan.PlannedStep,
+        session: SSHSession,
+        sftp: SFTPClient,
+        facts: [String: [String: String]]
+    ) async throws -> StepOutcomeValue {
+        let name = step.definition.name
+        switch name {
+        case "upload-backup":
+            return try await uploadBackup(sftp: sftp, step: name)
+        case "copy-folders":
+            return try await copyFolders(sftp: sftp, step: name)
+        case "report":
+            return StepOutcomeValue(
+                status: .ok,
+                message: "The reports are written when every host has finished.",
+                facts: [:],
+                checks: []
+            )
+        default:
+            break
+        }
+        var packageChanged = false
+        if name == "install", let local = plan.instance.package?.localFile {
+            let remote = plan.variables["package_file"] ?? ""
+            let result = try await sftp.upload(
+                from: local,
+                to: remote,
+                options: transferOptions(step: name, label: "package", totalBytes: Self.fileSize(local))
+            )
+            packageChanged = !result.skipped
+        }
+        var outcome = StepOutcomeValue(status: .ok, message: "", facts: [:], checks: [])
+        if step.script != nil {
+            outcome = try await runScript(step, session: session, sftp: sftp)
+            if packageChanged, outcome.status == .ok {
+                outcome.message += " (the package was uploaded)"
+            }
+        }
+        if name == "verify", outcome.status != .failed {
+            guard let verifier else {
+                outcome.message += " The REST checks were not run: no verifier is configured."
+                return outcome
+            }
+            let checks = try await verifier(plan, secrets, facts)
+            outcome.checks = checks
+            let failed = checks.filter { !$0.passed }
+            if failed.isEmpty {
+                outcome.message =
+                    [outcome.message, "All \(checks.count) REST checks passed."].filter { !$0.isEmpty }.joined(
+                        separator: " "
+                    )
+            } else {
+                outcome.status = .failed
+                outcome.message =
+                    "\(failed.count) of \(checks.count) checks failed: "
+                    + failed.map { "\($0.name): \($0.message)" }.joined(separator: "; ")
+            }
+        }
+        return outcome
+    }
+
+    /// Uploads the step's script and T-SQL files to `work_dir`, runs the script with the step's secrets on stdin,
+    /// and reads its result line.
+    private func runScript(
+        _ step: ProvisioningPlan.PlannedStep,
+        session: SSHSession,
+        sftp: SFTPClient
+    ) async throws -> StepOutcomeValue {
+        guard let script = step.script else { throw RunnerError("The step \(step.definition.name) has no script.") }
+        let sqlNames = Set(step.definition.sqlTemplates.map(StepDefinition.workFileName(ofSQL:)))
+        let files = [script] + plan.sqlFiles.filter { sqlNames.contains($0.outputName) }
+        try await upload(files, sftp: sftp)
+        let remoteScript = workDirectory + "/" + script.outputName
+        let command: String
+        switch plan.instance.platform {
+        case .windows:
+            command =
+                "powershell.exe -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \""
+                + remoteScript.replacingOccurrences(of: "\"", with: "") + "\""
+        case .linuxContainer, .standin:
+            command = "bash " + posixShellQuoted(remoteScript)
+        }
+        let printer = StepOutputLines(host: hostName, step: step.definition.name, redactor: redactor, events: events)
+        let result = try await session.run(
+            command,
+            options: ExecOptions(stdin: secrets.standardInput(for: step.definition)) { stream, chunk in
+                printer.feed(stream == .stderr, chunk)
+            }
+        )
+        printer.finish()
+        let stderrLines = result.stderrText.split(whereSeparator: \.isNewline)
+        guard result.succeeded else {
+            let reason = stderrLines.last.map(String.init) ?? "the script ended with \(result.statusDescription)"
+            return StepOutcomeValue(status: .failed, message: reason, facts: [:], checks: [])
+        }
+        guard let parsed = StepScriptResult.parse(output: result.stdoutText) else {
+            return StepOutcomeValue(
+                status: .failed,
+                message: "The script exited 0 without its OCTOPROV-RESULT line; see its output above.",
+                facts: [:],
+                checks: []
+            )
+        }
+        return StepOutcomeValue(
+            status: parsed.changed ? .changed : .ok,
+            message: parsed.message,
+            facts: parsed.facts,
+            checks: []
+        )
+    }
+
+    /// Uploads the rendered files into `work_dir` (0700 folder, files 0600 through a private local staging folder).
+    private func upload(_ files: [ProvisioningPlan.RenderedFile], sftp: SFTPClient) async throws {
+        let staging = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(
+            atPath: staging,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        for file in files {
+            let local = staging + "/" + file.outputName
+            try Data(file.contents.utf8).write(to: URL(fileURLWithPath: local))
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: local)
+            _ = try await sftp.upload(
+                from: local,
+                to: workDirectory + "/" + file.outputName,
+                options: TransferOptions(checksum: checksum, preserveAttributes: true, skipUnchanged: false)
+            )
+        }
+    }
+
+    private func uploadBackup(sftp: SFTPClient, step: String) async throws -> StepOutcomeValue {
+        guard let backup = plan.instance.backup, let remote = plan.variables["backup_file"] else {
+            throw RunnerError("The instance has no backup to upload.")
+        }
+        let result = try await sftp.upload(
+            from: backup,
+            to: remote,
+            options: transferOptions(step: step, label: "backup", totalBytes: Self.fileSize(backup))
+        )
+        if result.skipped {
+            return StepOutcomeValue(
+                status: .ok,
+                message: "The backup is already on the host (\(result.size) bytes, same checksum).",
+                facts: ["backup_sha256": result.sha256 ?? ""],
+                checks: []
+            )
+        }
+        let resumed = result.resumedFromBytes > 0 ? ", resumed from \(result.resumedFromBytes) bytes" : ""
+        return StepOutcomeValue(
+            status: .changed,
+            message: "Uploaded the backup (\(result.size) bytes\(resumed)) to \(remote).",
+            facts: ["backup_sha256": result.sha256 ?? ""],
+            checks: []
+        )
+    }
+
+    private func copyFolders(sftp: SFTPClient, step: String) async throws -> StepOutcomeValue {
+        var files = 0
+        var sent = 0
+        var bytes: UInt64 = 0
+        var parts: [String] = []
+        let folders = plan.instance.folders.sorted(by: { $0.key < $1.key })
+        let options = transferOptions(
+            step: step,
+            label: "server folders",
+            totalBytes: folders.reduce(0) { $0 + FolderManifest.size(of: $1.value) }
+        )
+        for (folder, local) in folders {
+            guard let remote = plan.variables[folder.variableName] else { continue }
+            let result = try await sftp.uploadTree(from: local, to: remote, options: options)
+            files += result.files.count
+            sent += result.files.count - result.unchangedFiles
+            bytes += result.transferredBytes
+            parts.append(
+                "\(folder.defaultFolderName) \(result.files.count - result.unchangedFiles)/\(result.files.count)"
+            )
+        }
+        if sent == 0 {
+            return StepOutcomeValue(
+                status: .ok,
+                message: "The \(files) files of the server folders are already on the host.",
+                facts: ["files": "\(files)"],
+                checks: []
+            )
+        }
+        return StepOutcomeValue(
+            status: .changed,
+            message: "Copied \(sent) of \(files) files (\(bytes) bytes): " + parts.joined(separator: ", ") + ".",
+            facts: ["files": "\(files)", "sent_files": "\(sent)", "sent_bytes": "\(bytes)"],
+            checks: []
+        )
+    }
+
+    private var checksum: RemoteChecksum? {
+        plan.instance.platform == .windows ? nil : .posixSHA256Sum
+    }
+
+    /// Resumable, verified transfer options whose progress is reported for the whole step as `label`.
+    private func transferOptions(step: String, label: String, totalBytes: UInt64) -> TransferOptions {
+        let host = hostName
+        let events = events
+        let tally = TransferTally(totalBytes: totalBytes)
+        return TransferOptions(checksum: checksum) { progress in
+            guard let done = tally.update(progress) else { return }
+            events(.transfer(host: host, step: step, path: label, completedBytes: done, totalBytes: totalBytes))
+        }
+    }
+
+    private static func fileSize(_ path: String) -> UInt64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    // MARK: - Input hashes and the host's marker
+
+    /// The step's input: what it renders or sends, so that a new backup, version or setting reruns it.
+    private func inputHash(of step: ProvisioningPlan.PlannedStep) throws -> InputHash {
+        var parts: [String: String] = ["step": step.definition.name, "host": hostName]
+        if let script = step.script {
+            parts["script"] = script.contents
+            for name in step.definition.sqlTemplates {
+                let file = StepDefinition.workFileName(ofSQL: name)
+                parts["sql:" + file] = plan.sqlFiles.first { $0.outputName == file }?.contents ?? ""
+            }
+        }
+        switch step.definition.name {
+        case "install":
+            parts["package_sha256"] = plan.variables["package_sha256"] ?? ""
+        case "upload-backup":
+            parts["backup_sha256"] = plan.variables["backup_sha256"] ?? ""
+            parts["backup_file"] = plan.variables["backup_file"] ?? ""
+        case "copy-folders":
+            for (folder, local) in plan.instance.folders {
+                parts["folder:" + folder.rawValue] =
+                    (plan.variables[folder.variableName] ?? "") + "\n" + FolderManifest.digest(of: local)
+            }
+        default:
+            break
+        }
+        var stepSecrets: [String: String] = [:]
+        for secret in step.definition.secrets {
+            if let value = secrets.values[secret] { stepSecrets[secret.rawValue] = value }
+        }
+        return journal.inputHash(parts: parts, secrets: stepSecrets)
+    }
+
+    private func readMarker(_ sftp: SFTPClient) async throws -> [String: String] {
+        let remote = workDirectory + "/" + Self.markerName
+        guard try await sftp.attributes(at: remote) != nil else { return [:] }
+        let local = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: local) }
+        _ = try await sftp.download(
+            from: remote,
+            to: local,
+            options: TransferOptions(resume: false, checksum: nil, skipUnchanged: false)
+        )
+        guard let data = FileManager.default.contents(atPath: local),
+            let marker = try? JSONDecoder().decode([String: String].self, from: data)
+        else { return [:] }
+        return marker
+    }
+
+    private func writeMarker(_ marker: [String: String], sftp: SFTPClient) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try await upload(
+            [
+                ProvisioningPlan.RenderedFile(
+                    template: "",
+                    outputName: Self.markerName,
+                    contents: String(decoding: try encoder.encode(marker), as: UTF8.self)
+                )
+            ],
+            sftp: sftp
+        )
+    }
+
+    // MARK: - Messages
+
+    private func stepFailure(_ step: String, _ error: any Error) -> String {
+        if let error = error as? SSHError { return error.message }
+        return String(describing: error)
+    }
+
+    private func describeRunError(_ error: any Error) -> String {
+        if let error = error as? SSHError {
+            switch error.code {
+            case .disconnected, .timedOut:
+                return "\(error.message) Rerun `octoprov provision` to resume from this step."
+            default:
+                return error.message
+            }
+        }
+        return String(describing: error)
+    }
+}
+
+/// A runner-side failure that is not the host's: one sentence.
+public struct RunnerError: Error, Sendable, CustomStringConvertible {
+    /// The sentence.
+    public var description: String
+
+    /// Creates the error.
+    public init(_ description: String) {
+        self.description = description
+    }
+}
