@@ -257,6 +257,12 @@ public struct HostProvisioner: Sendable {
                 outcome.message += " (the package was uploaded)"
             }
         }
+        if name == "preflight", outcome.status != .failed,
+            let problem = DiskSpaceCheck.problem(plan: plan, facts: outcome.facts)
+        {
+            outcome.status = .failed
+            outcome.message = problem
+        }
         if name == "verify", outcome.status != .failed {
             guard let verifier else {
                 outcome.message += " The REST checks were not run: no verifier is configured."
@@ -431,7 +437,7 @@ public struct HostProvisioner: Sendable {
     }
 
     private static func fileSize(_ path: String) -> UInt64 {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.uint64Value ?? 0
+        DiskSpaceCheck.fileSize(path)
     }
 
     // MARK: - Input hashes and the host's marker
