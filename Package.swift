@@ -143,7 +143,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LiveTests",
-            dependencies: ["SSHKit", "Provisioning", "TestSupport", "Sandbox"],
+            dependencies: ["SSHKit", "Provisioning", "TestSupport", "Sandbox", "OctopusStandIn"],
             swiftSettings: swiftSettings
         ),
     ]

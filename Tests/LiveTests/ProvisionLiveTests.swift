@@ -1,0 +1,307 @@
+import Foundation
+import OctopusStandIn
+import Provisioning
+import Sandbox
+import Synchronization
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `octoprov provision` against `octoprov sandbox`, through the built binary (issue 5's acceptance): three VMs
+/// cloned in parallel from the seeded backup without a single contact with "production", a rerun that changes
+/// nothing, a run killed during the folder copy that resumes without resending what was copied, and no secret in
+/// any output, report, journal, VM log or VM process's arguments.
+@Suite("octoprov provision on a sandbox", .tags(.large))
+struct ProvisionLiveTests {
+    /// Each seeded package's size: the server folders are then about 240 MB, so that copying them takes a while.
+    static let packageSize = 40_000_000
+
+    @Test func threeClonesInParallelNeverTouchProductionAndARerunChangesNothing() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-prov-\(UUID().uuidString)")
+        let directory = base.appendingPathComponent("sbx").path
+        let stateDirectory = base.appendingPathComponent("state").path
+        let reports = base.appendingPathComponent("reports").path
+        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: base) }
+
+        let up = try runOctoprov([
+            "sandbox", "up", "--vms", "4", "--dir", directory, "--package-size", String(Self.packageSize),
+        ])
+        try #require(up.status == 0, "\(up.stderr)")
+        let layout = SandboxLayout(directory: directory)
+        defer { _ = try? Sandbox.down(layout) }
+        let state = try #require(SandboxState.read(from: layout))
+        let seed = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: "\(layout.productionDirectory)/seed.json"))
+        )
+        let summary = try #require(seed as? [String: Any])
+        let productionInstallationId = try #require(summary["installationId"] as? String)
+        let common = ["-i", layout.inventoryPath, "--state-dir", stateDirectory]
+
+        // Every process's arguments while octoprov runs, to search for secrets afterwards.
+        let arguments = ArgumentSampler()
+        arguments.start()
+
+        // 1. Three VMs in parallel, from nothing to verified clones.
+        let clock = ContinuousClock()
+        var started = clock.now
+        let first = try runOctoprov(
+            ["provision"] + common + [
+                "--limit", "vm1,vm2,vm3", "--parallel", "3", "--report-json", "\(reports)/first.json",
+                "--junit", "\(reports)/first.xml",
+            ]
+        )
+        let firstDuration = started.duration(to: clock.now)
+        #expect(first.status == 0, "\(first.stderr)")
+        for vm in ["vm1", "vm2", "vm3"] {
+            #expect(first.stderr.contains("sandbox-clone/\(vm)  ok"), "\(first.stderr)")
+            #expect(first.stderr.contains("\(vm) [13 verify] ok"), "\(first.stderr)")
+        }
+        #expect(first.stderr.contains("3 of 3 host(s) succeeded"))
+
+        // Nothing reached production's targets, webhooks or server, during the run or since.
+        try await Task.sleep(for: .seconds(2))
+        #expect(Sandbox.contacts(layout).filter { !$0.fromProduction }.isEmpty, "\(Sandbox.contacts(layout))")
+
+        for vm in state.vms.prefix(3) {
+            // The stand-in's start audit: the first start already saw a quarantined database.
+            let audit = try Self.startAudits(vm)
+            let firstStart = try #require(audit.first)
+            for field in [
+                "OtherServerNodes", "EnabledTargets", "EnabledWorkers", "EnabledTriggers", "EnabledSubscriptions",
+                "QueuedTasks",
+            ] {
+                #expect(firstStart[field] as? Int == 0, "\(vm.name) \(field): \(firstStart)")
+            }
+            #expect(firstStart["InstallationId"] as? String != productionInstallationId)
+
+            // The clone serves the seeded projects, and an encrypted value decrypts with production's key.
+            let apiKey = try String(contentsOfFile: "\(layout.productionDirectory)/api-key", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let client = try OctopusClient(baseURL: "http://\(vm.address):8080", apiKey: apiKey)
+            let projectNames = try #require(summary["projectNames"] as? [String: [String]])
+            for (space, names) in projectNames {
+                let served = try await client.list(.projects, in: .space(space)).compactMap(\.name)
+                #expect(served.sorted() == names.sorted(), "\(vm.name) \(space)")
+            }
+            #expect(try Self.decryptedAccountPassword(vm: vm, layout: layout) == "s3cret-1")
+        }
+
+        // The reports: every host and step, and every verify check passed.
+        let firstReport = try String(contentsOfFile: "\(reports)/first.xml", encoding: .utf8)
+        #expect(firstReport.contains("failures=\"0\""))
+        #expect(firstReport.contains("targets_disabled"))
+        let firstJSON = try Data(contentsOf: URL(fileURLWithPath: "\(reports)/first.json"))
+        let parsed = try ProvisionReport(json: firstJSON)
+        #expect(parsed.instances.first?.hosts.map(\.name) == ["vm1", "vm2", "vm3"])
+        let hosts = parsed.instances.first?.hosts ?? []
+        #expect(hosts.allSatisfy { $0.checks.count == 9 && $0.checks.allSatisfy(\.passed) })
+
+        // 2. The same command again: every step ok, nothing changed, in under a tenth of the time.
+        started = clock.now
+        let second = try runOctoprov(
+            ["provision"] + common + [
+                "--limit", "vm1,vm2,vm3", "--parallel", "3", "--report-json", "\(reports)/second.json",
+            ]
+        )
+        let secondDuration = started.duration(to: clock.now)
+        #expect(second.status == 0, "\(second.stderr)")
+        let again = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(reports)/second.json")))
+        let steps = again.instances.flatMap(\.hosts).flatMap(\.steps)
+        #expect(steps.count == 3 * 14)
+        #expect(steps.allSatisfy { $0.status == .ok }, "\(steps.filter { $0.status != .ok })")
+        #expect(secondDuration < firstDuration / 10, "first \(firstDuration), second \(secondDuration)")
+        for vm in state.vms.prefix(3) {
+            #expect(try Self.startAudits(vm).count == 1, "\(vm.name) was started again")
+        }
+
+        // 3. Killed during the folder copy, then run again: the copy resumes and the folders are identical.
+        let vm4 = state.vms[3]
+        let killed = try runOctoprovKilled(
+            ["provision"] + common + ["--limit", "vm4"],
+            when: { $0.contains("vm4 [copy-folders] server folders: ") && !$0.contains(": 0 B of") }
+        )
+        #expect(killed, "octoprov was not seen copying the server folders")
+        let resumed = try runOctoprov(
+            ["provision"] + common + ["--limit", "vm4", "--report-json", "\(reports)/vm4.json"]
+        )
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let vm4Report = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(reports)/vm4.json")))
+        let copy = try #require(vm4Report.instances.first?.hosts.first?.steps.first { $0.name == "copy-folders" })
+        let totalBytes = (summary["folderBytes"] as? [String: Int])?.values.reduce(0, +) ?? 0
+        // "Copied N of M files (B bytes): …": what was copied before the kill, renamed into place or left as a
+        // part, is not sent again, so fewer bytes than the folders hold cross the network.
+        let message = copy.message ?? ""
+        let sentBytes = message.split(separator: "(").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
+        #expect(copy.status == .changed, "\(message)")
+        #expect((sentBytes ?? .max) < totalBytes, "\(message); the folders hold \(totalBytes) bytes")
+        for folder in ["Packages", "Artifacts", "TaskLogs", "EventExports", "Imports"] {
+            #expect(
+                try Self.tree("\(layout.productionDirectory)/folders/\(folder)")
+                    == Self.tree("\(vm4.rootDirectory)/octopus/\(folder)"),
+                "\(folder) differs on vm4"
+            )
+        }
+        #expect(Sandbox.contacts(layout).filter { !$0.fromProduction }.isEmpty)
+
+        // 4. No secret anywhere: outputs, reports, journals, the VMs' logs and files, process arguments.
+        arguments.stop()
+        let journalFiles = try FileManager.default.contentsOfDirectory(atPath: stateDirectory + "/journal")
+            .filter { !$0.hasSuffix(".secrets.json") && !$0.hasSuffix(".lock") }
+            .map { stateDirectory + "/journal/" + $0 }
+        let generatedKeys = try Self.generatedAPIKeys(stateDirectory)
+        #expect(generatedKeys.count == 4)
+        let secrets =
+            [
+                try String(contentsOfFile: "\(layout.productionDirectory)/master-key", encoding: .utf8),
+                try String(contentsOfFile: "\(layout.productionDirectory)/admin-password", encoding: .utf8),
+            ].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } + generatedKeys
+        var haystacks: [(String, String)] = [
+            ("output", first.stdout + first.stderr + second.stdout + second.stderr + resumed.stdout + resumed.stderr),
+            ("process arguments", arguments.seen.joined(separator: "\n")),
+        ]
+        for file in try FileManager.default.contentsOfDirectory(atPath: reports) {
+            haystacks.append((file, try String(contentsOfFile: "\(reports)/\(file)", encoding: .utf8)))
+        }
+        for file in journalFiles {
+            haystacks.append((file, String(decoding: try Data(contentsOf: URL(fileURLWithPath: file)), as: UTF8.self)))
+        }
+        for vm in state.vms {
+            for folder in ["\(vm.rootDirectory)/octopus/Logs", "\(vm.rootDirectory)/tmp/octoprov"] {
+                for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+                    let path = "\(folder)/\(file)"
+                    guard let data = FileManager.default.contents(atPath: path), data.count < 5_000_000 else {
+                        continue
+                    }
+                    haystacks.append((path, String(decoding: data, as: UTF8.self)))
+                }
+            }
+        }
+        #expect(arguments.seen.count > 10, "the sampler saw too few processes")
+        for secret in secrets {
+            try #require(secret.count >= 8)
+            let forms = [secret, Data(secret.utf8).base64EncodedString()]
+            for (name, text) in haystacks {
+                for form in forms {
+                    #expect(!text.contains(form), "a secret is in \(name)")
+                }
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// The start audits of a VM's clone, oldest first.
+    static func startAudits(_ vm: SandboxState.VM) throws -> [[String: Any]] {
+        let text = try String(contentsOfFile: "\(vm.rootDirectory)/octopus/Logs/standin-audit.jsonl", encoding: .utf8)
+        return try text.split(separator: "\n").compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.filter { $0["Event"] as? String == "start" }
+    }
+
+    /// The first seeded account's password, read from the clone's database on the VM and decrypted with
+    /// production's Master Key.
+    static func decryptedAccountPassword(vm: SandboxState.VM, layout: SandboxLayout) throws -> String {
+        let database = try SQLiteDatabase(
+            path: "\(vm.rootDirectory)/var/lib/octopus-standin/localhost/octopusoctopusserverclone.sqlite"
+        )
+        let row = try database.query(
+            "SELECT json_extract([JSON], '$.Password') FROM Account ORDER BY Id LIMIT 1"
+        ).rows.first?.first?.text
+        let keyText = try String(contentsOfFile: "\(layout.productionDirectory)/master-key", encoding: .utf8)
+        let key = try MasterKey(base64: keyText.trimmingCharacters(in: .whitespacesAndNewlines))
+        return try key.decrypt(try #require(row))
+    }
+
+    /// The API keys octoprov generated (the journal's secret file), one per host.
+    static func generatedAPIKeys(_ stateDirectory: String) throws -> [String] {
+        let folder = stateDirectory + "/journal"
+        var keys: [String] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder) where file.hasSuffix(".secrets.json") {
+            let text = try String(contentsOfFile: "\(folder)/\(file)", encoding: .utf8)
+            keys += text.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "-" })
+                .map(String.init).filter { $0.hasPrefix("API-") }
+        }
+        return keys
+    }
+
+    /// Relative path → SHA-256 of every regular file under `directory`.
+    static func tree(_ directory: String) throws -> [String: String] {
+        var result: [String: String] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        while let relative = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            let path = "\(directory)/\(relative)"
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue
+            else { continue }
+            result[relative] = try FileDigest.sha256(path: path)
+        }
+        return result
+    }
+}
+
+/// Runs octoprov and SIGKILLs it as soon as a line of its standard error satisfies `condition`.
+///
+/// - Returns: Whether the condition was met (and the process killed) before it exited by itself.
+func runOctoprovKilled(_ arguments: [String], when condition: @escaping @Sendable (String) -> Bool) throws -> Bool {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    let process = Process()
+    process.executableURL = root.appendingPathComponent(".build/debug/octoprov")
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment.removeValue(forKey: "SSH_AUTH_SOCK")
+    process.environment = environment
+    let err = Pipe()
+    process.standardError = err
+    process.standardOutput = FileHandle.nullDevice
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    var killed = false
+    var pending = ""
+    while true {
+        let data = err.fileHandleForReading.availableData
+        if data.isEmpty { break }
+        pending += String(decoding: data, as: UTF8.self)
+        let lines = pending.split(separator: "\n", omittingEmptySubsequences: false)
+        pending = String(lines.last ?? "")
+        if !killed, lines.dropLast().contains(where: { condition(String($0)) }) {
+            kill(process.processIdentifier, SIGKILL)
+            killed = true
+        }
+    }
+    process.waitUntilExit()
+    return killed && process.terminationReason == .uncaughtSignal
+}
+
+/// Samples every process's command line (`/proc/PID/cmdline`) every few milliseconds on a thread of its own.
+final class ArgumentSampler: Sendable {
+    private let state = Mutex<(running: Bool, seen: Set<String>)>((false, []))
+
+    var seen: [String] { state.withLock { Array($0.seen) } }
+
+    func start() {
+        state.withLock { $0.running = true }
+        let thread = Thread { [self] in
+            while state.withLock({ $0.running }) {
+                var lines: [String] = []
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+                where entry.allSatisfy(\.isNumber) {
+                    guard let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !data.isEmpty
+                    else { continue }
+                    lines.append(String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self))
+                }
+                state.withLock { $0.seen.formUnion(lines) }
+                usleep(5000)
+            }
+        }
+        thread.start()
+    }
+
+    func stop() {
+        state.withLock { $0.running = false }
+    }
+}
