@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Tries octoprov on a sandbox: fresh "VMs" (real sshd on loopback), a seeded production to clone, and
-# listeners that would catch any contact with production. Checks the sandbox inventory, prints the
-# clone plan for one VM, runs a command everywhere, then stops everything. Needs a built octoprov
-# (swift build -c release) and Debian's openssh-server (bash .ci/setup); run as root. Leaves nothing
-# running.
+# listeners that would catch any contact with production. Checks the sandbox inventory, provisions a
+# quarantined, verified clone on every VM, runs provision again (nothing to do), verifies, shows that
+# production was never contacted, then stops everything. Needs a built octoprov (swift build -c
+# release) and Debian's openssh-server (bash .ci/setup); run as root. Leaves nothing running.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 octoprov=${OCTOPROV:-$root/.build/release/octoprov}
@@ -28,8 +28,9 @@ show() {
 
 show "$octoprov" sandbox up --vms 3 --dir "$SANDBOX"
 show "$octoprov" inventory check -i "$SANDBOX/inventory.yml"
-show "$octoprov" plan -i "$SANDBOX/inventory.yml" --limit vm1 --output "$WORK/plan"
-# shellcheck disable=SC2016 # expanded on the VMs, not here
-show "$octoprov" exec -i "$SANDBOX/inventory.yml" -- 'echo "hello from $OCTOPROV_VM_NAME as $(id -un)"'
+show "$octoprov" provision -i "$SANDBOX/inventory.yml" --state-dir "$WORK/state" --quiet \
+    --report-json "$WORK/report.json" --junit "$WORK/junit.xml"
+show "$octoprov" provision -i "$SANDBOX/inventory.yml" --state-dir "$WORK/state" --quiet
+show "$octoprov" verify -i "$SANDBOX/inventory.yml" --state-dir "$WORK/state" --quiet
 show "$octoprov" sandbox status --dir "$SANDBOX"
 show "$octoprov" sandbox down --dir "$SANDBOX"

@@ -37,7 +37,7 @@ struct SandboxInventory {
                 "      work_dir: \(root)/tmp/octoprov",
                 "      sql_data_root: \(root)/var/lib/octopus-standin",
                 "      data_dir: \(root)/var/lib/octopus-standin/localhost",
-                "      web_listen_prefix: http://\(vm.address):8080",
+                "      web_listen_prefix: http://\(vm.address):\(vm.webPort ?? 8080)",
             ]
         }
         lines += [

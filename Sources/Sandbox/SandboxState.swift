@@ -23,6 +23,9 @@ public struct SandboxState: Codable, Sendable, Hashable {
         public var rootDirectory: String
         /// The sshd listener's PID.
         public var sshdPID: Int32
+        /// The port the VM's Octopus listens on (`web_listen_prefix`), free when the sandbox started, so that
+        /// sandboxes running side by side never answer for each other.
+        public var webPort: Int?
     }
 
     /// A loopback listener playing a piece of production that a clone must never contact.

@@ -95,7 +95,8 @@ public enum SandboxSupervisor {
                         address: vm.address,
                         port: vm.port,
                         rootDirectory: vm.rootDirectory,
-                        sshdPID: vm.processIdentifier ?? 0
+                        sshdPID: vm.processIdentifier ?? 0,
+                        webPort: try Loopback.freePort(address: vm.address)
                     )
                 )
                 log("\(vm.name) listens on \(vm.address):\(vm.port)")

@@ -18,6 +18,7 @@ readonly instance_name={{ instance_name }}
 readonly mode={{ mode }}
 readonly backup_sha256={{ backup_sha256 }}
 readonly web_listen_prefix={{ web_listen_prefix }}
+readonly home_dir={{ home_dir }}
 
 # --- octoprov common (bash): identical in every bash step template; StepTemplateTests checks it ---
 # The result protocol (docs/steps.md, docs/templates.md): progress lines on stdout, then exactly one
@@ -267,7 +268,14 @@ answers() {
     code=$(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' -- "$ping_url" </dev/null) || return 1
     [[ $code == 200 || $code == 418 ]]
 }
-if answers; then
+# service_running: whether this instance's server runs (its PID file names a live process): another
+# server answering on the same address is not this one.
+service_running() {
+    local pid
+    pid=$(cat -- "$home_dir/standin.pid" 2>/dev/null) || return 1
+    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
+}
+if service_running && answers; then
     finish false "Octopus Server is already running and answers."
 fi
 say "Starting the instance's service."

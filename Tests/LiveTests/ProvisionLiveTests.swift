@@ -81,7 +81,7 @@ struct ProvisionLiveTests {
             // The clone serves the seeded projects, and an encrypted value decrypts with production's key.
             let apiKey = try String(contentsOfFile: "\(layout.productionDirectory)/api-key", encoding: .utf8)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            let client = try OctopusClient(baseURL: "http://\(vm.address):8080", apiKey: apiKey)
+            let client = try OctopusClient(baseURL: "http://\(vm.address):\(vm.webPort ?? 8080)", apiKey: apiKey)
             let projectNames = try #require(summary["projectNames"] as? [String: [String]])
             for (space, names) in projectNames {
                 let served = try await client.list(.projects, in: .space(space)).compactMap(\.name)

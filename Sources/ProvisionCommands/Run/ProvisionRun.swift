@@ -84,6 +84,12 @@ struct ProvisionRun {
         let printer = ProgressPrinter(quiet: quiet)
         let verifier = verifierFactory(redactor, logger)
         let hostPlans = plan.hosts
+        // Each local package's SHA-256, once per run, for the preflight's comparison with the inventory's.
+        var packageDigests: [String: String] = [:]
+        for path in Set(hostPlans.compactMap { $0.instance.package?.localFile }) {
+            packageDigests[path] = try? FileDigest.sha256(path: path)
+        }
+        let digests = packageDigests
         let clock = ContinuousClock()
         let started = clock.now
         let startedAt = Date()
@@ -117,6 +123,7 @@ struct ProvisionRun {
                 journal: journal,
                 fromStep: fromStep,
                 onlyStep: onlyStep,
+                localPackageSHA256: hostPlan.instance.package?.localFile.flatMap { digests[$0] },
                 verifier: verifier,
                 events: { printer.handle($0, redactor: hostRedactor) }
             )

@@ -30,6 +30,10 @@ public struct HostProvisioner: Sendable {
     public var fromStep: String?
     /// Run only this step (`octoprov verify`); the others are neither run nor reported.
     public var onlyStep: String?
+    /// The SHA-256 of the local package file octoprov uploads, computed once per run (`nil` for a URL).
+    public var localPackageSHA256: String?
+    /// How often a long-running script's elapsed time is reported.
+    public var heartbeat: Duration = .seconds(30)
     /// The REST verification.
     public var verifier: Verifier?
     /// Where progress goes.
@@ -43,9 +47,11 @@ public struct HostProvisioner: Sendable {
         journal: Journal,
         fromStep: String? = nil,
         onlyStep: String? = nil,
+        localPackageSHA256: String? = nil,
         verifier: Verifier? = nil,
         events: @escaping @Sendable (ProvisionEvent) -> Void
     ) {
+        self.localPackageSHA256 = localPackageSHA256
         self.plan = plan
         self.secrets = secrets
         self.redactor = redactor
@@ -240,6 +246,26 @@ public struct HostProvisioner: Sendable {
         default:
             break
         }
+        if name == "preflight", let package = plan.instance.package, let local = package.localFile,
+            let actual = localPackageSHA256, actual != package.sha256
+        {
+            return StepOutcomeValue(
+                status: .failed,
+                message: "The package \(local) has SHA-256 \(actual), not the inventory's \(package.sha256); "
+                    + "fetch the right package or correct `package.sha256`.",
+                facts: [:],
+                checks: []
+            )
+        }
+        if name == "start", plan.instance.mode == .clone, !journal.succeeded(host: hostName, step: "quarantine") {
+            return StepOutcomeValue(
+                status: .failed,
+                message: "The quarantine step has not succeeded for this restore, so the service is not started; "
+                    + "run provision without --from-step so that restore and quarantine run first.",
+                facts: [:],
+                checks: []
+            )
+        }
         var packageChanged = false
         if name == "install", let local = plan.instance.package?.localFile {
             let remote = plan.variables["package_file"] ?? ""
@@ -308,6 +334,24 @@ public struct HostProvisioner: Sendable {
             command = "bash " + posixShellQuoted(remoteScript)
         }
         let printer = StepOutputLines(host: hostName, step: step.definition.name, redactor: redactor, events: events)
+        // A long step says it is still at work, with its elapsed time.
+        let ticker = Task { [heartbeat, events, hostName] in
+            let clock = ContinuousClock()
+            let started = clock.now
+            while !Task.isCancelled {
+                try await Task.sleep(for: heartbeat)
+                let seconds = Int(started.duration(to: clock.now).components.seconds)
+                events(
+                    .output(
+                        host: hostName,
+                        step: step.definition.name,
+                        line: "still running after \(seconds / 60)m\(String(format: "%02d", seconds % 60))s",
+                        isError: false
+                    )
+                )
+            }
+        }
+        defer { ticker.cancel() }
         let result = try await session.run(
             command,
             options: ExecOptions(stdin: secrets.standardInput(for: step.definition)) { stream, chunk in
