@@ -16,8 +16,10 @@ import Testing
 /// any output, report, journal, VM log or VM process's arguments.
 @Suite("octoprov provision on a sandbox", .tags(.large))
 struct ProvisionLiveTests {
-    /// Each seeded package's size: the server folders are then about 240 MB, so that copying them takes a while.
-    static let packageSize = 40_000_000
+    /// Each seeded package's size: the server folders are then about 420 MB, so that copying them takes a while as
+    /// a real clone's does, and a rerun's tenth of the first run is measured against real work even on a loaded
+    /// machine.
+    static let packageSize = 70_000_000
 
     @Test func threeClonesInParallelNeverTouchProductionAndARerunChangesNothing() async throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-prov-\(UUID().uuidString)")
