@@ -51,15 +51,7 @@ public struct HostOptions: ParsableArguments {
         }
     }
 
-    var logger: Logger {
-        var logger = Logger(label: "octoprov") { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .trace
-            return handler
-        }
-        logger.logLevel = verbose ? .debug : .warning
-        return logger
-    }
+    var logger: Logger { ProvisionRun.logger(verbose: verbose) }
 }
 
 /// The end-of-run summary shared by commands: one line per host, then the exit status.

@@ -186,6 +186,7 @@ struct ProvisionRun {
         )
     }
 
+    /// The SSH layer's logger for every command: warnings on stderr, debug detail with `--verbose`.
     static func logger(verbose: Bool) -> Logger {
         var logger = Logger(label: "octoprov") { label in
             var handler = StreamLogHandler.standardError(label: label)
