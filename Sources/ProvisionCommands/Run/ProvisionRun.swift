@@ -105,6 +105,12 @@ struct ProvisionRun {
                     let host = hostPlan.host.name
                     let name = StepSecret.adminAPIKey.rawValue
                     apiKey = journal.storedSecret(named: name, host: host)
+                    if apiKey == nil, onlyStep == "verify" {
+                        throw RunnerError(
+                            "No API key was created on \(host) yet (the admin step makes one); run `octoprov "
+                                + "provision` for it first."
+                        )
+                    }
                     if apiKey == nil {
                         let generated = OctopusAPIKey.generate()
                         try journal.storeSecret(generated, named: name, host: host)
@@ -112,8 +118,10 @@ struct ProvisionRun {
                     }
                 }
                 secrets = try StepSecretValues.read(for: hostPlan, environment: environment, adminAPIKey: apiKey)
+            } catch let error as RunnerError {
+                throw error
             } catch {
-                throw RunnerError("Preflight refused before any change: \(error)")
+                throw RunnerError("Nothing was changed on the host: \(error)")
             }
             let hostRedactor = redactor.merging(secrets.redactor)
             let provisioner = HostProvisioner(

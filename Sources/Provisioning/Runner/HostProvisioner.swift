@@ -106,12 +106,15 @@ public struct HostProvisioner: Sendable {
                     let decision = journal.decision(host: hostName, step: name, inputHash: hash)
                     let alwaysRuns = name == "verify" || name == "report"
                     if !forced, !alwaysRuns, !decision.shouldRun, marker[name] == hash.hex {
+                        let previous = journal.record(host: hostName, step: name)
+                        let when = previous?.finished.map { " at \(Timestamp.string($0))" } ?? ""
                         let record = StepRunRecord(
                             position: step.position,
                             step: name,
                             status: .ok,
-                            message: "Already done with the same input (\(decision)).",
-                            facts: journal.record(host: hostName, step: name)?.facts ?? [:]
+                            message: "Done in an earlier run (\(previous?.status.description ?? "ok")\(when)) with the "
+                                + "same input; not run again.",
+                            facts: previous?.facts ?? [:]
                         )
                         facts[name] = record.facts
                         records.append(record)
