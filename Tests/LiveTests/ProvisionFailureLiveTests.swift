@@ -162,6 +162,7 @@ struct ProvisionFailureLiveTests {
 
         let report = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: reportPath)))
         let recap = run.stderr.split(separator: "\n").map(String.init)
+        let junit = Self.text(junitPath)
         for scenario in Self.scenarios {
             let vm = try #require(vms[scenario.vm])
             let host = try #require(
@@ -189,6 +190,14 @@ struct ProvisionFailureLiveTests {
             #expect(host.steps.filter { $0.position < failed.position }.allSatisfy { $0.status != .skipped })
             #expect(host.steps.filter { $0.position > failed.position }.allSatisfy { $0.status == .skipped })
             #expect(line.contains("  failed  ") && line.hasSuffix("Step \(step) failed: \(sentence)"), "\(line)")
+            let number = failed.position < 10 ? "0\(failed.position)" : "\(failed.position)"
+            let testcase = "classname=\"\(scenario.instance).\(scenario.vm)\" name=\"\(number)-\(step)\""
+            let junitCase = junit.components(separatedBy: testcase).dropFirst().first?.components(
+                separatedBy: "</testcase>"
+            ).first
+            #expect(
+                junitCase?.contains("<failure message=") == true && junitCase?.contains("type=\"step failed\">") == true
+            )
             // Nothing is left half-started: no stand-in server runs on the VM, and its PID file names no process.
             #expect(
                 VMProcesses.standInServers(vm.rootDirectory).isEmpty,
