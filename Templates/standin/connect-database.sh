@@ -267,6 +267,17 @@ if [[ $current == "$connection_string" ]]; then
 fi
 say "Connecting the instance to the database with the Master Key."
 export MASTER_KEY=$secret_master_key
-octopus database "--instance=$instance_name" "--connectionString=$connection_string"
+status=0
+output=$("$octopus_server" database "--instance=$instance_name" "--connectionString=$connection_string" 2>&1 </dev/null) ||
+    status=$?
 unset MASTER_KEY
+if [[ -n $output ]]; then printf '%s\n' "$output"; fi
+if ((status != 0)); then
+    # Octopus's answer to a Master Key that does not decrypt the database: a CryptographicException,
+    # "Padding is invalid and cannot be removed".
+    if [[ $output == *"Padding is invalid"* ]]; then
+        fail "The Master Key does not decrypt this database (Octopus.Server database: Padding is invalid); set master_key to the Master Key of the instance the backup came from, then run provision again."
+    fi
+    fail "Octopus.Server database failed with exit status $status; see its output above."
+fi
 finish true "Connected the instance to the restored database."
