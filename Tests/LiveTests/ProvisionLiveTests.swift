@@ -149,7 +149,32 @@ struct ProvisionLiveTests {
         }
         #expect(Sandbox.contacts(layout).filter { !$0.fromProduction }.isEmpty)
 
-        // 4. No secret anywhere: outputs, reports, journals, the VMs' logs and files, process arguments.
+        // 4. A second run while another holds the instance's journal is refused, naming the holder's PID.
+        let journal = JournalLocation.journalPath(
+            stateDirectory: stateDirectory,
+            inventoryPath: JournalLocation.canonicalInventoryPath(layout.inventoryPath),
+            instance: "sandbox-clone"
+        )
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        holder.arguments = [
+            "-c",
+            "import fcntl, sys, time\nf = open(sys.argv[1], 'a+')\nfcntl.flock(f, fcntl.LOCK_EX)\n"
+                + "print('locked', flush=True)\ntime.sleep(60)",
+            JournalLocation.lockPath(forJournal: journal),
+        ]
+        let holderOutput = Pipe()
+        holder.standardOutput = holderOutput
+        try holder.run()
+        defer { holder.terminate() }
+        _ = holderOutput.fileHandleForReading.availableData  // "locked"
+        let refused = try runOctoprov(["provision"] + common + ["--limit", "vm1"])
+        #expect(refused.status == 75, "\(refused.stderr)")
+        #expect(refused.stderr.contains("\(holder.processIdentifier)"), "\(refused.stderr)")
+        holder.terminate()
+        holder.waitUntilExit()
+
+        // 5. No secret anywhere: outputs, reports, journals, the VMs' logs and files, process arguments.
         arguments.stop()
         let journalFiles = try FileManager.default.contentsOfDirectory(atPath: stateDirectory + "/journal")
             .filter { !$0.hasSuffix(".secrets.json") && !$0.hasSuffix(".lock") }

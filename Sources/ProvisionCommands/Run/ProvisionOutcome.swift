@@ -64,7 +64,9 @@ struct ProvisionOutcome {
                             checks: host.checks.map {
                                 VerifyCheckReport(name: $0.name, passed: $0.passed, message: $0.message)
                             },
-                            error: host.failure
+                            // A failed step is its own test case; `error` is for a host that failed outside any step
+                            // (unreachable, secrets unreadable).
+                            error: host.steps.contains { $0.status == .failed } ? nil : host.failure
                         )
                     }
                 )

@@ -75,6 +75,8 @@ public struct HostProvisioner: Sendable {
         var records: [StepRunRecord] = []
         var checks: [VerifyCheckResult] = []
         var failure: String?
+        // When the step now running began, for the duration of one cut off by a lost connection.
+        var runningSince = clock.now
         journal.declareSteps(plan.steps.map(\.definition.name), host: hostName)
         if let fromStep { try? journal.reset(host: hostName, from: fromStep) }
         do {
@@ -131,6 +133,7 @@ public struct HostProvisioner: Sendable {
                     )
                     try journal.markRunning(host: hostName, step: name, inputHash: hash)
                     let stepStarted = clock.now
+                    runningSince = stepStarted
                     var outcome: StepOutcomeValue
                     do {
                         outcome = try await perform(step, session: session, sftp: sftp, facts: facts)
@@ -182,14 +185,21 @@ public struct HostProvisioner: Sendable {
             let message = redactor.redact(describeRunError(error))
             if let running {
                 let name = running.definition.name
+                let duration = runningSince.duration(to: clock.now)
                 try? journal.markFinished(
                     host: hostName,
                     step: name,
                     status: .failed,
                     message: message,
-                    duration: .zero
+                    duration: duration
                 )
-                let record = StepRunRecord(position: running.position, step: name, status: .failed, message: message)
+                let record = StepRunRecord(
+                    position: running.position,
+                    step: name,
+                    status: .failed,
+                    message: message,
+                    duration: duration
+                )
                 records.append(record)
                 events(.stepFinished(host: hostName, record: record))
                 failure = "Step \(name) failed: \(message)"
