@@ -276,14 +276,25 @@ require_sql_tools
 [[ $backup_sha256 =~ ^[0-9a-f]{64}$ ]] || fail "backup_sha256 is not a lower-case hex SHA-256."
 for file in database-exists.sql restore-filelist.sql restore.sql verify-quarantine.sql; do require_sql "$file"; done
 
-# check_backup_version: fails unless the restored database was last upgraded by the pinned version.
+# check_backup_version FOUND: fails unless FOUND (the backup's Octopus version; empty = unknown) is the pin.
 check_backup_version() {
-    local found
-    found=$(sql_value octopus_version)
-    fact octopus_version "$found"
-    if [[ -n $found && $(version_core "$found") != "$(version_core "$version")" ]]; then
-        fail "The backup comes from Octopus $found but the pinned version is $version; pin $found (a clone must run the backup's version), then upgrade."
+    if [[ -n $1 && $(version_core "$1") != "$(version_core "$version")" ]]; then
+        fail "The backup comes from Octopus $1 but the pinned version is $version; restore it onto the same version (pin $1), then upgrade the clone."
     fi
+}
+# tsql_literal TEXT: TEXT as an N'…' literal (quotes doubled; the caller refused control characters).
+tsql_literal() { printf "N'%s'" "${1//\'/\'\'}"; }
+run_file="$work_dir/restore-run.sql"
+cleanup() { rm -f -- "$run_file"; }
+trap cleanup EXIT
+# damaged_backup: whether the last sqlcmd output is SQL Server's answer to a damaged or incomplete backup
+# (3241 media family incorrectly formed, 3242 not a valid backup set, 3203 read failed, 3183/3189 checksum).
+damaged_backup() {
+    local number
+    for number in 3241 3242 3203 3183 3189; do
+        if [[ $sql_output == *"Msg $number,"* ]]; then return 0; fi
+    done
+    return 1
 }
 fact database "$database"
 
@@ -294,7 +305,8 @@ if [[ $(sql_value database_exists) != 0 ]]; then
     if [[ $(sql_value restore_sha256) != "$backup_sha256" ]]; then
         fail "The database already exists and was not restored by octoprov from this backup; octoprov never overwrites a database, so drop it or choose another database name."
     fi
-    check_backup_version
+    fact octopus_version "$(sql_value octopus_version)"
+    check_backup_version "$(sql_value octopus_version)"
     finish false "The database was already restored from this backup."
 fi
 
@@ -303,6 +315,9 @@ say "Reading the backup's file list (RESTORE FILELISTONLY)."
 if ! run_sql "$work_dir/restore-filelist.sql"; then
     if [[ $sql_output == *"Access is denied"* || $sql_output == *"Operating system error 5"* ]]; then
         fail "SQL Server cannot read the backup file; let its service account read the work folder, then run the step again."
+    fi
+    if damaged_backup; then
+        fail "The backup is damaged or incomplete (RESTORE FILELISTONLY cannot read it; see the sqlcmd output above); copy a complete backup to the inventory's backup path, then run provision again."
     fi
     fail "RESTORE FILELISTONLY failed; see the sqlcmd output above."
 fi
@@ -335,11 +350,6 @@ data_file="$data_dir/$stem.mdf"
 log_file="$data_dir/${stem}_log.ldf"
 [[ ! -e $data_file && ! -e $log_file ]] || fail "The data folder already holds files named for this database; octoprov does not overwrite them."
 
-# tsql_literal TEXT: TEXT as an N'…' literal (quotes doubled; the caller refused control characters).
-tsql_literal() { printf "N'%s'" "${1//\'/\'\'}"; }
-run_file="$work_dir/restore-run.sql"
-cleanup() { rm -f -- "$run_file"; }
-trap cleanup EXIT
 {
     printf -- '-- Written by the restore step on the host: the names only known at run time.\n'
     printf 'DECLARE @data_logical NVARCHAR(128) = %s, @log_logical NVARCHAR(128) = %s;\n' \
@@ -349,10 +359,16 @@ trap cleanup EXIT
     cat -- "$work_dir/restore.sql"
 } >"$run_file"
 say "Restoring the backup as the new database."
-run_sql "$run_file" || fail "RESTORE DATABASE failed; see the sqlcmd output above."
+if ! run_sql "$run_file"; then
+    if damaged_backup; then
+        fail "The backup is damaged or incomplete (RESTORE DATABASE cannot read it; see the sqlcmd output above); copy a complete backup to the inventory's backup path, then run provision again."
+    fi
+    fail "RESTORE DATABASE failed; see the sqlcmd output above."
+fi
 run_sql "$work_dir/verify-quarantine.sql" || fail "Reading the restored database failed; see the sqlcmd output above."
 [[ $(sql_value restore_sha256) == "$backup_sha256" ]] || fail "The restored database has no octoprov restore record; see the sqlcmd output above."
 fact data_file "$data_file"
 fact log_file "$log_file"
-check_backup_version
+fact octopus_version "$(sql_value octopus_version)"
+check_backup_version "$(sql_value octopus_version)"
 finish true "Restored the backup as a new database."
