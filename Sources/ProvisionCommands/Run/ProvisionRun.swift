@@ -133,6 +133,7 @@ struct ProvisionRun {
                 onlyStep: onlyStep,
                 localPackageSHA256: hostPlan.instance.package?.localFile.flatMap { digests[$0] },
                 verifier: verifier,
+                projectImporter: ProjectImport.make(logger: logger, environment: environment),
                 events: { printer.handle($0, redactor: hostRedactor) }
             )
             return try await withHostSession(hostPlan.host, logger: logger, environment: environment) { session in

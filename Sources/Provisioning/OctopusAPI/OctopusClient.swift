@@ -93,17 +93,40 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
         query: [(name: String, value: String)] = [],
         body: OctopusJSONValue? = nil
     ) async throws(OctopusAPIError) -> OctopusHTTPResponse {
+        var raw: (contentType: String, bytes: [UInt8])?
+        if let body {
+            do {
+                raw = ("application/json; charset=utf-8", Array(try JSONEncoder().encode(body)))
+            } catch {
+                let target = (try? self.target(method, path, query: query)) ?? path
+                throw failure(.invalidRequest, method, target, "could not encode its JSON body")
+            }
+        }
+        return try await send(method, path, query: query, raw: raw)
+    }
+
+    /// Sends a request with a body of any type (a multipart upload), with the retries of
+    /// ``send(_:_:query:body:)``.
+    ///
+    /// - Parameters:
+    ///   - method: `POST`, `PUT`, …
+    ///   - path: The path under the base URL, or a link the server gave.
+    ///   - query: Query parameters.
+    ///   - raw: The body's `Content-Type` and bytes, or `nil` for none.
+    /// - Returns: The response, whatever its status.
+    public func send(
+        _ method: String,
+        _ path: String,
+        query: [(name: String, value: String)] = [],
+        raw: (contentType: String, bytes: [UInt8])?
+    ) async throws(OctopusAPIError) -> OctopusHTTPResponse {
         let target = try self.target(method, path, query: query)
         var headers: [(name: String, value: String)] = [("Accept", "application/json")]
         if let apiKey { headers.append(("X-Octopus-ApiKey", apiKey.value)) }
         var bytes: [UInt8]?
-        if let body {
-            headers.append(("Content-Type", "application/json; charset=utf-8"))
-            do {
-                bytes = Array(try JSONEncoder().encode(body))
-            } catch {
-                throw failure(.invalidRequest, method, target, "could not encode its JSON body")
-            }
+        if let raw {
+            headers.append(("Content-Type", raw.contentType))
+            bytes = raw.bytes
         }
         let request = HTTPTransport.Request(method: method, target: target, headers: headers, body: bytes)
         let idempotent = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(method)
@@ -245,6 +268,51 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
                         + "size or the page limit"
                 )
             }
+        }
+    }
+
+    /// `GET`s `path` and returns the body's bytes (an artifact's content); any status but 2xx is an error.
+    ///
+    /// - Parameter path: The path or a server-given link (`Links.Content`).
+    /// - Returns: The bytes.
+    public func download(_ path: String) async throws(OctopusAPIError) -> [UInt8] {
+        let response = try await send("GET", path, raw: nil)
+        guard (200...299).contains(response.status) else {
+            throw statusError(response, "GET", (try? target("GET", path, query: [])) ?? path)
+        }
+        return response.body
+    }
+
+    /// `POST`s one file as the multipart/form-data field `field` and decodes the JSON answer as `type`.
+    ///
+    /// - Parameters:
+    ///   - type: What the answer is.
+    ///   - path: The path (`/api/Spaces-1/projects/import-export/import-files`).
+    ///   - field: The form field's name (`fileData`).
+    ///   - fileName: The file name sent with it.
+    ///   - bytes: The file.
+    /// - Returns: The decoded answer.
+    public func upload<T: Decodable>(
+        _ type: T.Type,
+        _ path: String,
+        field: String,
+        fileName: String,
+        bytes: [UInt8]
+    ) async throws(OctopusAPIError) -> T {
+        let boundary = "octoprov-" + UUID().uuidString
+        var body = Array(
+            ("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(fileName)\"\r\n"
+                + "Content-Type: application/octet-stream\r\n\r\n").utf8
+        )
+        body += bytes
+        body += Array("\r\n--\(boundary)--\r\n".utf8)
+        let response = try await send("POST", path, raw: ("multipart/form-data; boundary=\(boundary)", body))
+        let target = (try? self.target("POST", path, query: [])) ?? path
+        guard (200...299).contains(response.status) else { throw statusError(response, "POST", target) }
+        do {
+            return try JSONDecoder().decode(type, from: Data(response.body))
+        } catch {
+            throw failure(.invalidResponse, "POST", target, "answered with JSON octoprov cannot read")
         }
     }
 

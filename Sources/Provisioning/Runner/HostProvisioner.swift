@@ -36,6 +36,8 @@ public struct HostProvisioner: Sendable {
     public var heartbeat: Duration = .seconds(30)
     /// The REST verification.
     public var verifier: Verifier?
+    /// The test-instance flow's `import-projects` over Export/Import Projects.
+    public var projectImporter: ProjectImport.Importer?
     /// Where progress goes.
     public var events: @Sendable (ProvisionEvent) -> Void
 
@@ -49,8 +51,10 @@ public struct HostProvisioner: Sendable {
         onlyStep: String? = nil,
         localPackageSHA256: String? = nil,
         verifier: Verifier? = nil,
+        projectImporter: ProjectImport.Importer? = nil,
         events: @escaping @Sendable (ProvisionEvent) -> Void
     ) {
+        self.projectImporter = projectImporter
         self.localPackageSHA256 = localPackageSHA256
         self.plan = plan
         self.secrets = secrets
@@ -249,6 +253,15 @@ public struct HostProvisioner: Sendable {
             return try await uploadBackup(sftp: sftp, step: name)
         case "copy-folders":
             return try await copyFolders(sftp: sftp, step: name)
+        case "import-projects" where step.script == nil:
+            guard let projectImporter else { throw RunnerError("No project importer is configured.") }
+            let result = try await projectImporter(plan, secrets)
+            return StepOutcomeValue(
+                status: result.changed ? .changed : .ok,
+                message: result.message,
+                facts: result.facts,
+                checks: []
+            )
         case "report":
             return StepOutcomeValue(
                 status: .ok,
@@ -301,6 +314,15 @@ public struct HostProvisioner: Sendable {
         {
             outcome.status = .failed
             outcome.message = problem
+        }
+        // A test instance's source: reachable with its key, at the pinned version, every pattern selecting a
+        // project, before anything is installed.
+        if name == "preflight", outcome.status != .failed, plan.instance.mode == .testInstance,
+            !plan.instance.usesMigrator, plan.instance.source != nil
+        {
+            let selection = try await ProjectImport.select(plan: plan, secrets: secrets)
+            outcome.facts["source_projects"] = selection.projects.map(\.name).joined(separator: ", ")
+            outcome.message += " The source has the \(selection.projects.count) selected project(s)."
         }
         if name == "verify", outcome.status != .failed {
             guard let verifier else {

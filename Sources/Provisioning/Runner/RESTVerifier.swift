@@ -19,41 +19,103 @@ public enum RESTVerifier {
         readyTimeout: Duration = .seconds(90)
     ) -> HostProvisioner.Verifier {
         { plan, secrets, facts in
-            guard let apiKey = secrets.values[.adminAPIKey] else {
-                throw RunnerError(
-                    "The REST checks need an API key: give instance \(plan.instance.name) an `admin:` user, whose "
-                        + "API key octoprov creates in the admin step."
-                )
-            }
-            let prefix = plan.variables["web_listen_prefix"] ?? ""
-            guard let url = URL(string: prefix), let host = url.host, !host.isEmpty, url.scheme == "http" else {
-                throw RunnerError(
-                    "The REST checks reach the API over plain HTTP through an SSH forward, but web_listen_prefix is "
-                        + "\(prefix); give an http:// prefix the host listens on."
-                )
-            }
-            let remoteHost = host == "+" || host == "*" || host == "0.0.0.0" ? "127.0.0.1" : host
-            let forward = try await LocalPortForward.start(
-                plan.host.sshConfiguration(logger: logger, environment: environment),
-                remoteHost: remoteHost,
-                remotePort: url.port ?? 80
-            )
-            do {
-                let path = url.path.hasSuffix("/") ? String(url.path.dropLast()) : url.path
-                let client = try OctopusClient(baseURL: "http://127.0.0.1:\(forward.localPort)\(path)", apiKey: apiKey)
+            try await withInstanceClient(plan, secrets, logger: logger, environment: environment) { client in
                 _ = try await client.waitUntilReady(timeout: readyTimeout)
                 let verification = CloneVerification(
                     client: client,
-                    spec: plan.instance,
-                    expectations: expectations(plan, facts: facts["quarantine"] ?? [:])
+                    expectations: expectations(plan, facts: facts["quarantine"] ?? [:]),
+                    checks: plan.instance.verify.filter { $0 != .projects }
                 )
-                let results = await verification.run()
-                await forward.stop()
+                var results = await verification.run()
+                if plan.instance.verify.contains(.projects) {
+                    results.append(await projectsCheck(client, expected: facts["import-projects"]?["projects"]))
+                }
                 return results
-            } catch {
-                await forward.stop()
-                throw error
             }
+        }
+    }
+
+    /// Runs `body` with a client of the host's instance: a local port forward over SSH to `web_listen_prefix` as
+    /// the host sees it, and the API key octoprov created in the `admin` step. The forward is closed on every path.
+    ///
+    /// - Parameters:
+    ///   - plan: The host's plan.
+    ///   - secrets: Its secrets (`admin_api_key`).
+    ///   - logger: The SSH layer's logger.
+    ///   - environment: The environment the host's SSH secrets are read from.
+    ///   - body: What to do with the client.
+    /// - Returns: What `body` returns.
+    public static func withInstanceClient<T: Sendable>(
+        _ plan: ProvisioningPlan.HostPlan,
+        _ secrets: StepSecretValues,
+        logger: Logger,
+        environment: [String: String],
+        _ body: (OctopusClient) async throws -> T
+    ) async throws -> T {
+        guard let apiKey = secrets.values[.adminAPIKey] else {
+            throw RunnerError(
+                "Reaching the instance's REST API needs an API key: give instance \(plan.instance.name) an `admin:` "
+                    + "user, whose API key octoprov creates in the admin step."
+            )
+        }
+        let prefix = plan.variables["web_listen_prefix"] ?? ""
+        guard let url = URL(string: prefix), let host = url.host, !host.isEmpty, url.scheme == "http" else {
+            throw RunnerError(
+                "octoprov reaches the API over plain HTTP through an SSH forward, but web_listen_prefix is "
+                    + "\(prefix); give an http:// prefix the host listens on."
+            )
+        }
+        let remoteHost = host == "+" || host == "*" || host == "0.0.0.0" ? "127.0.0.1" : host
+        let forward = try await LocalPortForward.start(
+            plan.host.sshConfiguration(logger: logger, environment: environment),
+            remoteHost: remoteHost,
+            remotePort: url.port ?? 80
+        )
+        do {
+            let path = url.path.hasSuffix("/") ? String(url.path.dropLast()) : url.path
+            let client = try OctopusClient(baseURL: "http://127.0.0.1:\(forward.localPort)\(path)", apiKey: apiKey)
+            let result = try await body(client)
+            await forward.stop()
+            return result
+        } catch {
+            await forward.stop()
+            throw error
+        }
+    }
+
+    /// The test instance's `projects` check: every project the import step selected (its `projects` fact, names
+    /// joined by `, `) is on the instance, in any space.
+    static func projectsCheck(_ client: OctopusClient, expected: String?) async -> VerifyCheckResult {
+        let names = (expected ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        guard !names.isEmpty else {
+            return VerifyCheckResult(
+                check: .projects,
+                passed: false,
+                message: "No imported projects are recorded; run the import-projects step (provision) first."
+            )
+        }
+        do {
+            var present: Set<String> = []
+            for scope in try await client.scopes() {
+                for project in try await client.list(.projects, in: scope) {
+                    if let name = project.name { present.insert(name.lowercased()) }
+                }
+            }
+            let absent = names.filter { !present.contains($0.lowercased()) }
+            return absent.isEmpty
+                ? VerifyCheckResult(
+                    check: .projects,
+                    passed: true,
+                    message: "All \(names.count) imported projects are there."
+                )
+                : VerifyCheckResult(
+                    check: .projects,
+                    passed: false,
+                    message: "Missing on the instance: \(absent.joined(separator: ", "))."
+                )
+        } catch {
+            return VerifyCheckResult(check: .projects, passed: false, message: "Cannot read the projects: \(error)")
         }
     }
 
