@@ -10,6 +10,7 @@ import TestSupport
 /// octopus-standin-<version>/bin/octopus-standin
 /// octopus-standin-<version>/bin/Octopus.Server -> octopus-standin
 /// octopus-standin-<version>/bin/sqlcmd         -> octopus-standin
+/// octopus-standin-<version>/bin/Octopus.Migrator -> octopus-standin
 /// ```
 /// Every package holds the same binary; it reads its version from `VERSION`. Tarballs are reproducible
 /// (sorted names, fixed owner and time, gzip without a timestamp), so the same binary gives the same SHA-256.
@@ -54,7 +55,7 @@ public enum StandInPackager {
             try fileManager.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
             try Data((version + "\n").utf8).write(to: URL(fileURLWithPath: root + "/VERSION"))
             try fileManager.copyItem(atPath: binary, toPath: root + "/bin/octopus-standin")
-            for link in ["Octopus.Server", "sqlcmd"] {
+            for link in ["Octopus.Server", "sqlcmd", "Octopus.Migrator"] {
                 try fileManager.createSymbolicLink(
                     atPath: "\(root)/bin/\(link)",
                     withDestinationPath: "octopus-standin"

@@ -2,8 +2,9 @@ import Foundation
 import OctopusStandIn
 
 /// The stand-in's one executable, multi-call like busybox. Its role comes from the name it is run by:
-/// `Octopus.Server` (or `Octopus.Server.exe`) plays Octopus Server, `sqlcmd` plays SQL Server's sqlcmd;
-/// as `octopus-standin` the first argument names the role: `Octopus.Server …`, `sqlcmd …`,
+/// `Octopus.Server` (or `Octopus.Server.exe`) plays Octopus Server, `Octopus.Migrator` (or
+/// `Octopus.Migrator.exe`) its Migrator, `sqlcmd` plays SQL Server's sqlcmd; as `octopus-standin` the first
+/// argument names the role: `Octopus.Server …`, `Octopus.Migrator …`, `sqlcmd …`,
 /// `create-sql-server NAME` (plays installing SQL Server) or `version`.
 @main
 struct Entrypoint {
@@ -28,6 +29,13 @@ struct Entrypoint {
             exit(sqlcmd(arguments, environment: environment))
         case "octopus.server", "octopus.server.exe":
             exit(octopusServer(arguments, argv0: argv0, asStandIn: invokedAsStandIn, environment: environment))
+        case "octopus.migrator", "octopus.migrator.exe":
+            let migrator = MigratorCLI(
+                version: StandInPackage.version(argv0: argv0, environment: environment),
+                dataFolder: DataFolder(environment: environment),
+                environment: environment
+            )
+            exit(migrator.run(arguments, output: standardOutput, errorOutput: standardError))
         case "seed" where invokedAsStandIn:
             exit(
                 SeedCommand.run(
@@ -62,6 +70,8 @@ struct Entrypoint {
         standardError(
             """
             Usage: octopus-standin Octopus.Server <command> [<options>]   (or a link named Octopus.Server)
+                   octopus-standin Octopus.Migrator partial-export|import [<options>]   (or a link named \
+            Octopus.Migrator)
                    octopus-standin sqlcmd [-S server] [-d database] [-E | -U user [-P password]] \
             (-i file … | -Q query) [-b] [-v name=value …]   (or a link named sqlcmd)
                    octopus-standin create-sql-server NAME

@@ -229,44 +229,4 @@ extension OctopusAPI {
             body: .file(path: path, size: Int(status.st_size))
         )
     }
-
-    /// `/projects/import-export/export|import|import/preview|import-files`: these exist only from 2021.1
-    /// (404 before). The stand-in does not run exports or imports yet, and says so with a 501 rather than
-    /// pretending to succeed; an upload is still parsed, so a malformed one gets a 400.
-    func importExport(_ context: APIContext) throws -> HTTPResponse {
-        let request = context.request
-        guard version.hasImportExport else { throw unknownPath(request) }
-        let action = context.rest.dropFirst(2).map { $0.lowercased() }.joined(separator: "/")
-        var detail = ""
-        switch action {
-        case "export", "import", "import/preview":
-            try Self.allow(request, ["POST"])
-        case "import-files":
-            try Self.allow(request, ["GET", "HEAD", "POST"])
-            if request.method == "POST" {
-                guard let boundary = HTTPMultipart.boundary(contentType: request.header("Content-Type") ?? "") else {
-                    throw APIError.badRequest("import-files takes a multipart/form-data upload with a fileData field.")
-                }
-                let parts: [HTTPMultipartPart]
-                do {
-                    parts = try HTTPMultipart.parse(body: request.body, boundary: boundary)
-                } catch {
-                    throw APIError.badRequest(error.message)
-                }
-                guard let file = parts.first(where: { $0.name == "fileData" }) else {
-                    throw APIError.badRequest(
-                        "The upload has no fileData field (it has: \(parts.map(\.name).joined(separator: ", ")))."
-                    )
-                }
-                detail = " (received fileData '\(file.filename ?? "")', \(file.data.count) bytes, not stored)"
-            }
-        default:
-            throw unknownPath(request)
-        }
-        return APIError(
-            status: 501,
-            message: "Export/Import Projects (\(request.method) \(request.path)) is not implemented by the stand-in yet"
-                + "\(detail)."
-        ).response
-    }
 }

@@ -20,6 +20,9 @@ public struct ServerRuntime: Sendable, Hashable {
     public var version: String
     /// The instance's home folder; logs go to `<home>/Logs`.
     public var homeDirectory: String
+    /// The instance's Master Key, which Export/Import Projects decrypts and encrypts sensitive values
+    /// with; `nil` fails an export or import that meets a sensitive value.
+    public var masterKey: MasterKey?
 
     /// The start audit log: one JSON object per line, appended at every start.
     public var auditLogPath: String { "\(homeDirectory)/Logs/standin-audit.jsonl" }
@@ -33,13 +36,15 @@ public struct ServerRuntime: Sendable, Hashable {
     ///   - databasePath: The SQLite file of the instance's database.
     ///   - version: The binary's version.
     ///   - homeDirectory: The instance's home folder.
+    ///   - masterKey: The instance's Master Key.
     public init(
         instanceName: String,
         nodeName: String,
         listenPrefixes: [String],
         databasePath: String,
         version: String,
-        homeDirectory: String
+        homeDirectory: String,
+        masterKey: MasterKey? = nil
     ) {
         self.instanceName = instanceName
         self.nodeName = nodeName
@@ -47,5 +52,6 @@ public struct ServerRuntime: Sendable, Hashable {
         self.databasePath = databasePath
         self.version = version
         self.homeDirectory = homeDirectory
+        self.masterKey = masterKey
     }
 }

@@ -76,6 +76,8 @@ extension BehaviourScheduler {
             outcome = try deploy(id, spaceId: spaceId, arguments: arguments, write: write)
         case "Health":
             outcome = try healthTask(spaceId: spaceId, arguments: arguments, write: write)
+        case OctopusAPI.exportTaskName, OctopusAPI.importTaskName:
+            outcome = api.runExportImportTask(id, name: name, spaceId: spaceId, arguments: arguments, write: write)
         default:
             write("Info", "The stand-in does not simulate \(name) tasks; nothing was done.")
             outcome = ("Success", "", false)

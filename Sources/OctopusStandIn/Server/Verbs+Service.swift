@@ -24,8 +24,10 @@ extension VerbContext {
                     + "\(instanceName) --masterKey …` first."
             )
         }
+        let key: MasterKey
         do {
-            try masterKey(keyText).verify(against: database)
+            key = try masterKey(keyText)
+            try key.verify(against: database)
         } catch let error as OctopusServerError {
             throw error
         } catch let error as MasterKeyError {
@@ -65,7 +67,8 @@ extension VerbContext {
             listenPrefixes: prefixes,
             databasePath: dataFolder.databasePath(server: connection.server, database: connection.database),
             version: version.description,
-            homeDirectory: home(of: configuration)
+            homeDirectory: home(of: configuration),
+            masterKey: key
         )
     }
 
