@@ -190,7 +190,12 @@ private func validInventory(
         #expect(spec.usesMigrator)
         #expect(spec.source?.host == "vm1")
         #expect(spec.source?.space == "Default")
-        #expect(spec.verify == [.version, .health, .serverUri, .projects])
+        #expect(
+            spec.verify == [
+                .version, .health, .targetsDisabled, .workersDisabled, .triggersDisabled, .subscriptionsDisabled,
+                .serverUri, .projects,
+            ]
+        )
 
         let modern = CheckFixture.yaml(CheckFixture.testInstance, adding: ["      host: vm1"])
         let check = try validInventory(modern)

@@ -139,6 +139,13 @@ public enum RESTVerifier {
             )
         }
         func nonEmpty(_ name: String) -> String? { facts[name].flatMap { $0.isEmpty || $0 == "NULL" ? nil : $0 } }
+        if plan.instance.mode == .testInstance {
+            // A fresh instance: its Server URI may be unset; it must only never be the source's.
+            return CloneVerification.Expectations(
+                version: plan.instance.version,
+                productionServerURI: plan.instance.source?.url
+            )
+        }
         return CloneVerification.Expectations(
             version: plan.instance.version,
             counts: counts,

@@ -38,7 +38,9 @@ public struct StepSecretValues: Sendable {
             }
             if secret == .sqlPassword, (plan.variables["sql_user"] ?? "").isEmpty { continue }
             guard let reference = secret.reference(in: plan.instance, host: plan.host) else { continue }
-            values[secret] = try reference.read(environment: environment)
+            let value = try reference.read(environment: environment)
+            // `license:` is the licence itself (XML); the admin step takes it base64-encoded (docs/inventory.md).
+            values[secret] = secret == .licenseBase64 ? Data(value.utf8).base64EncodedString() : value
         }
         return StepSecretValues(values: values)
     }

@@ -361,6 +361,9 @@ public enum VerifyCheck: String, Sendable, Hashable, CaseIterable, CustomStringC
     public var modes: Set<InstanceMode> {
         switch self {
         case .version, .health, .serverUri: [.clone, .testInstance]
+        // An import carries no targets, workers, triggers or subscriptions; a test instance is checked to have
+        // none enabled all the same (issue 6: the quarantine checks that apply).
+        case .targetsDisabled, .workersDisabled, .triggersDisabled, .subscriptionsDisabled: [.clone, .testInstance]
         case .projects: [.testInstance]
         default: [.clone]
         }
