@@ -1,0 +1,152 @@
+import Foundation
+import Provisioning
+import Sandbox
+import Testing
+
+/// The test-instance flow over Export/Import Projects against `octoprov sandbox` (issue 6, the 2021.1+ route):
+/// a fresh instance at production's version holding exactly the projects chosen by name and glob, and the
+/// source checks that stop a host at preflight before anything is installed.
+@Suite("octoprov provision: test instances", .tags(.large))
+struct TestInstanceLiveTests {
+    @Test func chosenProjectsArriveOnAFreshInstanceAndBadSourcesStopAtPreflight() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-ti-\(UUID().uuidString)")
+        let directory = base.appendingPathComponent("sbx").path
+        let stateDirectory = base.appendingPathComponent("state").path
+        defer { try? FileManager.default.removeItem(at: base) }
+
+        let up = try runOctoprov(["sandbox", "up", "--vms", "3", "--dir", directory])
+        try #require(up.status == 0, "\(up.stderr)")
+        let layout = SandboxLayout(directory: directory)
+        defer { _ = try? Sandbox.down(layout) }
+        let state = try #require(SandboxState.read(from: layout))
+        let source = try #require(state.productionURL)
+        let production = try #require(state.productionVersion)
+        let other = "2024.1.11892"
+
+        // The secrets a test instance needs: the source's API key, an export password, a licence (all 0600).
+        try Self.writePrivate("exp0rt 'pässword' $(x)\n", to: "\(directory)/export-password")
+        try Self.writePrivate("<License><Name>sandbox</Name></License>\n", to: "\(directory)/license.xml")
+        let hosts = try #require(
+            try String(contentsOfFile: layout.inventoryPath, encoding: .utf8)
+                .components(separatedBy: "\ninstances:\n").first
+        )
+        func instance(_ name: String, vm: String, version: String, projects: String) throws -> String {
+            """
+              \(name):
+                mode: test-instance
+                hosts: [\(vm)]
+                version: \(version)
+                package:
+                  mirror: mirror
+                  sha256: \(try Self.packageSHA256(layout, version: version))
+                source:
+                  url: \(source)
+                  api_key: file:production/api-key
+                  space: Default
+                  projects: \(projects)
+                  export_password: file:export-password
+                admin:
+                  username: octoprov
+                  email: octoprov@sandbox.invalid
+                  password: file:production/admin-password
+                license: file:license.xml
+
+            """
+        }
+        let inventory = "\(directory)/test-instances.yml"
+        try Data(
+            (hosts + "\ninstances:\n"
+                + (try instance(
+                    "chosen",
+                    vm: "vm1",
+                    version: production,
+                    projects: "[\"Web App 1.1\", \"Web App 1.3*\"]"
+                ))
+                + (try instance("nothing", vm: "vm2", version: production, projects: "[\"Billing*\"]"))
+                + (try instance("newer", vm: "vm3", version: other, projects: "[\"Web App 1.1\"]"))).utf8
+        ).write(to: URL(fileURLWithPath: inventory))
+        let common = ["-i", inventory, "--state-dir", stateDirectory]
+
+        let first = try runOctoprov(
+            ["provision"] + common + ["--parallel", "3", "--report-json", "\(base.path)/r.json"]
+        )
+        #expect(first.status == 1, "\(first.stderr)")
+        let report = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/r.json")))
+        let byInstance = Dictionary(uniqueKeysWithValues: report.instances.map { ($0.name, $0) })
+
+        // The chosen projects, by name and glob, arrive on a fresh instance at the pinned version; verify passes.
+        let chosen = try #require(byInstance["chosen"]?.hosts.first)
+        #expect(chosen.status == .changed, "\(chosen)")
+        let imported = try #require(chosen.steps.first { $0.name == "import-projects" })
+        #expect(imported.status == .changed)
+        #expect(imported.message == "Imported 2 project(s) from the source: Web App 1.1, Web App 1.3.")
+        #expect(chosen.checks.count == 8 && chosen.checks.allSatisfy(\.passed), "\(chosen.checks)")
+        let vm1 = try #require(state.vms.first)
+        let apiKey = try #require(
+            try String(contentsOfFile: "\(stateDirectory)/journal/\(Self.secretFile(stateDirectory))", encoding: .utf8)
+                .split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "-" })
+                .map(String.init).first { $0.hasPrefix("API-") }
+        )
+        let client = try OctopusClient(baseURL: "http://\(vm1.address):\(vm1.webPort ?? 8080)", apiKey: apiKey)
+        let root = try await client.root()
+        #expect(root.version == production)
+        var projects: [String] = []
+        var triggers = 0
+        var machines = 0
+        for scope in try await client.scopes() {
+            projects += try await client.list(.projects, in: scope).compactMap(\.name)
+            triggers += try await client.list(.projectTriggers, in: scope).count
+            machines += try await client.list(.machines, in: scope).count
+        }
+        #expect(projects.sorted() == ["Web App 1.1", "Web App 1.3"])
+        #expect(triggers == 0 && machines == 0)
+
+        // A pattern that selects nothing, and a source at another version than the pin: one sentence each, at
+        // preflight, before anything is installed.
+        let nothing = try #require(byInstance["nothing"]?.hosts.first)
+        let nothingStep = try #require(nothing.steps.first { $0.status == .failed })
+        #expect(nothingStep.name == "preflight")
+        #expect(nothingStep.message?.contains("The project pattern `Billing*` matches no project in Default") == true)
+        #expect(nothingStep.message?.hasSuffix("correct `source.projects`.") == true)
+        let newer = try #require(byInstance["newer"]?.hosts.first)
+        let newerStep = try #require(newer.steps.first { $0.status == .failed })
+        #expect(newerStep.name == "preflight")
+        #expect(newerStep.message?.contains("runs Octopus \(production) but the pinned version is \(other)") == true)
+        for vm in state.vms.dropFirst() {
+            #expect(!FileManager.default.fileExists(atPath: "\(vm.rootDirectory)/opt/octopus-standin"), "\(vm.name)")
+        }
+
+        // A rerun of the good one changes nothing and imports nothing again.
+        let again = try runOctoprov(
+            ["provision"] + common + ["--instance", "chosen", "--report-json", "\(base.path)/again.json"]
+        )
+        #expect(again.status == 0, "\(again.stderr)")
+        let rerun = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/again.json")))
+        let steps = rerun.instances.flatMap(\.hosts).flatMap(\.steps)
+        #expect(!steps.isEmpty && steps.allSatisfy { $0.status == .ok }, "\(steps)")
+    }
+
+    static func writePrivate(_ text: String, to path: String) throws {
+        guard
+            FileManager.default.createFile(
+                atPath: path,
+                contents: Data(text.utf8),
+                attributes: [.posixPermissions: 0o600]
+            )
+        else { throw CocoaError(.fileWriteUnknown) }
+    }
+
+    static func packageSHA256(_ layout: SandboxLayout, version: String) throws -> String {
+        let line = try String(
+            contentsOfFile: "\(layout.mirrorDirectory)/octopus-standin-\(version).tar.gz.sha256",
+            encoding: .utf8
+        )
+        return String(line.prefix { !$0.isWhitespace })
+    }
+
+    /// The journal's secret file of instance `chosen`.
+    static func secretFile(_ stateDirectory: String) throws -> String {
+        let names = try FileManager.default.contentsOfDirectory(atPath: stateDirectory + "/journal")
+        return try #require(names.first { $0.contains("-chosen-") && $0.hasSuffix(".secrets.json") })
+    }
+}
