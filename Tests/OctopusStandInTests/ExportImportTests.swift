@@ -115,6 +115,19 @@ final class BentoInstance {
         rawBody: Data? = nil,
         headers: [String: String] = [:]
     ) async throws -> APIFixture.Response {
+        try await Self.send(port: port, apiKey: apiKey, method, path, body: body, rawBody: rawBody, headers: headers)
+    }
+
+    /// Sends a request to a server on 127.0.0.1.
+    static func send(
+        port: Int,
+        apiKey: String,
+        _ method: String,
+        _ path: String,
+        body: OctopusJSON? = nil,
+        rawBody: Data? = nil,
+        headers: [String: String] = [:]
+    ) async throws -> APIFixture.Response {
         let url = try #require(URL(string: "http://127.0.0.1:\(port)\(path)"))
         var request = URLRequest(url: url)
         request.httpMethod = method
@@ -588,6 +601,40 @@ struct ExportImportTests {
             let finished = try await instance.waitForTask(id)
             #expect(finished["State"] == .string("Success"), "\(finished)")
         }
+    }
+
+    /// The Master Key reaches the server that `Octopus.Server service --start` runs: an export of
+    /// projects with sensitive variables succeeds there (it fails without a key).
+    @Test func aServiceStartedByOctopusServerExportsWithItsMasterKey() async throws {
+        let machine = try StandInMachine()
+        let version = "2023.3.13026"
+        _ = try machine.seededSource(version)
+        let port = try StandInMachine.freePort()
+        let configured = try machine.server(
+            version,
+            ["configure", "--instance", "Source", "--webListenPrefixes", "http://127.0.0.1:\(port)"]
+        )
+        #expect(configured.status == 0, "\(configured.all)")
+        let started = try machine.server(version, ["service", "--instance", "Source", "--install", "--start"])
+        #expect(started.status == 0, "\(started.all)")
+        defer { _ = try? machine.server(version, ["service", "--instance", "Source", "--stop"]) }
+        let apiKey = try String(contentsOfFile: "\(machine.root)/production-\(version)/api-key", encoding: .utf8)
+        let response = try await BentoInstance.send(
+            port: port,
+            apiKey: apiKey,
+            "POST",
+            "/api/Spaces-1/projects/import-export/export",
+            body: .object([("IncludedProjectIds", .array([.string("Projects-2")])), ("Password", Self.password("pw"))])
+        )
+        #expect(response.status == 200, "\(response.text)")
+        let id = try #require(try response.json()["TaskId"]?.stringValue)
+        var task = OctopusJSON.null
+        for _ in 0..<300 {
+            task = try await BentoInstance.send(port: port, apiKey: apiKey, "GET", "/api/tasks/\(id)").json()
+            if task["IsCompleted"] == .bool(true) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(task["State"] == .string("Success"), "\(task)")
     }
 
     /// The names `unzip -Z1` lists (Info-ZIP, independent of the stand-in's own reader).
