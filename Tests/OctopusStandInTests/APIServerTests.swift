@@ -407,49 +407,6 @@ struct APIServerTests {
         #expect(root["Links"]?["Machines"]?.stringValue?.hasPrefix("/api/machines") == true)
     }
 
-    @Test(arguments: ["2020.6.4", "2021.1.7500"])
-    func exportImportEndpointsExistFrom2021_1(version: String) async throws {
-        let fixture = try Self.started(version: version)
-        let exists = version.hasPrefix("2021")
-        for action in ["export", "import"] {
-            let response = try await fixture.request(
-                "POST",
-                "/api/Spaces-1/projects/import-export/\(action)",
-                body: .object([("IncludedProjectIds", .array([.string("Projects-1")]))])
-            )
-            #expect(response.status == (exists ? 501 : 404), "\(action): \(response.text)")
-            if exists {
-                #expect(
-                    try response.json()["ErrorMessage"]?.stringValue?.contains("not implemented by the stand-in yet")
-                        == true
-                )
-            }
-        }
-        let boundary = "standin-boundary-1"
-        let upload = Data(
-            ("--\(boundary)\r\nContent-Disposition: form-data; name=\"fileData\"; filename=\"Octopus-Export.zip\"\r\n"
-                + "Content-Type: application/zip\r\n\r\nPK-zip-bytes\r\n--\(boundary)--\r\n").utf8
-        )
-        let files = try await fixture.request(
-            "POST",
-            "/api/projects/import-export/import-files",
-            rawBody: upload,
-            headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"]
-        )
-        #expect(files.status == (exists ? 501 : 404), "\(files.text)")
-        if exists {
-            #expect(try files.json()["ErrorMessage"]?.stringValue?.contains("'Octopus-Export.zip', 12 bytes") == true)
-            let broken = try await fixture.request(
-                "POST",
-                "/api/Spaces-1/projects/import-export/import-files",
-                rawBody: Data("--\(boundary)\r\nno blank line".utf8),
-                headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"]
-            )
-            #expect(broken.status == 400)
-            #expect((try await fixture.request("GET", "/api/Spaces-1/projects/import-export/export")).status == 405)
-        }
-    }
-
     @Test func unknownPathsAre404AndWrongMethods405() async throws {
         let fixture = try Self.started()
         let unknown = try await fixture.request("GET", "/api/nothing-here")

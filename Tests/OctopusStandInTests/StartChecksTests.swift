@@ -68,7 +68,8 @@ struct StartChecksTests {
                     listenPrefixes: ["http://localhost:18111"],
                     databasePath: machine.dataFolder.databasePath(server: "(local)", database: "Octopus"),
                     version: Self.version,
-                    homeDirectory: home
+                    homeDirectory: home,
+                    masterKey: try machine.masterKey(ofInstance: "OctopusServer")
                 )
             ]
         )

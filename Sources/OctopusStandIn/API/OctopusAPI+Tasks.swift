@@ -139,6 +139,8 @@ extension OctopusAPI {
             }
         }
         if let changed { log.info("\(user.name) canceled \(row.id): now \(changed).") }
+        // A canceled queued export or import never runs: forget its password now.
+        if changed == "Canceled" { _ = ExportImportPasswords.shared.take(database: runtime.databasePath, task: row.id) }
         guard let updated = try store.row("ServerTask", id: row.id, space: nil) else { throw APIError.notFound(row.id) }
         return taskResource(updated)
     }

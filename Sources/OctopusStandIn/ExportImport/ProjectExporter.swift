@@ -206,7 +206,7 @@ struct ProjectExporter {
             for environment in environmentIds {
                 for machine in try rows(
                     "Machine",
-                    "CASE WHEN json_valid([JSON]) THEN EXISTS (SELECT 1 FROM json_each([JSON], '$.EnvironmentIds') "
+                    "CASE WHEN json_valid(Machine.[JSON]) THEN EXISTS (SELECT 1 FROM json_each(Machine.[JSON], '$.EnvironmentIds') "
                         + "WHERE value = ? COLLATE NOCASE) ELSE 0 END",
                     [.text(environment)]
                 ) { _ = add(machine) }
@@ -214,7 +214,7 @@ struct ProjectExporter {
             for pool in poolIds {
                 for worker in try rows(
                     "Worker",
-                    "CASE WHEN json_valid([JSON]) THEN EXISTS (SELECT 1 FROM json_each([JSON], '$.WorkerPoolIds') "
+                    "CASE WHEN json_valid(Worker.[JSON]) THEN EXISTS (SELECT 1 FROM json_each(Worker.[JSON], '$.WorkerPoolIds') "
                         + "WHERE value = ? COLLATE NOCASE) ELSE 0 END",
                     [.text(pool)]
                 ) { _ = add(worker) }

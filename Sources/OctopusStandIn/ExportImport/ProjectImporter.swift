@@ -172,6 +172,17 @@ struct ProjectImporter {
                     actions[index] = .skip(nil)
                     continue
                 }
+                // A release of an overwritten project replaces the release of the same version.
+                if table == "Release", case .replace = ownerAction, let version = row.columns["Version"]?.text,
+                    let found = try database.query(
+                        "SELECT Id FROM Release WHERE ProjectId = ? AND Version = ? LIMIT 1",
+                        [.text(ownerTarget), .text(version)]
+                    ).rows.first?.first?.text
+                {
+                    actions[index] = .replace(found)
+                    idMap[row.id.lowercased()] = found
+                    continue
+                }
                 let conventional = "\(prefix)-\(ownerId)".lowercased()
                 let id =
                     row.id.lowercased() == conventional
