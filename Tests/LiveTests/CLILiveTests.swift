@@ -155,6 +155,20 @@ struct ProcessOutput {
     var stderr: String
 }
 
+/// `runOctoprov` on a thread of its own, for async tests: the test waits for octoprov without holding one of the
+/// few threads of Swift's cooperative pool (two on a 2-core machine), which the other suites' async tests need
+/// to keep their own time bounds.
+func octoprov(_ arguments: [String], environment: [String: String] = [:]) async throws -> ProcessOutput {
+    try await offPool { try runOctoprov(arguments, environment: environment) }
+}
+
+/// Runs blocking `work` on a thread of its own and waits for it without blocking the cooperative pool.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
+
 /// Runs the `octoprov` built next to these tests (`swift build` puts it in the same folder).
 func runOctoprov(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ProcessOutput {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -20,13 +20,13 @@ struct PlanSandboxLiveTests {
         "database-exists.sql", "quarantine.sql", "restore-filelist.sql", "restore.sql", "verify-quarantine.sql",
     ]
 
-    @Test func planOnTheSandboxInventoryListsEveryCloneStepAndIsDeterministic() throws {
+    @Test func planOnTheSandboxInventoryListsEveryCloneStepAndIsDeterministic() async throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-plan-\(UUID().uuidString)")
         let directory = base.appendingPathComponent("sbx").path
         let output = base.appendingPathComponent("plan").path
         defer { try? FileManager.default.removeItem(at: base) }
 
-        let up = try runOctoprov(["sandbox", "up", "--vms", "2", "--dir", directory])
+        let up = try await octoprov(["sandbox", "up", "--vms", "2", "--dir", directory])
         #expect(up.status == 0, "\(up.stderr)")
         let layout = SandboxLayout(directory: directory)
         // Whatever happens below, never leave the sandbox running.
@@ -35,10 +35,10 @@ struct PlanSandboxLiveTests {
         let vms = state.vms.map(\.name)
         #expect(vms == ["vm1", "vm2"])
 
-        let first = try runOctoprov(["plan", "-i", layout.inventoryPath, "--output", output])
+        let first = try await octoprov(["plan", "-i", layout.inventoryPath, "--output", output])
         #expect(first.status == 0, "\(first.stderr)")
         let firstFiles = try Self.fileTree(output)
-        let second = try runOctoprov(["plan", "-i", layout.inventoryPath, "--output", output])
+        let second = try await octoprov(["plan", "-i", layout.inventoryPath, "--output", output])
         #expect(second.status == 0, "\(second.stderr)")
         #expect(Data(first.stdout.utf8) == Data(second.stdout.utf8))
         #expect(first.stderr == second.stderr)
@@ -78,7 +78,7 @@ struct PlanSandboxLiveTests {
             #expect(!String(decoding: contents, as: UTF8.self).contains(masterKey), "\(path) holds the Master Key")
         }
 
-        let down = try runOctoprov(["sandbox", "down", "--dir", directory])
+        let down = try await octoprov(["sandbox", "down", "--dir", directory])
         #expect(down.status == 0, "\(down.stderr)")
     }
 

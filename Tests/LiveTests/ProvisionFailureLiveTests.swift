@@ -69,13 +69,13 @@ struct ProvisionFailureLiveTests {
     /// The newer version the sandbox's mirror has a package for; the seeded backup is not of it.
     static let otherVersion = "2024.1.11892"
 
-    @Test func eachFailureEndsOnlyItsHostWithOneSentenceAndTheRerunRecovers() throws {
+    @Test func eachFailureEndsOnlyItsHostWithOneSentenceAndTheRerunRecovers() async throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-fail-\(UUID().uuidString)")
         let directory = base.appendingPathComponent("sbx").path
         let stateDirectory = base.appendingPathComponent("state").path
         defer { try? FileManager.default.removeItem(at: base) }
 
-        let up = try runOctoprov(["sandbox", "up", "--vms", "\(Self.scenarios.count)", "--dir", directory])
+        let up = try await octoprov(["sandbox", "up", "--vms", "\(Self.scenarios.count)", "--dir", directory])
         #expect(up.status == 0, "\(up.stderr)")
         let layout = SandboxLayout(directory: directory)
         let state = try #require(SandboxState.read(from: layout))
@@ -141,7 +141,7 @@ struct ProvisionFailureLiveTests {
         dropper.start()
         let reportPath = base.appendingPathComponent("report.json").path
         let junitPath = base.appendingPathComponent("junit.xml").path
-        let run = try runOctoprov([
+        let run = try await octoprov([
             "provision", "-i", inventory, "--state-dir", stateDirectory, "--parallel", "\(Self.scenarios.count)",
             "--report-json", reportPath, "--junit", junitPath,
         ])
@@ -206,7 +206,7 @@ struct ProvisionFailureLiveTests {
         try Self.writePrivate(masterKey + "\n", to: wrongKeyPath)
         for (vm, firstRun) in [("vm2", "connect-database"), ("vm6", "restore")] {
             let rerunReport = base.appendingPathComponent("rerun-\(vm).json").path
-            let rerun = try runOctoprov([
+            let rerun = try await octoprov([
                 "provision", "-i", inventory, "--state-dir", stateDirectory, "--limit", vm, "--report-json",
                 rerunReport,
             ])
@@ -227,7 +227,7 @@ struct ProvisionFailureLiveTests {
         }
 
         _ = try? ChildProcess.run("/usr/bin/umount", [small])
-        let down = try runOctoprov(["sandbox", "down", "--dir", directory])
+        let down = try await octoprov(["sandbox", "down", "--dir", directory])
         #expect(down.status == 0, "\(down.stderr)")
         for vm in state.vms {
             #expect(LoopbackVM.processes(ofVMWithRoot: vm.rootDirectory).isEmpty)

@@ -29,7 +29,7 @@ struct ProvisionLiveTests {
         try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: base) }
 
-        let up = try runOctoprov([
+        let up = try await octoprov([
             "sandbox", "up", "--vms", "4", "--dir", directory, "--package-size", String(Self.packageSize),
         ])
         try #require(up.status == 0, "\(up.stderr)")
@@ -50,7 +50,7 @@ struct ProvisionLiveTests {
         // 1. Three VMs in parallel, from nothing to verified clones.
         let clock = ContinuousClock()
         var started = clock.now
-        let first = try runOctoprov(
+        let first = try await octoprov(
             ["provision"] + common + [
                 "--limit", "vm1,vm2,vm3", "--parallel", "3", "--report-json", "\(reports)/first.json",
                 "--junit", "\(reports)/first.xml",
@@ -104,7 +104,7 @@ struct ProvisionLiveTests {
 
         // 2. The same command again: every step ok, nothing changed, in under a tenth of the time.
         started = clock.now
-        let second = try runOctoprov(
+        let second = try await octoprov(
             ["provision"] + common + [
                 "--limit", "vm1,vm2,vm3", "--parallel", "3", "--report-json", "\(reports)/second.json",
             ]
@@ -122,12 +122,14 @@ struct ProvisionLiveTests {
 
         // 3. Killed during the folder copy, then run again: the copy resumes and the folders are identical.
         let vm4 = state.vms[3]
-        let killed = try runOctoprovKilled(
-            ["provision"] + common + ["--limit", "vm4"],
-            when: { $0.contains("vm4 [copy-folders] server folders: ") && !$0.contains(": 0 B of") }
-        )
+        let killed = try await offPool {
+            try runOctoprovKilled(
+                ["provision"] + common + ["--limit", "vm4"],
+                when: { $0.contains("vm4 [copy-folders] server folders: ") && !$0.contains(": 0 B of") }
+            )
+        }
         #expect(killed, "octoprov was not seen copying the server folders")
-        let resumed = try runOctoprov(
+        let resumed = try await octoprov(
             ["provision"] + common + ["--limit", "vm4", "--report-json", "\(reports)/vm4.json"]
         )
         #expect(resumed.status == 0, "\(resumed.stderr)")
@@ -168,7 +170,7 @@ struct ProvisionLiveTests {
         try holder.run()
         defer { holder.terminate() }
         _ = holderOutput.fileHandleForReading.availableData  // "locked"
-        let refused = try runOctoprov(["provision"] + common + ["--limit", "vm1"])
+        let refused = try await octoprov(["provision"] + common + ["--limit", "vm1"])
         #expect(refused.status == 75, "\(refused.stderr)")
         #expect(refused.stderr.contains("\(holder.processIdentifier)"), "\(refused.stderr)")
         holder.terminate()

@@ -10,12 +10,12 @@ import Testing
 /// `octoprov sandbox up/status/down` through the built binary: real sshd VMs, real listeners, real processes.
 @Suite("octoprov sandbox", .tags(.large))
 struct SandboxLiveTests {
-    @Test func upRunsThreeVMsThatExecReachesAndDownLeavesNoProcess() throws {
+    @Test func upRunsThreeVMsThatExecReachesAndDownLeavesNoProcess() async throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-sbx-\(UUID().uuidString)")
         let directory = base.path
         defer { try? FileManager.default.removeItem(at: base) }
 
-        let up = try runOctoprov(["sandbox", "up", "--vms", "3", "--dir", directory])
+        let up = try await octoprov(["sandbox", "up", "--vms", "3", "--dir", directory])
         #expect(up.status == 0, "\(up.stderr)")
         let layout = SandboxLayout(directory: directory)
         let state = try #require(SandboxState.read(from: layout))
@@ -38,7 +38,7 @@ struct SandboxLiveTests {
             #expect(listing.output.contains(entry), "\(listing.output)")
         }
 
-        let again = try runOctoprov(["sandbox", "up", "--vms", "1", "--dir", directory])
+        let again = try await octoprov(["sandbox", "up", "--vms", "1", "--dir", directory])
         #expect(again.status == 1)
         #expect(again.stderr.contains("already runs in \(directory)"))
 
@@ -55,18 +55,18 @@ struct SandboxLiveTests {
         let productionPID = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(isRunning(productionPID))
 
-        let check = try runOctoprov(["inventory", "check", "-i", layout.inventoryPath])
+        let check = try await octoprov(["inventory", "check", "-i", layout.inventoryPath])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
         #expect(check.stdout.contains("sandbox-clone"))
 
-        let exec = try runOctoprov(["exec", "-i", layout.inventoryPath, "--", "true"])
+        let exec = try await octoprov(["exec", "-i", layout.inventoryPath, "--", "true"])
         #expect(exec.status == 0, "\(exec.stderr)")
         for vm in state.vms { #expect(exec.stderr.contains("\(vm.name)   ok")) }
 
         // A contact with a "production" listener is recorded and shown.
         let webhooks = try #require(state.listeners.first { $0.role == "webhooks" })
         try postHTTP(address: webhooks.address, port: webhooks.port)
-        let status = try runOctoprov(["sandbox", "status", "--dir", directory])
+        let status = try await octoprov(["sandbox", "status", "--dir", directory])
         #expect(status.status == 0, "\(status.stderr)")
         #expect(
             status.stdout.contains(
@@ -77,7 +77,7 @@ struct SandboxLiveTests {
         #expect(status.stdout.contains("production instance  \(productionURL)  running"))
 
         // A process a session leaves behind, detached from it, must not survive `down`.
-        let detached = try runOctoprov([
+        let detached = try await octoprov([
             "exec", "-i", layout.inventoryPath, "--limit", "vm2", "--",
             "setsid sleep 600 </dev/null >/dev/null 2>&1 & echo $!",
         ])
@@ -85,7 +85,7 @@ struct SandboxLiveTests {
         let sleeper = try #require(Int32(detached.stdout.split(separator: "|").last?.trimmed ?? ""))
         #expect(kill(sleeper, 0) == 0)
 
-        let down = try runOctoprov(["sandbox", "down", "--dir", directory])
+        let down = try await octoprov(["sandbox", "down", "--dir", directory])
         #expect(down.status == 0, "\(down.stderr)")
         #expect(!FileManager.default.fileExists(atPath: directory))
         let leftovers = [state.supervisorPID, sleeper, productionPID] + state.vms.map(\.sshdPID)
@@ -95,21 +95,21 @@ struct SandboxLiveTests {
         for vm in state.vms {
             #expect(LoopbackVM.processes(ofVMWithRoot: vm.rootDirectory).isEmpty)
         }
-        let nothing = try runOctoprov(["sandbox", "status", "--dir", directory])
+        let nothing = try await octoprov(["sandbox", "status", "--dir", directory])
         #expect(nothing.status == 1)
         #expect(nothing.stderr.contains("No sandbox in \(directory)"))
     }
 
-    @Test func downRefusesAFolderThatIsNotASandbox() throws {
+    @Test func downRefusesAFolderThatIsNotASandbox() async throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-notsbx-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: base) }
         try Data("keep me".utf8).write(to: base.appendingPathComponent("precious.txt"))
-        let down = try runOctoprov(["sandbox", "down", "--dir", base.path])
+        let down = try await octoprov(["sandbox", "down", "--dir", base.path])
         #expect(down.status == 1)
         #expect(down.stderr.contains("not a sandbox folder"))
         #expect(FileManager.default.fileExists(atPath: base.appendingPathComponent("precious.txt").path))
-        let up = try runOctoprov(["sandbox", "up", "--dir", base.path])
+        let up = try await octoprov(["sandbox", "up", "--dir", base.path])
         #expect(up.status == 1)
         #expect(up.stderr.contains("is not a sandbox folder"))
     }

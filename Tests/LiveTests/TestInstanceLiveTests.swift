@@ -14,7 +14,7 @@ struct TestInstanceLiveTests {
         let stateDirectory = base.appendingPathComponent("state").path
         defer { try? FileManager.default.removeItem(at: base) }
 
-        let up = try runOctoprov(["sandbox", "up", "--vms", "3", "--dir", directory])
+        let up = try await octoprov(["sandbox", "up", "--vms", "3", "--dir", directory])
         try #require(up.status == 0, "\(up.stderr)")
         let layout = SandboxLayout(directory: directory)
         defer { _ = try? Sandbox.down(layout) }
@@ -67,7 +67,7 @@ struct TestInstanceLiveTests {
         ).write(to: URL(fileURLWithPath: inventory))
         let common = ["-i", inventory, "--state-dir", stateDirectory]
 
-        let first = try runOctoprov(
+        let first = try await octoprov(
             ["provision"] + common + ["--parallel", "3", "--report-json", "\(base.path)/r.json"]
         )
         #expect(first.status == 1, "\(first.stderr)")
@@ -117,7 +117,7 @@ struct TestInstanceLiveTests {
         }
 
         // A rerun of the good one changes nothing and imports nothing again.
-        let again = try runOctoprov(
+        let again = try await octoprov(
             ["provision"] + common + ["--instance", "chosen", "--report-json", "\(base.path)/again.json"]
         )
         #expect(again.status == 0, "\(again.stderr)")
