@@ -82,7 +82,20 @@ public struct HostProvisioner: Sendable {
         // When the step now running began, for the duration of one cut off by a lost connection.
         var runningSince = clock.now
         journal.declareSteps(plan.steps.map(\.definition.name), host: hostName)
-        if let fromStep { try? journal.reset(host: hostName, from: fromStep) }
+        if let fromStep {
+            guard plan.steps.contains(where: { $0.definition.name == fromStep }) else {
+                return HostRunRecord(
+                    host: hostName,
+                    instance: plan.instance.name,
+                    steps: [],
+                    checks: [],
+                    failure: "--from-step \(fromStep) is not a step of the \(plan.instance.mode) flow; use one of: "
+                        + plan.steps.map(\.definition.name).joined(separator: ", ") + ".",
+                    duration: .zero
+                )
+            }
+            try? journal.reset(host: hostName, from: fromStep)
+        }
         do {
             try await session.withSFTP { sftp in
                 try await sftp.makeDirectories(workDirectory, mode: 0o700)
