@@ -267,7 +267,9 @@ set_env() {
 
 # Test-instance flow before 2021.1: copies the partial export into the running container and imports
 # it with Octopus.Migrator import. The export password arrives on stdin and reaches the Migrator only
-# as its documented --password flag. A marker in the export folder records the imported export.
+# as its documented --password flag. octoprov replaces the export folder with each new export; projects
+# already on the instance are skipped by the Migrator, so the step is `changed` only when it says it
+# imported one.
 secret_export_password=''
 read_secrets export_password
 [[ -n $secret_export_password ]] || fail "The export_password secret was not given on standard input."
@@ -276,20 +278,23 @@ require_docker
 [[ -f "$export_directory/metadata.json" ]] || fail "The export folder has no metadata.json; upload the partial export first."
 docker exec -- "$container_name" test -x /Octopus/Octopus.Migrator </dev/null ||
     fail "The container image has no Octopus.Migrator; use Export/Import Projects (Octopus 2021.1 or later) instead."
-marker="$export_directory/octoprov-imported"
-digest=$(printf '%s\0' "$container_name" "$(sha256_of "$export_directory/metadata.json")" | sha256sum)
-digest=${digest%% *}
-if [[ -f $marker && $(<"$marker") == "$digest" ]]; then
-    finish false "This export is already imported into the container's instance."
-fi
 say "Copying the partial export into the container."
 docker exec -- "$container_name" rm -rf /tmp/octoprov-import </dev/null || true
 docker cp -- "$export_directory/." "$container_name:/tmp/octoprov-import" </dev/null || fail "docker cp failed; see its output above."
 say "Importing the partial export."
 status=0
-docker exec -- "$container_name" /Octopus/Octopus.Migrator import --instance=OctopusServer \
-    --directory=/tmp/octoprov-import "--password=$secret_export_password" </dev/null || status=$?
+output=$(docker exec -- "$container_name" /Octopus/Octopus.Migrator import --instance=OctopusServer \
+    --directory=/tmp/octoprov-import "--password=$secret_export_password" </dev/null 2>&1) || status=$?
+if [[ -n $output ]]; then printf '%s\n' "$output"; fi
 docker exec -- "$container_name" rm -rf /tmp/octoprov-import </dev/null || true
 ((status == 0)) || fail "Octopus.Migrator import failed in the container; see its output above."
-printf '%s\n' "$digest" >"$marker"
-finish true "Imported the partial export."
+# The Migrator's summary: `Imported N project(s) from DIR: …[; skipped (already exist …): …].`
+if [[ $output =~ Imported\ ([0-9]+)\ project ]]; then
+    imported=${BASH_REMATCH[1]}
+    fact imported_projects "$imported"
+    if ((10#$imported == 0)); then
+        finish false "The exported projects are already on the instance; Octopus.Migrator imported none."
+    fi
+    finish true "Imported $((10#$imported)) project(s) with Octopus.Migrator."
+fi
+finish true "Imported the partial export with Octopus.Migrator."

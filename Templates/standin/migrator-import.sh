@@ -242,8 +242,10 @@ show_configuration() {
 # --- end octoprov standin ---
 
 # Test-instance flow before 2021.1: imports a partial export with Octopus.Migrator import. The
-# export password arrives on stdin and reaches the Migrator only as its documented --password flag.
-# A marker in the export folder records the export's metadata.json digest once it is imported.
+# export password arrives on stdin and reaches the stand-in's Migrator only in OCTOPUS_MIGRATOR_PASSWORD
+# (never in a process's arguments). octoprov replaces the export folder with each new export; projects
+# already on the instance are skipped by the Migrator, so the step is `changed` only when it says it
+# imported one.
 require_standin
 secret_export_password=''
 read_secrets export_password
@@ -252,14 +254,19 @@ instance_exists || fail "The instance does not exist; the create-instance step c
 migrator="$install_dir/current/bin/Octopus.Migrator"
 [[ -x $migrator ]] || fail "This stand-in package has no Octopus.Migrator; use Export/Import Projects (Octopus 2021.1 or later) instead."
 [[ -f "$export_directory/metadata.json" ]] || fail "The export folder has no metadata.json; upload the partial export first."
-marker="$export_directory/octoprov-imported"
-digest=$(printf '%s\0' "$instance_name" "$(sha256_of "$export_directory/metadata.json")" | sha256sum)
-digest=${digest%% *}
-if [[ -f $marker && $(<"$marker") == "$digest" ]]; then
-    finish false "This export is already imported into the instance."
-fi
 say "Importing the partial export."
-"$migrator" import "--instance=$instance_name" "--directory=$export_directory" "--password=$secret_export_password" </dev/null ||
-    fail "Octopus.Migrator import failed; see its output above."
-printf '%s\n' "$digest" >"$marker"
-finish true "Imported the partial export."
+status=0
+output=$(OCTOPUS_MIGRATOR_PASSWORD=$secret_export_password "$migrator" import "--instance=$instance_name" \
+    "--directory=$export_directory" </dev/null 2>&1) || status=$?
+if [[ -n $output ]]; then printf '%s\n' "$output"; fi
+((status == 0)) || fail "Octopus.Migrator import failed with exit status $status; see its output above."
+# The Migrator's summary: `Imported N project(s) from DIR: …[; skipped (already exist …): …].`
+if [[ $output =~ Imported\ ([0-9]+)\ project ]]; then
+    imported=${BASH_REMATCH[1]}
+    fact imported_projects "$imported"
+    if ((10#$imported == 0)); then
+        finish false "The exported projects are already on the instance; Octopus.Migrator imported none."
+    fi
+    finish true "Imported $((10#$imported)) project(s) with Octopus.Migrator."
+fi
+finish true "Imported the partial export with Octopus.Migrator."

@@ -208,7 +208,8 @@ function Invoke-Sql([string]$Path) {
 try {
     # Test-instance flow before 2021.1: imports a partial export with Octopus.Migrator.exe import. The
     # export password arrives on stdin and reaches the Migrator only as its documented --password flag.
-    # A marker in the export folder records the export's metadata.json digest once it is imported.
+    # octoprov replaces the export folder with each new export; projects already on the instance are
+    # skipped by the Migrator, so the step is changed only when it says it imported one.
     $secrets = Read-Secrets @('export_password')
     if (-not $secrets['export_password']) { Stop-Step 'The export_password secret was not given on standard input.' }
     Assert-Octopus
@@ -219,17 +220,18 @@ try {
     }
     $metadata = Join-Path $export_directory 'metadata.json'
     if (-not (Test-Path -LiteralPath $metadata -PathType Leaf)) { Stop-Step 'The export folder has no metadata.json; upload the partial export first.' }
-    $marker = Join-Path $export_directory 'octoprov-imported'
-    $digest = $instance_name + '|' + (Get-Sha256 $metadata)
-    if ((Test-Path -LiteralPath $marker -PathType Leaf) -and ([IO.File]::ReadAllText($marker).Trim() -ceq $digest)) {
-        Complete-Step $false 'This export is already imported into the instance.'
-    }
     Say 'Importing the partial export.'
     $result = Invoke-Native $migrator @('import', ('--instance=' + $instance_name), ('--directory=' + $export_directory), ('--password=' + $secrets['export_password']), '--console')
     if ($result.Output) { Say $result.Output.TrimEnd() }
     if ($result.ExitCode -ne 0) { Stop-Step ('Octopus.Migrator import failed with exit status ' + $result.ExitCode + '; see its output above.') }
-    [IO.File]::WriteAllText($marker, $digest)
-    Complete-Step $true 'Imported the partial export.'
+    # The Migrator's summary: `Imported N project(s) from DIR: ...[; skipped (already exist ...): ...].`
+    if ($result.Output -match 'Imported (\d+) project') {
+        $imported = [int]$Matches[1]
+        Add-Fact 'imported_projects' $imported
+        if ($imported -eq 0) { Complete-Step $false 'The exported projects are already on the instance; Octopus.Migrator imported none.' }
+        Complete-Step $true ('Imported ' + $imported + ' project(s) with Octopus.Migrator.')
+    }
+    Complete-Step $true 'Imported the partial export with Octopus.Migrator.'
 } catch {
     Stop-Step ('The ' + $step + ' step failed: ' + $_.Exception.Message)
 }

@@ -9,7 +9,13 @@ import Testing
 enum TestTemplates {
     /// Every host-side template name of the catalogue (the Migrator route's included).
     static var stepNames: [String] {
-        Array(Set(StepCatalogue.all.compactMap(\.template) + [StepCatalogue.migratorImportTemplate])).sorted()
+        Array(
+            Set(
+                StepCatalogue.all.compactMap(\.template) + [
+                    StepCatalogue.migratorImportTemplate, StepCatalogue.migratorExportTemplate,
+                ]
+            )
+        ).sorted()
     }
 
     /// Every T-SQL template name of the catalogue.

@@ -229,7 +229,10 @@ func block(_ text: String, from begin: String, to end: String) -> String? {
             if path.hasSuffix(".sh") {
                 let last = try #require(lines.last { !$0.isEmpty && !$0.hasPrefix("#") })
                 #expect(last.hasPrefix("finish ") || last.hasPrefix("fail "), "\(path) ends with `\(last)`")
-                #expect(lines.contains { $0.hasPrefix("finish ") }, "\(path) never calls finish")
+                // The one script that only refuses: a Linux container has no Octopus.Migrator to export with.
+                if path != "linux-container/migrator-export.sh" {
+                    #expect(lines.contains { $0.hasPrefix("finish ") }, "\(path) never calls finish")
+                }
                 #expect(text.contains("printf 'OCTOPROV-RESULT %s}}\\n'"), "\(path) lacks the result line")
             } else {
                 let catchLine = try #require(lines.lastIndex(of: "} catch {"), "\(path) has no closing catch")

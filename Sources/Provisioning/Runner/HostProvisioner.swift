@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 public import SSHKit
 
 /// Runs one host's plan over an open SSH session, step by step, in order (docs/steps.md, docs/runner.md).
@@ -40,6 +41,22 @@ public struct HostProvisioner: Sendable {
     public var projectImporter: ProjectImport.Importer?
     /// Where progress goes.
     public var events: @Sendable (ProvisionEvent) -> Void
+    /// How octoprov connects to the Migrator route's source host (``ProvisioningPlan/SourceHostPlan``): by
+    /// default the host's inventory settings with the process environment and a logger of warnings on stderr.
+    public var sourceConnection: @Sendable (InventoryHost) -> SSHClientConfiguration = { host in
+        host.sshConfiguration(logger: HostProvisioner.warningLogger, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// Warnings of the SSH layer on stderr, as `octoprov provision` logs without `--verbose`.
+    static let warningLogger: Logger = {
+        var logger = Logger(label: "octoprov") { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .trace
+            return handler
+        }
+        logger.logLevel = .warning
+        return logger
+    }()
 
     /// Creates a provisioner for one host.
     public init(
@@ -66,8 +83,8 @@ public struct HostProvisioner: Sendable {
         self.events = events
     }
 
-    private var hostName: String { plan.host.name }
-    private var workDirectory: String { plan.variables["work_dir"] ?? "" }
+    var hostName: String { plan.host.name }
+    var workDirectory: String { plan.variables["work_dir"] ?? "" }
 
     /// Runs every step on the host.
     ///
@@ -266,6 +283,8 @@ public struct HostProvisioner: Sendable {
             return try await uploadBackup(sftp: sftp, step: name)
         case "copy-folders":
             return try await copyFolders(sftp: sftp, step: name)
+        case "import-projects" where step.script != nil:
+            return try await importWithMigrator(step, session: session, sftp: sftp)
         case "import-projects" where step.script == nil:
             guard let projectImporter else { throw RunnerError("No project importer is configured.") }
             let result = try await projectImporter(plan, secrets)
@@ -331,7 +350,7 @@ public struct HostProvisioner: Sendable {
         // A test instance's source: reachable with its key, at the pinned version, every pattern selecting a
         // project, before anything is installed.
         if name == "preflight", outcome.status != .failed, plan.instance.mode == .testInstance,
-            !plan.instance.usesMigrator, plan.instance.source != nil
+            plan.instance.source != nil
         {
             let selection = try await ProjectImport.select(plan: plan, secrets: secrets)
             outcome.facts["source_projects"] = selection.projects.map(\.name).joined(separator: ", ")
@@ -362,7 +381,7 @@ public struct HostProvisioner: Sendable {
 
     /// Uploads the step's script and T-SQL files to `work_dir`, runs the script with the step's secrets on stdin,
     /// and reads its result line.
-    private func runScript(
+    func runScript(
         _ step: ProvisioningPlan.PlannedStep,
         session: SSHSession,
         sftp: SFTPClient
@@ -402,7 +421,7 @@ public struct HostProvisioner: Sendable {
         defer { ticker.cancel() }
         let result = try await session.run(
             command,
-            options: ExecOptions(stdin: secrets.standardInput(for: step.definition)) { stream, chunk in
+            options: ExecOptions(stdin: secrets.standardInput(for: Self.hostSide(step.definition))) { stream, chunk in
                 printer.feed(stream == .stderr, chunk)
             }
         )
@@ -428,8 +447,19 @@ public struct HostProvisioner: Sendable {
         )
     }
 
+    /// The step with only the secrets a host may receive: the source's API key is octoprov's own.
+    static func hostSide(_ definition: StepDefinition) -> StepDefinition {
+        var definition = definition
+        definition.secrets.removeAll { $0 == .sourceAPIKey }
+        return definition
+    }
+
     /// Uploads the rendered files into `work_dir` (0700 folder, files 0600 through a private local staging folder).
-    private func upload(_ files: [ProvisioningPlan.RenderedFile], sftp: SFTPClient) async throws {
+    func upload(
+        _ files: [ProvisioningPlan.RenderedFile],
+        sftp: SFTPClient,
+        to directory: String? = nil
+    ) async throws {
         let staging = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-\(UUID().uuidString)")
             .path
         try FileManager.default.createDirectory(
@@ -444,7 +474,7 @@ public struct HostProvisioner: Sendable {
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: local)
             _ = try await sftp.upload(
                 from: local,
-                to: workDirectory + "/" + file.outputName,
+                to: (directory ?? workDirectory) + "/" + file.outputName,
                 options: TransferOptions(checksum: checksum, preserveAttributes: true, skipUnchanged: false)
             )
         }
@@ -513,7 +543,7 @@ public struct HostProvisioner: Sendable {
         )
     }
 
-    private var checksum: RemoteChecksum? {
+    var checksum: RemoteChecksum? {
         plan.instance.platform == .windows ? nil : .posixSHA256Sum
     }
 
@@ -539,6 +569,11 @@ public struct HostProvisioner: Sendable {
         var parts: [String: String] = ["step": step.definition.name, "host": hostName]
         if let script = step.script {
             parts["script"] = script.contents
+            if step.definition.name == "import-projects", let source = plan.source {
+                parts["source_host"] = source.host.name
+                parts["source_script"] = source.script.contents
+                parts["source_projects"] = (plan.instance.source?.projects ?? []).joined(separator: "\n")
+            }
             for name in step.definition.sqlTemplates {
                 let file = StepDefinition.workFileName(ofSQL: name)
                 parts["sql:" + file] = plan.sqlFiles.first { $0.outputName == file }?.contents ?? ""

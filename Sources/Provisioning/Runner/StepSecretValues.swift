@@ -30,7 +30,9 @@ public struct StepSecretValues: Sendable {
         adminAPIKey: String?
     ) throws(SecretError) -> StepSecretValues {
         var values: [StepSecret: String] = [:]
-        let needed = Set(plan.steps.flatMap(\.definition.secrets))
+        var needed = Set(plan.steps.flatMap(\.definition.secrets))
+        // The Migrator route resolves `source.projects` over the source's REST API too (never sent to a host).
+        if plan.instance.usesMigrator { needed.insert(.sourceAPIKey) }
         for secret in StepSecret.allCases where needed.contains(secret) {
             if secret == .adminAPIKey {
                 if let adminAPIKey, plan.instance.admin != nil { values[secret] = adminAPIKey }

@@ -26,6 +26,12 @@ extension ProvisioningPlan {
                     lines.append("     templates: " + files.joined(separator: ", "))
                 }
                 lines += step.details.map { "     \($0)" }
+                if step.definition.name == "import-projects", let source = plan.source {
+                    lines.append(
+                        "     source host \(source.host.name): \(source.script.template) (instance "
+                            + "\(source.variables["instance_name"] ?? ""), work folder \(source.variables["work_dir"] ?? ""))"
+                    )
+                }
                 if !step.secrets.isEmpty {
                     lines.append("     secrets: " + step.secrets.joined(separator: ", "))
                 }
@@ -60,7 +66,7 @@ extension ProvisioningPlan {
             let hostDirectory = directory + "/" + folder
             try Self.makeDirectory(hostDirectory)
             try Self.removeStaleFiles(in: hostDirectory)
-            let files = plan.steps.compactMap(\.script) + plan.sqlFiles
+            let files = plan.steps.compactMap(\.script) + (plan.source.map { [$0.script] } ?? []) + plan.sqlFiles
             for file in files {
                 let relative = folder + "/" + file.outputName
                 let path = directory + "/" + relative

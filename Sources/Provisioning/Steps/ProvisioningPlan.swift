@@ -43,6 +43,22 @@ public struct ProvisioningPlan: Sendable {
         public var steps: [PlannedStep]
         /// The rendered T-SQL files the steps read from `work_dir`, in the order the steps first use them.
         public var sqlFiles: [RenderedFile]
+        /// The Migrator route's source side (a test instance before 2021.1): the partial export on `source.host`.
+        public var source: SourceHostPlan? = nil
+    }
+
+    /// The source host of a test instance on the Migrator route, where `<platform>/migrator-export` makes the
+    /// partial export before the test host's `migrator-import` runs (docs/provision.md, "The Migrator route").
+    public struct SourceHostPlan: Sendable {
+        /// The source server's inventory host (`source.host`).
+        public var host: InventoryHost
+        /// Its platform (its own `platform`, else the instance's).
+        public var platform: Platform
+        /// The variables the export script was rendered with: the source host's own `vars` over the platform
+        /// defaults (the instance spec's settings name the test instance, so they are not used).
+        public var variables: [String: String]
+        /// The rendered `<platform>/migrator-export` script.
+        public var script: RenderedFile
     }
 
     /// The inventory file as named to octoprov.
@@ -109,7 +125,7 @@ public struct ProvisioningPlan: Sendable {
                 } catch {
                     throw .invalidInput(error.errors)
                 }
-                let (plan, planProblems) = hostPlan(
+                var (plan, planProblems) = hostPlan(
                     spec: spec,
                     host: host,
                     variables: variables,
@@ -117,6 +133,18 @@ public struct ProvisioningPlan: Sendable {
                     templates: templates,
                     redactor: check.redactor
                 )
+                if spec.usesMigrator, let name = spec.source?.host, let sourceHost = inventory.host(named: name) {
+                    switch try sourcePlan(
+                        spec: spec,
+                        host: sourceHost,
+                        position: plan.steps.first { $0.definition.name == "import-projects" }?.position ?? 0,
+                        templates: templates,
+                        redactor: check.redactor
+                    ) {
+                    case .success(let source): plan.source = source
+                    case .failure(let errors): planProblems += errors.errors
+                    }
+                }
                 plans.append(plan)
                 problems += planProblems
             }
@@ -268,6 +296,36 @@ public struct ProvisioningPlan: Sendable {
         )
     }
 
+    /// Renders `<platform>/migrator-export` for the source host of a Migrator-route test instance.
+    private static func sourcePlan(
+        spec: InstanceSpec,
+        host: InventoryHost,
+        position: Int,
+        templates: TemplateLibrary,
+        redactor: Redactor
+    ) throws(PlanError) -> Result<SourceHostPlan, TemplateErrors> {
+        let platform = host.platform ?? spec.platform
+        var sourceSpec = spec
+        sourceSpec.platform = platform
+        sourceSpec.settings = [:]
+        let variables: [String: String]
+        do {
+            variables = try StepVariables.build(host: host, instance: sourceSpec)
+        } catch {
+            throw .invalidInput(error.errors)
+        }
+        let name = StepCatalogue.migratorExportTemplate
+        let relative = "\(platform)/\(name).\(platform.scriptLanguage.fileExtension)"
+        return render(
+            relative,
+            outputName: String(format: "%02d", position) + "-\(name).\(platform.scriptLanguage.fileExtension)",
+            templates: templates,
+            variables: variables,
+            redactor: redactor,
+            load: { () throws(TemplateErrors) in try templates.template(platform: platform.rawValue, step: name) }
+        ).map { SourceHostPlan(host: host, platform: platform, variables: variables, script: $0) }
+    }
+
     /// The shortest secret `plan` looks for in rendered scripts: shorter values (a lab's `root` password) would
     /// match ordinary words.
     public static let minimumDetectedSecretLength = 8
@@ -384,7 +442,10 @@ public struct ProvisioningPlan: Sendable {
                 "projects: " + source.projects.joined(separator: ", "),
             ]
             if spec.usesMigrator, let host = source.host {
-                lines.append("partial export on host \(host), imported from \(value("export_directory"))")
+                lines.append(
+                    "partial export on source host \(host) (<platform>/migrator-export), copied by octoprov to "
+                        + "\(value("export_directory")), then imported (migrator-import)"
+                )
             }
             return lines
         case "verify":

@@ -293,6 +293,9 @@ public enum StepCatalogue {
 
     /// The template of the import step on the Migrator route (test instances before 2021.1).
     public static let migratorImportTemplate = "migrator-import"
+    /// The template the Migrator route runs on the source host (`source.host`) before `migrator-import`: the
+    /// partial export, into a fresh folder octoprov downloads (``ProvisioningPlan/SourceHostPlan``).
+    public static let migratorExportTemplate = "migrator-export"
 
     /// The steps `spec` runs on a host with `variables`, in order, resolved for its mode, version and platform:
     ///
@@ -301,7 +304,8 @@ public enum StepCatalogue {
     /// - `sql_password` is needed only on `linux-container` when the host's `sql_user` is not empty;
     /// - a test instance's `start` and `verify` read no T-SQL (only a clone's database is checked for its
     ///   quarantine);
-    /// - before 2021.1, `import-projects` runs `<platform>/migrator-import` on the host.
+    /// - before 2021.1, `import-projects` runs `<platform>/migrator-import` on the host, after
+    ///   `<platform>/migrator-export` on the source host (``ProvisioningPlan/HostPlan/source``).
     ///
     /// - Parameters:
     ///   - spec: The instance spec.
@@ -327,10 +331,12 @@ public enum StepCatalogue {
             if step.name == "import-projects" && spec.usesMigrator {
                 step.runsOn = .host
                 step.template = migratorImportTemplate
+                // Octoprov also reads the source's API key to resolve the project patterns over REST
+                // (``StepSecretValues/read(for:environment:adminAPIKey:)``); only the password reaches the hosts.
                 step.secrets = [.exportPassword]
                 step.summary =
-                    "Import the projects exported with Octopus.Migrator partial-export on the source host (before "
-                    + "2021.1)."
+                    "Export the chosen projects with Octopus.Migrator partial-export on the source host, copy the "
+                    + "folder, and import it on this host (before 2021.1)."
             }
             return step
         }

@@ -1,0 +1,172 @@
+import Foundation
+import SSHKit
+
+/// The Migrator route of `import-projects` (test instances before 2021.1, octopus-facts.md §4.6,
+/// docs/provision.md "The Migrator route"): the selected projects are exported with `Octopus.Migrator
+/// partial-export` on the source host into a fresh private folder, downloaded over SFTP to a private local
+/// folder, uploaded to the test host's `export_directory` (replacing what an earlier run left there), and
+/// imported there by `<platform>/migrator-import`.
+extension HostProvisioner {
+    /// Runs the Migrator route for `step` (the test host's `import-projects` with its `migrator-import` script).
+    func importWithMigrator(
+        _ step: ProvisioningPlan.PlannedStep,
+        session: SSHSession,
+        sftp: SFTPClient
+    ) async throws -> StepOutcomeValue {
+        guard let source = plan.source else {
+            throw RunnerError(
+                "Instance \(plan.instance.name) imports with Octopus.Migrator (Octopus \(plan.instance.version) has no "
+                    + "Export/Import Projects), which runs on the source server: set `source.host` to its inventory "
+                    + "host."
+            )
+        }
+        guard let password = secrets.values[.exportPassword] else {
+            throw RunnerError("Instance \(plan.instance.name) needs `source.export_password` for the partial export.")
+        }
+        let selection = try await ProjectImport.select(plan: plan, secrets: secrets)
+        let names = selection.projects.map(\.name)
+        let local = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "octoprov-export-\(UUID().uuidString)"
+        )
+        .path
+        try FileManager.default.createDirectory(
+            atPath: local,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
+        defer { try? FileManager.default.removeItem(atPath: local) }
+        let downloaded = local + "/export"
+
+        // The source side: the export script, its folder downloaded, then removed there.
+        var input = "export_password=\(Data(password.utf8).base64EncodedString())\n"
+        for name in names {
+            input += "project=\(Data(name.utf8).base64EncodedString())\n"
+        }
+        let exported = try await SSHSession.withConnection(sourceConnection(source.host)) { sourceSession in
+            try await sourceSession.withSFTP { sourceSFTP in
+                try await exportOnSource(
+                    source,
+                    input: Array(input.utf8),
+                    session: sourceSession,
+                    sftp: sourceSFTP,
+                    to: downloaded
+                )
+            }
+        }
+
+        // The test host: a fresh export folder holding exactly this export, then the import script.
+        let exportDirectory = plan.variables["export_directory"] ?? ""
+        guard !exportDirectory.isEmpty, exportDirectory != workDirectory else {
+            throw RunnerError("The test host has no export_directory for the partial export.")
+        }
+        try await removeTree(exportDirectory, platform: plan.instance.platform, session: session)
+        let uploaded = try await sftp.uploadTree(
+            from: downloaded,
+            to: exportDirectory,
+            options: TransferOptions(checksum: checksum, skipUnchanged: false)
+        )
+        var outcome = try await runScript(step, session: session, sftp: sftp)
+        guard outcome.status != .failed else { return outcome }
+        outcome.facts["projects"] = names.joined(separator: ", ")
+        outcome.facts["source_version"] = selection.version
+        outcome.facts["source_host"] = source.host.name
+        outcome.message =
+            "Exported \(names.count) project(s) (\(names.joined(separator: ", "))) with Octopus.Migrator on "
+            + "\(source.host.name) (\(exported) and copied \(uploaded.files.count) file(s)); "
+            + outcome.message
+        return outcome
+    }
+
+    /// Runs `<platform>/migrator-export` on the source host and downloads the folder it reports into `local`;
+    /// returns a short description of the export.
+    private func exportOnSource(
+        _ source: ProvisioningPlan.SourceHostPlan,
+        input: [UInt8],
+        session: SSHSession,
+        sftp: SFTPClient,
+        to local: String
+    ) async throws -> String {
+        let work = source.variables["work_dir"] ?? ""
+        guard !work.isEmpty else { throw RunnerError("The source host \(source.host.name) has no work_dir.") }
+        try await sftp.makeDirectories(work, mode: 0o700)
+        // One script file per instance, so that test instances exporting from one source do not share it.
+        var script = source.script
+        script.outputName =
+            "\(plan.instance.name)-\(StepCatalogue.migratorExportTemplate)."
+            + source.platform.scriptLanguage.fileExtension
+        try await upload([script], sftp: sftp, to: work)
+        let remoteScript = source.platform.join(work, script.outputName)
+        let command: String
+        switch source.platform {
+        case .windows:
+            command =
+                "powershell.exe -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \""
+                + remoteScript.replacingOccurrences(of: "\"", with: "") + "\""
+        case .linuxContainer, .standin:
+            command = "bash " + posixShellQuoted(remoteScript)
+        }
+        let label = "\(StepCatalogue.migratorExportTemplate)@\(source.host.name)"
+        let printer = StepOutputLines(host: hostName, step: label, redactor: redactor, events: events)
+        let result = try await session.run(
+            command,
+            options: ExecOptions(stdin: input) { stream, chunk in printer.feed(stream == .stderr, chunk) }
+        )
+        printer.finish()
+        guard result.succeeded else {
+            let reason =
+                result.stderrText.split(whereSeparator: \.isNewline).last.map(String.init)
+                ?? "the script ended with \(result.statusDescription)"
+            throw RunnerError("The partial export on the source host \(source.host.name) failed: \(reason)")
+        }
+        guard let parsed = StepScriptResult.parse(output: result.stdoutText),
+            let directory = parsed.facts["export_directory"]
+        else {
+            throw RunnerError(
+                "The partial export on the source host \(source.host.name) exited 0 without its OCTOPROV-RESULT line "
+                    + "naming the export folder; see its output above."
+            )
+        }
+        let prefix = source.platform.join(work, "migrator-export.")
+        guard directory.hasPrefix(prefix), !directory.contains(".."), !directory.contains("\"") else {
+            throw RunnerError(
+                "The partial export on \(source.host.name) reported the folder \(directory), which is not a fresh "
+                    + "folder under its work_dir; octoprov does not download it."
+            )
+        }
+        do {
+            let tree = try await sftp.downloadTree(
+                from: directory,
+                to: local,
+                options: TransferOptions(checksum: nil, skipUnchanged: false)
+            )
+            try await removeTree(directory, platform: source.platform, session: session)
+            return "\(tree.files.count) file(s), \(tree.totalBytes) bytes"
+        } catch {
+            try? await removeTree(directory, platform: source.platform, session: session)
+            throw error
+        }
+    }
+
+    /// Removes a folder and everything in it on a host (nothing when it does not exist).
+    private func removeTree(_ path: String, platform: Platform, session: SSHSession) async throws {
+        let command: String
+        switch platform {
+        case .windows:
+            let literal =
+                "'" + path.replacingOccurrences(of: "'", with: "''").replacingOccurrences(of: "\"", with: "")
+                + "'"
+            command =
+                "powershell.exe -NoLogo -NoProfile -NonInteractive -Command \"if (Test-Path -LiteralPath \(literal)) "
+                + "{ Remove-Item -LiteralPath \(literal) -Recurse -Force }\""
+        case .linuxContainer, .standin:
+            command = "rm -rf -- " + posixShellQuoted(path)
+        }
+        let result = try await session.run(command, options: ExecOptions(stdin: []))
+        guard result.succeeded else {
+            throw RunnerError(
+                "Cannot remove \(path) on the host (\(result.statusDescription)); remove it by hand, then run "
+                    + "provision again."
+            )
+        }
+    }
+}
