@@ -124,7 +124,7 @@ struct ProvisionRun {
                 throw RunnerError("Nothing was changed on the host: \(error)")
             }
             let hostRedactor = redactor.merging(secrets.redactor)
-            let provisioner = HostProvisioner(
+            var provisioner = HostProvisioner(
                 plan: hostPlan,
                 secrets: secrets,
                 redactor: hostRedactor,
@@ -136,8 +136,11 @@ struct ProvisionRun {
                 projectImporter: ProjectImport.make(logger: logger, environment: environment),
                 events: { printer.handle($0, redactor: hostRedactor) }
             )
+            // The Migrator route's source host, with the same logging as every other connection.
+            provisioner.sourceConnection = { $0.sshConfiguration(logger: logger, environment: environment) }
+            let configured = provisioner
             return try await withHostSession(hostPlan.host, logger: logger, environment: environment) { session in
-                await provisioner.run(session: session)
+                await configured.run(session: session)
             }
         }
         var hosts: [HostRunRecord] = []
