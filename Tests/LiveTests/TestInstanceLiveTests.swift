@@ -60,7 +60,7 @@ struct TestInstanceLiveTests {
                     "chosen",
                     vm: "vm1",
                     version: production,
-                    projects: "[\"Web App 1.1\", \"Web App 1.3*\"]"
+                    projects: "[\"Web App 1.1\", \"Web App 1.4\", \"*p 1.3\"]"
                 ))
                 + (try instance("nothing", vm: "vm2", version: production, projects: "[\"Billing*\"]"))
                 + (try instance("newer", vm: "vm3", version: other, projects: "[\"Web App 1.1\"]"))).utf8
@@ -79,7 +79,7 @@ struct TestInstanceLiveTests {
         #expect(chosen.status == .changed, "\(chosen)")
         let imported = try #require(chosen.steps.first { $0.name == "import-projects" })
         #expect(imported.status == .changed)
-        #expect(imported.message == "Imported 2 project(s) from the source: Web App 1.1, Web App 1.3.")
+        #expect(imported.message == "Imported 3 project(s) from the source: Web App 1.1, Web App 1.4, Web App 1.3.")
         #expect(chosen.checks.count == 8 && chosen.checks.allSatisfy(\.passed), "\(chosen.checks)")
         let vm1 = try #require(state.vms.first)
         let apiKey = try #require(
@@ -98,7 +98,7 @@ struct TestInstanceLiveTests {
             triggers += try await client.list(.projectTriggers, in: scope).count
             machines += try await client.list(.machines, in: scope).count
         }
-        #expect(projects.sorted() == ["Web App 1.1", "Web App 1.3"])
+        #expect(projects.sorted() == ["Web App 1.1", "Web App 1.3", "Web App 1.4"])
         #expect(triggers == 0 && machines == 0)
 
         // A pattern that selects nothing, and a source at another version than the pin: one sentence each, at
