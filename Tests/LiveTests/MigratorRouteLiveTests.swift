@@ -130,14 +130,7 @@ struct MigratorRouteLiveTests {
         #expect(!chosen.checks.isEmpty && chosen.checks.allSatisfy(\.passed), "\(chosen.checks)")
 
         // Exactly the chosen projects, at production's version, with no triggers and no targets.
-        let apiKey = try #require(
-            try String(
-                contentsOfFile: "\(stateDirectory)/journal/\(TestInstanceLiveTests.secretFile(stateDirectory))",
-                encoding: .utf8
-            )
-            .split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "-" })
-            .map(String.init).first { $0.hasPrefix("API-") }
-        )
+        let apiKey = try TestInstanceLiveTests.apiKey(stateDirectory, instance: "chosen")
         let client = try OctopusClient(baseURL: "http://\(vm1.address):\(vm1.webPort ?? 8080)", apiKey: apiKey)
         #expect(try await client.root().version == Self.version)
         var projects: [String] = []

@@ -14,7 +14,7 @@ struct TestInstanceLiveTests {
         let stateDirectory = base.appendingPathComponent("state").path
         defer { try? FileManager.default.removeItem(at: base) }
 
-        let up = try await octoprov(["sandbox", "up", "--vms", "3", "--dir", directory])
+        let up = try await octoprov(["sandbox", "up", "--vms", "4", "--dir", directory])
         try #require(up.status == 0, "\(up.stderr)")
         let layout = SandboxLayout(directory: directory)
         defer { _ = try? Sandbox.down(layout) }
@@ -30,7 +30,13 @@ struct TestInstanceLiveTests {
             try String(contentsOfFile: layout.inventoryPath, encoding: .utf8)
                 .components(separatedBy: "\ninstances:\n").first
         )
-        func instance(_ name: String, vm: String, version: String, projects: String) throws -> String {
+        func instance(
+            _ name: String,
+            vm: String,
+            version: String,
+            projects: String,
+            space: String = "Default"
+        ) throws -> String {
             """
               \(name):
                 mode: test-instance
@@ -42,7 +48,7 @@ struct TestInstanceLiveTests {
                 source:
                   url: \(source)
                   api_key: file:production/api-key
-                  space: Default
+                  space: \(space)
                   projects: \(projects)
                   export_password: file:export-password
                 admin:
@@ -63,12 +69,19 @@ struct TestInstanceLiveTests {
                     projects: "[\"Web App 1.1\", \"Web App 1.4\", \"*p 1.3\"]"
                 ))
                 + (try instance("nothing", vm: "vm2", version: production, projects: "[\"Billing*\"]"))
-                + (try instance("newer", vm: "vm3", version: other, projects: "[\"Web App 1.1\"]"))).utf8
+                + (try instance("newer", vm: "vm3", version: other, projects: "[\"Web App 1.1\"]"))
+                + (try instance(
+                    "other-space",
+                    vm: "vm4",
+                    version: production,
+                    projects: "[\"Web App 2.2\"]",
+                    space: "Space 2"
+                ))).utf8
         ).write(to: URL(fileURLWithPath: inventory))
         let common = ["-i", inventory, "--state-dir", stateDirectory]
 
         let first = try await octoprov(
-            ["provision"] + common + ["--parallel", "3", "--report-json", "\(base.path)/r.json"]
+            ["provision"] + common + ["--parallel", "4", "--report-json", "\(base.path)/r.json"]
         )
         #expect(first.status == 1, "\(first.stderr)")
         let report = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/r.json")))
@@ -82,11 +95,7 @@ struct TestInstanceLiveTests {
         #expect(imported.message == "Imported 3 project(s) from the source: Web App 1.1, Web App 1.4, Web App 1.3.")
         #expect(chosen.checks.count == 8 && chosen.checks.allSatisfy(\.passed), "\(chosen.checks)")
         let vm1 = try #require(state.vms.first)
-        let apiKey = try #require(
-            try String(contentsOfFile: "\(stateDirectory)/journal/\(Self.secretFile(stateDirectory))", encoding: .utf8)
-                .split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "-" })
-                .map(String.init).first { $0.hasPrefix("API-") }
-        )
+        let apiKey = try Self.apiKey(stateDirectory, instance: "chosen")
         let client = try OctopusClient(baseURL: "http://\(vm1.address):\(vm1.webPort ?? 8080)", apiKey: apiKey)
         let root = try await client.root()
         #expect(root.version == production)
@@ -112,7 +121,18 @@ struct TestInstanceLiveTests {
         let newerStep = try #require(newer.steps.first { $0.status == .failed })
         #expect(newerStep.name == "preflight")
         #expect(newerStep.message?.contains("runs Octopus \(production) but the pinned version is \(other)") == true)
-        for vm in state.vms.dropFirst() {
+        // A space the fresh instance lacks is created there, and the project lands in it.
+        let otherSpace = try #require(byInstance["other-space"]?.hosts.first)
+        #expect(otherSpace.status == .changed && otherSpace.checks.allSatisfy(\.passed), "\(otherSpace)")
+        let vm4 = state.vms[3]
+        let vm4Client = try OctopusClient(
+            baseURL: "http://\(vm4.address):\(vm4.webPort ?? 8080)",
+            apiKey: try Self.apiKey(stateDirectory, instance: "other-space")
+        )
+        let vm4Space = try #require(try await vm4Client.spaces().first { $0.name == "Space 2" })
+        #expect(try await vm4Client.list(.projects, in: .space(vm4Space.id)).compactMap(\.name) == ["Web App 2.2"])
+
+        for vm in state.vms.dropFirst().prefix(2) {
             #expect(!FileManager.default.fileExists(atPath: "\(vm.rootDirectory)/opt/octopus-standin"), "\(vm.name)")
         }
 
@@ -144,9 +164,14 @@ struct TestInstanceLiveTests {
         return String(line.prefix { !$0.isWhitespace })
     }
 
-    /// The journal's secret file of instance `chosen`.
-    static func secretFile(_ stateDirectory: String) throws -> String {
+    /// The API key octoprov generated for an instance's host (the journal's secret file).
+    static func apiKey(_ stateDirectory: String, instance: String) throws -> String {
         let names = try FileManager.default.contentsOfDirectory(atPath: stateDirectory + "/journal")
-        return try #require(names.first { $0.contains("-chosen-") && $0.hasSuffix(".secrets.json") })
+        let file = try #require(names.first { $0.contains("-\(instance)-") && $0.hasSuffix(".secrets.json") })
+        let text = try String(contentsOfFile: "\(stateDirectory)/journal/\(file)", encoding: .utf8)
+        return try #require(
+            text.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "-" }).map(String.init)
+                .first { $0.hasPrefix("API-") }
+        )
     }
 }

@@ -361,6 +361,40 @@ struct APIServerTests {
         #expect(try await fixture.getJSON("/api/Spaces-1/machines/Machines-2")["IsDisabled"] == .bool(true))
     }
 
+    @Test func postingASpaceCreatesItOnceWithAManager() async throws {
+        let fixture = try Self.started()
+        let managers: OctopusJSON = .array([.string("teams-administrators")])
+        let created = try await fixture.request(
+            "POST",
+            "/api/spaces",
+            body: .object([("Name", .string("Imports")), ("SpaceManagersTeams", managers)])
+        )
+        #expect(created.status == 201)
+        let id = try #require(try created.json()["Id"]?.stringValue)
+        #expect(try created.json()["Name"]?.stringValue == "Imports")
+        #expect(try fixture.column("SELECT Name FROM Space WHERE Id = '\(id)'") == ["Imports"])
+        let listed = try await fixture.request("GET", "/api/spaces/all")
+        #expect(try listed.json().arrayValue?.contains { $0["Id"]?.stringValue == id } == true)
+
+        let again = try await fixture.request(
+            "POST",
+            "/api/spaces",
+            body: .object([("Name", .string("imports")), ("SpaceManagersTeams", managers)])
+        )
+        #expect(again.status == 400)
+        #expect(try again.json()["ErrorMessage"]?.stringValue?.contains("already exists") == true)
+        let unmanaged = try await fixture.request("POST", "/api/spaces", body: .object([("Name", .string("Other"))]))
+        #expect(unmanaged.status == 400)
+        #expect(try unmanaged.json()["ErrorMessage"]?.stringValue?.contains("space manager") == true)
+        let unnamed = try await fixture.request(
+            "POST",
+            "/api/spaces",
+            body: .object([("SpaceManagersTeams", managers)])
+        )
+        #expect(unnamed.status == 400)
+        #expect(try fixture.column("SELECT COUNT(*) FROM Space WHERE Name = 'Other'") == ["0"])
+    }
+
     @Test func putRefusesWhatItCannotStore() async throws {
         let fixture = try Self.started()
         let mismatch = try await fixture.request(

@@ -110,6 +110,7 @@ final class OctopusAPI: Sendable {
         guard !explicitSpace else { throw unknownPath(request) }
         switch first {
         case "spaces" where version.hasSpaces:
+            if rest.count == 1, request.method == "POST" { return try createSpace(context) }
             return try collection(.spaces, context)
         case "serverstatus":
             return try serverStatus(context)

@@ -127,13 +127,19 @@ public enum ProjectImport {
                 var targetScope = OctopusScope.unscoped
                 if targetRoot.hasSpaces {
                     let name = selection.spaceName ?? "Default"
-                    guard
-                        let space = try await target.spaces().first(where: { $0.name.lowercased() == name.lowercased() }
-                        )
-                    else {
-                        throw RunnerError(
-                            "The test instance has no space \(name); create it there (or import into Default by "
-                                + "leaving `source.space` out), then run provision again."
+                    let existing = try await target.spaces().first { $0.name.lowercased() == name.lowercased() }
+                    let space: OctopusSpace
+                    if let existing {
+                        space = existing
+                    } else {
+                        // A fresh instance has only Default: the source's space is created, managed by the
+                        // built-in Octopus Administrators team.
+                        space = try await target.post(
+                            OctopusSpace.self,
+                            "/api/spaces",
+                            body: .object([
+                                "Name": .string(name), "SpaceManagersTeams": .array([.string("teams-administrators")]),
+                            ])
                         )
                     }
                     targetScope = .space(space.id)
