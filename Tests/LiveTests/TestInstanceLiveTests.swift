@@ -144,6 +144,39 @@ struct TestInstanceLiveTests {
         let rerun = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/again.json")))
         let steps = rerun.instances.flatMap(\.hosts).flatMap(\.steps)
         #expect(!steps.isEmpty && steps.allSatisfy { $0.status == .ok }, "\(steps)")
+
+        // A task that fails on the source: the export cannot write its artifact there. The host ends at
+        // import-projects with the task's error and nothing imported; once the source is fixed, a rerun finishes.
+        // (vm2, whose preflight refused above, has nothing installed; its own inventory keeps the runs apart.)
+        let failing = "\(directory)/source-fails.yml"
+        try Data(
+            (hosts + "\ninstances:\n"
+                + (try instance("source-fails", vm: "vm2", version: production, projects: "[\"Web App 1.2\"]"))).utf8
+        ).write(to: URL(fileURLWithPath: failing))
+        let artifacts = "\(layout.productionDirectory)/folders/Artifacts"
+        try FileManager.default.moveItem(atPath: artifacts, toPath: artifacts + ".moved")
+        try Data("not a folder\n".utf8).write(to: URL(fileURLWithPath: artifacts))
+        let broken = try await octoprov(
+            ["provision", "-i", failing, "--state-dir", stateDirectory, "--report-json", "\(base.path)/broken.json"]
+        )
+        try FileManager.default.removeItem(atPath: artifacts)
+        try FileManager.default.moveItem(atPath: artifacts + ".moved", toPath: artifacts)
+        #expect(broken.status == 1, "\(broken.stderr)")
+        let brokenReport = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/broken.json")))
+        let brokenHost = try #require(brokenReport.instances.first?.hosts.first)
+        let brokenStep = try #require(brokenHost.steps.first { $0.status == .failed })
+        #expect(brokenStep.name == "import-projects")
+        #expect(brokenStep.message?.contains("ended Failed: Cannot write the export") == true, "\(brokenStep)")
+        #expect(brokenStep.message?.hasSuffix("fix the cause, then run provision again.") == true)
+        let vm2 = state.vms[1]
+        let vm2Client = try OctopusClient(
+            baseURL: "http://\(vm2.address):\(vm2.webPort ?? 8080)",
+            apiKey: try Self.apiKey(stateDirectory, instance: "source-fails")
+        )
+        #expect(try await vm2Client.list(.projects, in: .space("Spaces-1")).isEmpty, "half-imported")
+        let fixed = try await octoprov(["provision", "-i", failing, "--state-dir", stateDirectory])
+        #expect(fixed.status == 0, "\(fixed.stderr)")
+        #expect(try await vm2Client.list(.projects, in: .space("Spaces-1")).compactMap(\.name) == ["Web App 1.2"])
     }
 
     static func writePrivate(_ text: String, to path: String) throws {
