@@ -200,12 +200,6 @@ struct ProvisionRun {
 
     /// The SSH layer's logger for every command: warnings on stderr, debug detail with `--verbose`.
     static func logger(verbose: Bool) -> Logger {
-        var logger = Logger(label: "octoprov") { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .trace
-            return handler
-        }
-        logger.logLevel = verbose ? .debug : .warning
-        return logger
+        HostProvisioner.logger(verbose: verbose)
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Logging
+public import Logging
 public import SSHKit
 
 /// Runs one host's plan over an open SSH session, step by step, in order (docs/steps.md, docs/runner.md).
@@ -48,15 +48,21 @@ public struct HostProvisioner: Sendable {
     }
 
     /// Warnings of the SSH layer on stderr, as `octoprov provision` logs without `--verbose`.
-    static let warningLogger: Logger = {
+    static let warningLogger = Self.logger(verbose: false)
+
+    /// The SSH layer's logger of every octoprov command: warnings on stderr, debug detail with `verbose`.
+    ///
+    /// - Parameter verbose: `--verbose`.
+    /// - Returns: The logger.
+    public static func logger(verbose: Bool) -> Logger {
         var logger = Logger(label: "octoprov") { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .trace
             return handler
         }
-        logger.logLevel = .warning
+        logger.logLevel = verbose ? .debug : .warning
         return logger
-    }()
+    }
 
     /// Creates a provisioner for one host.
     public init(
