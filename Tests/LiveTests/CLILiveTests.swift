@@ -169,8 +169,9 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
     }
 }
 
-/// Runs the `octoprov` built next to these tests (`swift build` puts it in the same folder).
-func runOctoprov(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ProcessOutput {
+/// A process of the `octoprov` built next to these tests (`swift build` puts it in the same folder), with this
+/// process's environment minus the SSH agent, plus `extra`; not started.
+func octoprovProcess(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Process {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     let binary = root.appendingPathComponent(".build/debug/octoprov").path
@@ -184,6 +185,12 @@ func runOctoprov(_ arguments: [String], environment extra: [String: String] = [:
     environment.removeValue(forKey: "SSH_AUTH_SOCK")
     environment.merge(extra) { _, new in new }
     process.environment = environment
+    return process
+}
+
+/// Runs the `octoprov` built next to these tests and collects its output.
+func runOctoprov(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ProcessOutput {
+    let process = try octoprovProcess(arguments, environment: extra)
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

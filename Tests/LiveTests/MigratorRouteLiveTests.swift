@@ -35,12 +35,12 @@ struct MigratorRouteLiveTests {
             withDestinationPath: "\(layout.productionDirectory)/install/octopus-standin-\(Self.version)"
         )
         let password = "exp0rt 'pässword' $(x)"
-        try TestInstanceLiveTests.writePrivate(password + "\n", to: "\(directory)/export-password")
-        try TestInstanceLiveTests.writePrivate(
+        try writePrivateFile(password + "\n", to: "\(directory)/export-password")
+        try writePrivateFile(
             "<License><Name>sandbox</Name></License>\n",
             to: "\(directory)/license.xml"
         )
-        let sha256 = try TestInstanceLiveTests.packageSHA256(layout, version: Self.version)
+        let sha256 = try mirrorPackageSHA256(layout, version: Self.version)
         func instance(_ name: String, projects: String) -> String {
             """
               \(name):

@@ -104,7 +104,7 @@ struct ProvisionFailureLiveTests {
         for index in keyBytes.indices { keyBytes[index] = UInt8.random(in: 0...255) }
         let wrongKey = Data(keyBytes).base64EncodedString()
         try #require(wrongKey != masterKey)
-        try Self.writePrivate(wrongKey + "\n", to: wrongKeyPath)
+        try writePrivateFile(wrongKey + "\n", to: wrongKeyPath)
         let backup = try Data(contentsOf: URL(fileURLWithPath: layout.productionDirectory + "/OctopusDeploy.bak"))
         try backup.prefix(backup.count / 2).write(to: URL(fileURLWithPath: directory + "/truncated.bak"))
 
@@ -117,7 +117,7 @@ struct ProvisionFailureLiveTests {
         var instances = "\ninstances:\n"
         for scenario in Self.scenarios {
             let version = scenario.instance == "other-version" ? Self.otherVersion : production
-            let sha256 = try Self.packageSHA256(layout, version: version)
+            let sha256 = try mirrorPackageSHA256(layout, version: version)
             instances += """
                   \(scenario.instance):
                     mode: clone
@@ -203,7 +203,7 @@ struct ProvisionFailureLiveTests {
         }
 
         // Rerun after fixing the inputs: the right key for vm2; nothing to fix for vm6 (its connection dropped).
-        try Self.writePrivate(masterKey + "\n", to: wrongKeyPath)
+        try writePrivateFile(masterKey + "\n", to: wrongKeyPath)
         for (vm, firstRun) in [("vm2", "connect-database"), ("vm6", "restore")] {
             let rerunReport = base.appendingPathComponent("rerun-\(vm).json").path
             let rerun = try await octoprov([
@@ -283,19 +283,6 @@ struct ProvisionFailureLiveTests {
     /// A secret file's value (one line).
     static func secret(_ path: String) throws -> String {
         try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    /// Writes `text` to `path` with mode 0600, as a secret file must be.
-    static func writePrivate(_ text: String, to path: String) throws {
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-    }
-
-    /// The SHA-256 the mirror's `.sha256` file gives for a version's package.
-    static func packageSHA256(_ layout: SandboxLayout, version: String) throws -> String {
-        let file = "\(layout.mirrorDirectory)/octopus-standin-\(version).tar.gz.sha256"
-        let line = try String(contentsOfFile: file, encoding: .utf8)
-        return String(line.prefix { !$0.isWhitespace })
     }
 
     static func text(_ path: String) -> String {

@@ -276,14 +276,7 @@ struct ProvisionLiveTests {
 ///
 /// - Returns: Whether the condition was met (and the process killed) before it exited by itself.
 func runOctoprovKilled(_ arguments: [String], when condition: @escaping @Sendable (String) -> Bool) throws -> Bool {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    let process = Process()
-    process.executableURL = root.appendingPathComponent(".build/debug/octoprov")
-    process.arguments = arguments
-    var environment = ProcessInfo.processInfo.environment
-    environment.removeValue(forKey: "SSH_AUTH_SOCK")
-    process.environment = environment
+    let process = try octoprovProcess(arguments)
     let err = Pipe()
     process.standardError = err
     process.standardOutput = FileHandle.nullDevice

@@ -24,8 +24,8 @@ struct TestInstanceLiveTests {
         let other = "2024.1.11892"
 
         // The secrets a test instance needs: the source's API key, an export password, a licence (all 0600).
-        try Self.writePrivate("exp0rt 'pässword' $(x)\n", to: "\(directory)/export-password")
-        try Self.writePrivate("<License><Name>sandbox</Name></License>\n", to: "\(directory)/license.xml")
+        try writePrivateFile("exp0rt 'pässword' $(x)\n", to: "\(directory)/export-password")
+        try writePrivateFile("<License><Name>sandbox</Name></License>\n", to: "\(directory)/license.xml")
         let hosts = try #require(
             try String(contentsOfFile: layout.inventoryPath, encoding: .utf8)
                 .components(separatedBy: "\ninstances:\n").first
@@ -44,7 +44,7 @@ struct TestInstanceLiveTests {
                 version: \(version)
                 package:
                   mirror: mirror
-                  sha256: \(try Self.packageSHA256(layout, version: version))
+                  sha256: \(try mirrorPackageSHA256(layout, version: version))
                 source:
                   url: \(source)
                   api_key: file:production/api-key
@@ -177,24 +177,6 @@ struct TestInstanceLiveTests {
         let fixed = try await octoprov(["provision", "-i", failing, "--state-dir", stateDirectory])
         #expect(fixed.status == 0, "\(fixed.stderr)")
         #expect(try await vm2Client.list(.projects, in: .space("Spaces-1")).compactMap(\.name) == ["Web App 1.2"])
-    }
-
-    static func writePrivate(_ text: String, to path: String) throws {
-        guard
-            FileManager.default.createFile(
-                atPath: path,
-                contents: Data(text.utf8),
-                attributes: [.posixPermissions: 0o600]
-            )
-        else { throw CocoaError(.fileWriteUnknown) }
-    }
-
-    static func packageSHA256(_ layout: SandboxLayout, version: String) throws -> String {
-        let line = try String(
-            contentsOfFile: "\(layout.mirrorDirectory)/octopus-standin-\(version).tar.gz.sha256",
-            encoding: .utf8
-        )
-        return String(line.prefix { !$0.isWhitespace })
     }
 
     /// The API key octoprov generated for an instance's host (the journal's secret file).

@@ -336,7 +336,7 @@ public struct HostProvisioner: Sendable {
             let result = try await sftp.upload(
                 from: local,
                 to: remote,
-                options: transferOptions(step: name, label: "package", totalBytes: Self.fileSize(local))
+                options: transferOptions(step: name, label: "package", totalBytes: DiskSpaceCheck.fileSize(local))
             )
             packageChanged = !result.skipped
         }
@@ -493,7 +493,7 @@ public struct HostProvisioner: Sendable {
         let result = try await sftp.upload(
             from: backup,
             to: remote,
-            options: transferOptions(step: step, label: "backup", totalBytes: Self.fileSize(backup))
+            options: transferOptions(step: step, label: "backup", totalBytes: DiskSpaceCheck.fileSize(backup))
         )
         if result.skipped {
             return StepOutcomeValue(
@@ -562,10 +562,6 @@ public struct HostProvisioner: Sendable {
             guard let done = tally.update(progress) else { return }
             events(.transfer(host: host, step: step, path: label, completedBytes: done, totalBytes: totalBytes))
         }
-    }
-
-    private static func fileSize(_ path: String) -> UInt64 {
-        DiskSpaceCheck.fileSize(path)
     }
 
     // MARK: - Input hashes and the host's marker
