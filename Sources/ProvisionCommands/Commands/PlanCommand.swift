@@ -29,56 +29,14 @@ struct PlanCommand: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var options: InventoryOptions
-
-    @Option(help: ArgumentHelp("Plan only this instance (default: all).", valueName: "name"))
-    var instance: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Hosts to plan: comma-separated host names, group names or globs, `!pattern` to exclude (default: all).",
-            valueName: "pattern"
-        )
-    )
-    var limit: String?
-
-    @Option(help: ArgumentHelp("The templates folder (default: Templates above the executable).", valueName: "dir"))
-    var templates: String?
+    @OptionGroup var selection: PlanOptions
 
     @Option(help: ArgumentHelp("Write the rendered scripts under this folder.", valueName: "dir"))
     var output: String?
 
     func run() async throws {
-        let check = InventoryCheck.run(
-            path: options.inventory,
-            environment: ProcessInfo.processInfo.environment,
-            variables: options.variables
-        )
+        let (plan, check) = try selection.buildPlan(environment: ProcessInfo.processInfo.environment)
         let redactor = check.redactor
-        func fail(_ lines: [String]) -> ExitCode {
-            for line in lines { Console.shared.err(redactor.redact(line)) }
-            return ExitCode(64)
-        }
-        for warning in check.warnings {
-            Console.shared.err(redactor.redact(warning.description))
-        }
-        guard check.isValid else { throw fail(check.errors.map(\.description)) }
-        let library: TemplateLibrary
-        do {
-            let folder = try TemplateFolder.locate(
-                explicit: templates,
-                executablePath: TemplateFolder.currentExecutablePath
-            )
-            library = try TemplateLibrary(directory: folder)
-        } catch {
-            throw fail(error.errors.map(\.description))
-        }
-        let plan: ProvisioningPlan
-        do {
-            plan = try ProvisioningPlan.build(check: check, instance: instance, limit: limit, templates: library)
-        } catch {
-            throw fail(error.description.split(separator: "\n").map(String.init))
-        }
         for line in plan.lines {
             Console.shared.out(redactor.redact(line))
         }
@@ -87,7 +45,8 @@ struct PlanCommand: AsyncParsableCommand {
                 let written = try plan.write(to: output)
                 Console.shared.err(redactor.redact("Wrote \(written.count) files under \(output)."))
             } catch {
-                throw fail([error.description])
+                Console.shared.err(redactor.redact(error.description))
+                throw ExitCode(64)
             }
         }
     }

@@ -32,21 +32,9 @@ struct ProvisionCommand: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var options: InventoryOptions
+    @OptionGroup var selection: PlanOptions
 
-    @Option(help: ArgumentHelp("Provision only this instance (default: all).", valueName: "name"))
-    var instance: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Hosts to act on: comma-separated host names, group names or globs, `!pattern` to exclude (default: all).",
-            valueName: "pattern"
-        )
-    )
-    var limit: String?
-
-    @Option(help: ArgumentHelp("How many hosts to work on at once.", valueName: "n"))
-    var parallel: Int = 10
+    @OptionGroup var runOptions: RunOptions
 
     @Option(
         name: .customLong("from-step"),
@@ -54,35 +42,7 @@ struct ProvisionCommand: AsyncParsableCommand {
     )
     var fromStep: String?
 
-    @Option(help: ArgumentHelp("The templates folder (default: Templates above the executable).", valueName: "dir"))
-    var templates: String?
-
-    @Option(
-        name: .customLong("state-dir"),
-        help: ArgumentHelp(
-            "Where journals are kept (default: $XDG_STATE_HOME/octoprov/journal or ~/.local/state/octoprov/journal).",
-            valueName: "dir"
-        )
-    )
-    var stateDirectory: String?
-
-    @Option(
-        name: .customLong("report-json"),
-        help: ArgumentHelp("Write a JSON report (per host, per step) to this file.", valueName: "file")
-    )
-    var reportJSON: String?
-
-    @Option(help: ArgumentHelp("Write a JUnit XML report to this file.", valueName: "file"))
-    var junit: String?
-
-    @Flag(name: .shortAndLong, help: "Print only step results, failures and the recap.")
-    var quiet = false
-
-    @Flag(name: .shortAndLong, help: "Also print connection details and libssh2 error codes.")
-    var verbose = false
-
-    mutating func validate() throws {
-        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1.") }
+    func validate() throws {
         if let fromStep, !StepCatalogue.all.contains(where: { $0.name == fromStep }) {
             let names = StepCatalogue.all.map(\.name)
             throw ValidationError(
@@ -92,24 +52,6 @@ struct ProvisionCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let run = try ProvisionRun.prepare(
-            options: options,
-            instance: instance,
-            limit: limit,
-            templates: templates,
-            stateDirectory: stateDirectory
-        )
-        let outcome = await run.execute(
-            parallel: parallel,
-            fromStep: fromStep,
-            verbose: verbose,
-            quiet: quiet,
-            verifierFactory: { _, logger in
-                RESTVerifier.make(logger: logger, environment: ProcessInfo.processInfo.environment)
-            }
-        )
-        try outcome.writeReports(json: reportJSON, junit: junit)
-        outcome.printRecap()
-        throw outcome.exitCode
+        try await ProvisionRun.perform(selection: selection, options: runOptions, fromStep: fromStep)
     }
 }

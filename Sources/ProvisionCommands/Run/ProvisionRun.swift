@@ -12,39 +12,36 @@ struct ProvisionRun {
     var journals: [String: Journal]
     var environment: [String: String]
 
+    /// `provision` and `verify`: prepares the run, runs every host, writes the reports, prints the recap, and throws
+    /// the exit status (also on success, as `ExitCode.success`).
+    static func perform(
+        selection: PlanOptions,
+        options: RunOptions,
+        fromStep: String? = nil,
+        onlyStep: String? = nil
+    ) async throws {
+        let run = try prepare(selection: selection, stateDirectory: options.stateDirectory)
+        let outcome = await run.execute(
+            parallel: options.parallel,
+            fromStep: fromStep,
+            onlyStep: onlyStep,
+            verbose: options.verbose,
+            quiet: options.quiet
+        )
+        try outcome.writeReports(json: options.reportJSON, junit: options.junit)
+        outcome.printRecap()
+        throw outcome.exitCode
+    }
+
     /// Checks the inventory, renders the plan and opens (locks) each instance's journal; prints every problem and
     /// throws the exit code on bad input (64) or a held journal (75).
-    static func prepare(
-        options: InventoryOptions,
-        instance: String?,
-        limit: String?,
-        templates: String?,
-        stateDirectory: String?
-    ) throws -> ProvisionRun {
+    static func prepare(selection: PlanOptions, stateDirectory: String?) throws -> ProvisionRun {
         let environment = ProcessInfo.processInfo.environment
-        let check = InventoryCheck.run(path: options.inventory, environment: environment, variables: options.variables)
+        let (plan, check) = try selection.buildPlan(environment: environment)
         let redactor = check.redactor
-        func fail(_ lines: [String], _ code: Int32 = 64) -> ExitCode {
+        func fail(_ lines: [String], _ code: Int32) -> ExitCode {
             for line in lines { Console.shared.err(redactor.redact(line)) }
             return ExitCode(code)
-        }
-        for warning in check.warnings { Console.shared.err(redactor.redact(warning.description)) }
-        guard check.isValid else { throw fail(check.errors.map(\.description)) }
-        let library: TemplateLibrary
-        do {
-            let folder = try TemplateFolder.locate(
-                explicit: templates,
-                executablePath: TemplateFolder.currentExecutablePath
-            )
-            library = try TemplateLibrary(directory: folder)
-        } catch {
-            throw fail(error.errors.map(\.description))
-        }
-        let plan: ProvisioningPlan
-        do {
-            plan = try ProvisioningPlan.build(check: check, instance: instance, limit: limit, templates: library)
-        } catch {
-            throw fail(error.description.split(separator: "\n").map(String.init))
         }
         var journals: [String: Journal] = [:]
         for name in Set(plan.hosts.map(\.instance.name)).sorted() {
@@ -73,8 +70,7 @@ struct ProvisionRun {
         fromStep: String?,
         onlyStep: String? = nil,
         verbose: Bool,
-        quiet: Bool,
-        verifierFactory: @escaping @Sendable (Redactor, Logger) -> HostProvisioner.Verifier
+        quiet: Bool
     ) async -> ProvisionOutcome {
         defer { for journal in journals.values { journal.close() } }
         let logger = Self.logger(verbose: verbose)
@@ -82,7 +78,7 @@ struct ProvisionRun {
         let redactor = redactor
         let journals = journals
         let printer = ProgressPrinter(quiet: quiet)
-        let verifier = verifierFactory(redactor, logger)
+        let verifier = RESTVerifier.make(logger: logger, environment: environment)
         let hostPlans = plan.hosts
         // Each local package's SHA-256, once per run, for the preflight's comparison with the inventory's.
         var packageDigests: [String: String] = [:]

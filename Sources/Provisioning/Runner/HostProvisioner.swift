@@ -466,13 +466,7 @@ public struct HostProvisioner: Sendable {
         sftp: SFTPClient,
         to directory: String? = nil
     ) async throws {
-        let staging = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-\(UUID().uuidString)")
-            .path
-        try FileManager.default.createDirectory(
-            atPath: staging,
-            withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700]
-        )
+        let staging = try privateTemporaryDirectory("octoprov")
         defer { try? FileManager.default.removeItem(atPath: staging) }
         for file in files {
             let local = staging + "/" + file.outputName

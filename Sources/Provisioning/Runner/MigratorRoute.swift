@@ -25,15 +25,7 @@ extension HostProvisioner {
         }
         let selection = try await ProjectImport.select(plan: plan, secrets: secrets)
         let names = selection.projects.map(\.name)
-        let local = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "octoprov-export-\(UUID().uuidString)"
-        )
-        .path
-        try FileManager.default.createDirectory(
-            atPath: local,
-            withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700]
-        )
+        let local = try privateTemporaryDirectory("octoprov-export")
         defer { try? FileManager.default.removeItem(atPath: local) }
         let downloaded = local + "/export"
 
