@@ -69,15 +69,17 @@ enum ProductionSeed {
     /// The production instance's home, where its config, logs and `standin.pid` are.
     static func homeDirectory(_ layout: SandboxLayout) -> String { "\(layout.productionDirectory)/home" }
 
-    /// Production's `Octopus.Server`, run with production's SQL data folder.
+    /// Production's `Octopus.Server`, run with production's SQL data folder; a Master Key goes in `MASTER_KEY`
+    /// (the Linux container's variable the stand-in reads), never in the process's arguments.
     static func octopusServer(
         layout: SandboxLayout,
         version: String,
         _ arguments: [String],
-        secret: String? = nil
+        masterKey: String? = nil
     ) throws -> ChildProcess.Result {
         var environment = ProcessInfo.processInfo.environment
         environment["OCTOPUS_STANDIN_DATA"] = "\(layout.productionDirectory)/sql"
+        if let masterKey { environment["MASTER_KEY"] = masterKey }
         let binary = "\(installDirectory(layout))/octopus-standin-\(version)/bin/Octopus.Server"
         return try ChildProcess.run(binary, arguments, environment: environment, timeout: 120)
     }
@@ -89,6 +91,7 @@ enum ProductionSeed {
     static func start(layout: SandboxLayout, version: String, address: String, port: Int) throws -> String {
         let home = homeDirectory(layout)
         let masterKey = try String(contentsOfFile: masterKeyPath(layout), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         let url = "http://\(address):\(port)"
         let steps: [[String]] = [
             [
@@ -97,13 +100,18 @@ enum ProductionSeed {
             ],
             [
                 "database", "--instance", "Production", "--connectionString",
-                "Server=production-sql;Database=OctopusDeploy;Trusted_Connection=True;", "--masterKey", masterKey,
+                "Server=production-sql;Database=OctopusDeploy;Trusted_Connection=True;",
             ],
             ["configure", "--instance", "Production", "--webListenPrefixes", url],
             ["service", "--instance", "Production", "--install", "--reconfigure", "--start"],
         ]
         for step in steps {
-            let result = try octopusServer(layout: layout, version: version, step)
+            let result = try octopusServer(
+                layout: layout,
+                version: version,
+                step,
+                masterKey: step[0] == "database" ? masterKey : nil
+            )
             guard result.exitStatus == 0 else {
                 let output = result.output.replacingOccurrences(of: masterKey, with: "***")
                 throw SandboxError("Starting production failed at `\(step[0])`: \(output.suffix(400))")
