@@ -35,7 +35,7 @@ struct TestInstanceLiveTests {
             vm: String,
             version: String,
             projects: String,
-            space: String = "Default"
+            space: String? = "Default"
         ) throws -> String {
             """
               \(name):
@@ -48,7 +48,7 @@ struct TestInstanceLiveTests {
                 source:
                   url: \(source)
                   api_key: file:production/api-key
-                  space: \(space)
+                  \(space.map { "space: \($0)" } ?? "# the spaces are the keys of projects")
                   projects: \(projects)
                   export_password: file:export-password
                 admin:
@@ -71,11 +71,11 @@ struct TestInstanceLiveTests {
                 + (try instance("nothing", vm: "vm2", version: production, projects: "[\"Billing*\"]"))
                 + (try instance("newer", vm: "vm3", version: other, projects: "[\"Web App 1.1\"]"))
                 + (try instance(
-                    "other-space",
+                    "two-spaces",
                     vm: "vm4",
                     version: production,
-                    projects: "[\"Web App 2.2\"]",
-                    space: "Space 2"
+                    projects: "{Default: [\"Web App 1.2\"], Space 2: [\"Web App 2.2\"]}",
+                    space: nil
                 ))).utf8
         ).write(to: URL(fileURLWithPath: inventory))
         let common = ["-i", inventory, "--state-dir", stateDirectory]
@@ -121,15 +121,23 @@ struct TestInstanceLiveTests {
         let newerStep = try #require(newer.steps.first { $0.status == .failed })
         #expect(newerStep.name == "preflight")
         #expect(newerStep.message?.contains("runs Octopus \(production) but the pinned version is \(other)") == true)
-        // A space the fresh instance lacks is created there, and the project lands in it.
-        let otherSpace = try #require(byInstance["other-space"]?.hosts.first)
-        #expect(otherSpace.status == .changed && otherSpace.checks.allSatisfy(\.passed), "\(otherSpace)")
+        // Projects chosen in two spaces: the space the fresh instance lacks is created there, and each project
+        // lands in its own space.
+        let twoSpaces = try #require(byInstance["two-spaces"]?.hosts.first)
+        #expect(twoSpaces.status == .changed && twoSpaces.checks.allSatisfy(\.passed), "\(twoSpaces)")
+        #expect(
+            twoSpaces.steps.first { $0.name == "import-projects" }?.message
+                == "Imported 2 project(s) from the source (spaces Default, Space 2): Web App 1.2, Web App 2.2."
+        )
         let vm4 = state.vms[3]
         let vm4Client = try OctopusClient(
             baseURL: "http://\(vm4.address):\(vm4.webPort ?? 8080)",
-            apiKey: try Self.apiKey(stateDirectory, instance: "other-space")
+            apiKey: try Self.apiKey(stateDirectory, instance: "two-spaces")
         )
-        let vm4Space = try #require(try await vm4Client.spaces().first { $0.name == "Space 2" })
+        let vm4Spaces = try await vm4Client.spaces()
+        let vm4Default = try #require(vm4Spaces.first { $0.isDefault })
+        let vm4Space = try #require(vm4Spaces.first { $0.name == "Space 2" })
+        #expect(try await vm4Client.list(.projects, in: .space(vm4Default.id)).compactMap(\.name) == ["Web App 1.2"])
         #expect(try await vm4Client.list(.projects, in: .space(vm4Space.id)).compactMap(\.name) == ["Web App 2.2"])
 
         for vm in state.vms.dropFirst().prefix(2) {

@@ -614,6 +614,77 @@ struct BrokenCheck: Sendable, CustomTestStringConvertible {
             ]
         ),
         BrokenCheck(
+            name: "space named twice",
+            yaml: yaml(test, [15: "      space: Default\n      projects: {Default: [Web], Ops: [Db]}"]),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .conflictingKeys,
+                    line: 15,
+                    column: 7,
+                    keyPath: "instances.lab.source.space",
+                    mentions: ["`instances.lab.source.projects`"]
+                )
+            ]
+        ),
+        BrokenCheck(
+            name: "spaces before 2019.1",
+            yaml: yaml(
+                test,
+                [
+                    10: "    version: 2018.10.1",
+                    11: "    package: {sha256: \(CheckFixture.packageSHA256), file: pkg.msi}",
+                    15: "      projects: {Default: [Web]}",
+                ],
+                ["      host: vm1"]
+            ),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .unsupportedVersion,
+                    line: 15,
+                    column: 7,
+                    keyPath: "instances.lab.source.projects",
+                    mentions: ["2019.1", "plain list"]
+                )
+            ]
+        ),
+        BrokenCheck(
+            name: "two spaces on the Migrator route",
+            yaml: yaml(
+                test,
+                [10: "    version: 2020.1.10", 15: "      projects: {Default: [Web], Ops: [Db]}"],
+                ["      host: vm1"]
+            ),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .unsupportedVersion,
+                    line: 15,
+                    column: 7,
+                    keyPath: "instances.lab.source.projects",
+                    mentions: ["Octopus.Migrator", "one space per test instance"]
+                )
+            ]
+        ),
+        BrokenCheck(
+            name: "a space twice, ignoring case, and a space with no projects",
+            yaml: yaml(test, [15: "      projects: {Default: [Web], default: [Db], Ops: []}"]),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .duplicateKey,
+                    line: 15,
+                    column: 34,
+                    keyPath: "instances.lab.source.projects.default",
+                    mentions: ["`Default`"]
+                ),
+                ExpectedCheckProblem(
+                    code: .invalidValue,
+                    line: 15,
+                    column: 54,
+                    keyPath: "instances.lab.source.projects.Ops",
+                    mentions: ["space `Ops`"]
+                ),
+            ]
+        ),
+        BrokenCheck(
             name: "secret-looking variable",
             yaml: yaml(host, [:], ["    vars: {db_password: hunter2-secret}"]),
             problems: [

@@ -189,7 +189,7 @@ private func validInventory(
         let spec = try #require(try validInventory(legacy).inventory.instances.first)
         #expect(spec.usesMigrator)
         #expect(spec.source?.host == "vm1")
-        #expect(spec.source?.space == "Default")
+        #expect(spec.source?.selections == [.init(space: "Default", patterns: ["Web"])])
         #expect(
             spec.verify == [
                 .version, .health, .targetsDisabled, .workersDisabled, .triggersDisabled, .subscriptionsDisabled,
@@ -201,6 +201,34 @@ private func validInventory(
         let check = try validInventory(modern)
         #expect(check.inventory.instances.first?.source?.host == nil)
         #expect(check.warnings.map(\.keyPath) == ["instances.lab.source.host"])
+    }
+
+    @Test func projectsChosenPerSpace() throws {
+        let yaml = CheckFixture.yaml(
+            CheckFixture.testInstance,
+            replacing: [15: "      projects:\n        Default: [Web, \"Billing*\"]\n        Ops Space: Deploy DB"]
+        )
+        let check = try validInventory(yaml)
+        let spec = try #require(check.inventory.instances.first)
+        #expect(
+            spec.source?.selections == [
+                .init(space: "Default", patterns: ["Web", "Billing*"]),
+                .init(space: "Ops Space", patterns: ["Deploy DB"]),
+            ]
+        )
+        #expect(spec.source?.spaceNames == ["Default", "Ops Space"])
+        let host = try #require(check.inventory.host(named: "vm1"))
+        #expect(try StepVariables.build(host: host, instance: spec)["space_names"] == "Default,Ops Space")
+
+        let legacy = CheckFixture.yaml(
+            CheckFixture.testInstance,
+            replacing: [
+                10: "    version: 2018.10.1", 11: "    package: {sha256: \(CheckFixture.packageSHA256), file: pkg.msi}",
+            ],
+            adding: ["      host: vm1"]
+        )
+        let legacySpec = try #require(try validInventory(legacy).inventory.instances.first)
+        #expect(legacySpec.source?.selections == [.init(space: nil, patterns: ["Web"])])
     }
 
     @Test func containerSpecNeedsNoPackage() throws {

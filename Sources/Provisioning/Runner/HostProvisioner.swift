@@ -358,9 +358,10 @@ public struct HostProvisioner: Sendable {
         if name == "preflight", outcome.status != .failed, plan.instance.mode == .testInstance,
             plan.instance.source != nil
         {
-            let selection = try await ProjectImport.select(plan: plan, secrets: secrets)
-            outcome.facts["source_projects"] = selection.projects.map(\.name).joined(separator: ", ")
-            outcome.message += " The source has the \(selection.projects.count) selected project(s)."
+            let selections = try await ProjectImport.select(plan: plan, secrets: secrets)
+            let count = selections.reduce(0) { $0 + $1.projects.count }
+            outcome.facts["source_projects"] = ProjectImport.names(selections)
+            outcome.message += " The source has the \(count) selected project(s)."
         }
         if name == "verify", outcome.status != .failed {
             guard let verifier else {
@@ -568,7 +569,9 @@ public struct HostProvisioner: Sendable {
             if step.definition.name == "import-projects", let source = plan.source {
                 parts["source_host"] = source.host.name
                 parts["source_script"] = source.script.contents
-                parts["source_projects"] = (plan.instance.source?.projects ?? []).joined(separator: "\n")
+                parts["source_projects"] = (plan.instance.source?.selections ?? []).map { selection in
+                    ([selection.space ?? ""] + selection.patterns).joined(separator: "\n")
+                }.joined(separator: "\n\n")
             }
             for name in step.definition.sqlTemplates {
                 let file = StepDefinition.workFileName(ofSQL: name)

@@ -23,8 +23,9 @@ extension HostProvisioner {
         guard let password = secrets.values[.exportPassword] else {
             throw RunnerError("Instance \(plan.instance.name) needs `source.export_password` for the partial export.")
         }
-        let selection = try await ProjectImport.select(plan: plan, secrets: secrets)
-        let names = selection.projects.map(\.name)
+        // The inventory allows one space on this route (Octopus.Migrator does not move projects between spaces).
+        let selections = try await ProjectImport.select(plan: plan, secrets: secrets)
+        let names = selections.flatMap(\.projects).map(\.name)
         let local = try privateTemporaryDirectory("octoprov-export")
         defer { try? FileManager.default.removeItem(atPath: local) }
         let downloaded = local + "/export"
@@ -60,7 +61,7 @@ extension HostProvisioner {
         var outcome = try await runScript(step, session: session, sftp: sftp)
         guard outcome.status != .failed else { return outcome }
         outcome.facts["projects"] = names.joined(separator: ", ")
-        outcome.facts["source_version"] = selection.version
+        outcome.facts["source_version"] = selections.first?.version ?? ""
         outcome.facts["source_host"] = source.host.name
         outcome.message =
             "Exported \(names.count) project(s) (\(names.joined(separator: ", "))) with Octopus.Migrator on "

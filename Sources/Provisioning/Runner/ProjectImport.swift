@@ -34,19 +34,19 @@ public enum ProjectImport {
         }
     }
 
-    /// Reads the source instance: it must answer with the source API key, run the pinned version, have the space,
-    /// and every name or glob must select at least one project.
+    /// Reads the source instance: it must answer with the source API key, run the pinned version, have every
+    /// space `source.projects` names, and every name or glob must select at least one project in its space.
     ///
     /// - Parameters:
     ///   - plan: The host's plan (a test instance's).
     ///   - secrets: Its secrets (`source_api_key`).
-    /// - Returns: The selection.
+    /// - Returns: One selection per space, in inventory order.
     /// - Throws: ``RunnerError`` with one sentence saying what to fix; `OctopusAPIError` when the source cannot be
     ///   read.
     public static func select(
         plan: ProvisioningPlan.HostPlan,
         secrets: StepSecretValues
-    ) async throws -> Selection {
+    ) async throws -> [Selection] {
         guard let source = plan.instance.source else {
             throw RunnerError("Instance \(plan.instance.name) has no `source:` to import projects from.")
         }
@@ -59,47 +59,61 @@ public enum ProjectImport {
                     + "then upgrade it."
             )
         }
-        var spaceId: String?
-        var spaceName: String?
-        let scope: OctopusScope
-        if root.hasSpaces {
-            let spaces = try await client.spaces()
-            let wanted = source.space
-            guard
-                let space = spaces.first(where: { space in
-                    wanted.map { space.name.lowercased() == $0.lowercased() } ?? space.isDefault
-                })
-            else {
-                throw RunnerError(
-                    "The source has no space \(wanted ?? "marked default"); set `source.space` to one of: "
-                        + spaces.map(\.name).joined(separator: ", ") + "."
-                )
+        let spaces = root.hasSpaces ? try await client.spaces() : []
+        var selections: [Selection] = []
+        for chosen in source.selections {
+            var spaceId: String?
+            var spaceName: String?
+            let scope: OctopusScope
+            if root.hasSpaces {
+                let wanted = chosen.space
+                guard
+                    let space = spaces.first(where: { space in
+                        wanted.map { space.name.lowercased() == $0.lowercased() } ?? space.isDefault
+                    })
+                else {
+                    throw RunnerError(
+                        "The source has no space \(wanted ?? "marked default"); name one of its spaces in "
+                            + "`source.projects` or `source.space`: " + spaces.map(\.name).joined(separator: ", ") + "."
+                    )
+                }
+                spaceId = space.id
+                spaceName = space.name
+                scope = .space(space.id)
+            } else {
+                scope = .unscoped
             }
-            spaceId = space.id
-            spaceName = space.name
-            scope = .space(space.id)
-        } else {
-            scope = .unscoped
+            let available = try await client.list(.projects, in: scope)
+            var selected: [Selection.Project] = []
+            for pattern in chosen.patterns {
+                let matches = available.filter { project in
+                    globMatches(pattern.lowercased(), (project.name ?? "").lowercased())
+                }
+                guard !matches.isEmpty else {
+                    let names = available.compactMap(\.name).sorted()
+                    throw RunnerError(
+                        "The project pattern `\(pattern)` matches no project in \(spaceName ?? "the source") "
+                            + "(it has: \(names.prefix(20).joined(separator: ", "))\(names.count > 20 ? ", …" : "")); "
+                            + "correct `source.projects`."
+                    )
+                }
+                for match in matches where !selected.contains(where: { $0.id == match.id }) {
+                    selected.append(Selection.Project(id: match.id, name: match.name ?? match.id))
+                }
+            }
+            selections.append(
+                Selection(version: root.version, spaceId: spaceId, spaceName: spaceName, projects: selected)
+            )
         }
-        let available = try await client.list(.projects, in: scope)
-        var selected: [Selection.Project] = []
-        for pattern in source.projects {
-            let matches = available.filter { project in
-                globMatches(pattern.lowercased(), (project.name ?? "").lowercased())
-            }
-            guard !matches.isEmpty else {
-                let names = available.compactMap(\.name).sorted()
-                throw RunnerError(
-                    "The project pattern `\(pattern)` matches no project in \(spaceName ?? "the source") "
-                        + "(it has: \(names.prefix(20).joined(separator: ", "))\(names.count > 20 ? ", …" : "")); "
-                        + "correct `source.projects`."
-                )
-            }
-            for match in matches where !selected.contains(where: { $0.id == match.id }) {
-                selected.append(Selection.Project(id: match.id, name: match.name ?? match.id))
-            }
-        }
-        return Selection(version: root.version, spaceId: spaceId, spaceName: spaceName, projects: selected)
+        return selections
+    }
+
+    /// The selected projects' names, joined by `, ` (the `projects` fact the `projects` check reads).
+    ///
+    /// - Parameter selections: The selections.
+    /// - Returns: The names.
+    public static func names(_ selections: [Selection]) -> String {
+        selections.flatMap(\.projects).map(\.name).joined(separator: ", ")
     }
 
     /// The importer for ``HostProvisioner``.
@@ -119,122 +133,145 @@ public enum ProjectImport {
             guard let source = plan.instance.source, let password = secrets.values[.exportPassword] else {
                 throw RunnerError("Instance \(plan.instance.name) needs `source:` with an export password.")
             }
-            let selection = try await select(plan: plan, secrets: secrets)
+            let selections = try await select(plan: plan, secrets: secrets)
             let sourceClient = try OctopusClient(baseURL: source.url, apiKey: secrets.values[.sourceAPIKey])
             return try await RESTVerifier.withInstanceClient(plan, secrets, logger: logger, environment: environment) {
                 target in
-                let targetRoot = try await target.root()
-                var targetScope = OctopusScope.unscoped
-                if targetRoot.hasSpaces {
-                    let name = selection.spaceName ?? "Default"
-                    let existing = try await target.spaces().first { $0.name.lowercased() == name.lowercased() }
-                    let space: OctopusSpace
-                    if let existing {
-                        space = existing
-                    } else {
-                        // A fresh instance has only Default: the source's space is created, managed by the
-                        // built-in Octopus Administrators team.
-                        space = try await target.post(
-                            OctopusSpace.self,
-                            "/api/spaces",
-                            body: .object([
-                                "Name": .string(name), "SpaceManagersTeams": .array([.string("teams-administrators")]),
-                            ])
-                        )
-                    }
-                    targetScope = .space(space.id)
-                }
-                let present = Set(
-                    try await target.list(.projects, in: targetScope).compactMap { $0.name?.lowercased() }
+                let hasSpaces = try await target.root().hasSpaces
+                let mover = SpaceImport(
+                    source: sourceClient,
+                    target: target,
+                    password: password,
+                    taskTimeout: taskTimeout,
+                    pollInterval: pollInterval
                 )
-                let missing = selection.projects.filter { !present.contains($0.name.lowercased()) }
-                let names = selection.projects.map(\.name).joined(separator: ", ")
-                let facts = ["projects": names, "source_version": selection.version]
-                guard !missing.isEmpty else {
+                var imported: [String] = []
+                for selection in selections {
+                    imported += try await mover.run(selection, targetHasSpaces: hasSpaces)
+                }
+                let total = selections.reduce(0) { $0 + $1.projects.count }
+                let facts = ["projects": names(selections), "source_version": selections.first?.version ?? ""]
+                guard !imported.isEmpty else {
                     return StepScriptResult(
                         changed: false,
-                        message: "The \(selection.projects.count) selected projects are already on the test instance.",
+                        message: "The \(total) selected projects are already on the test instance.",
                         facts: facts
                     )
                 }
-                let secret: OctopusJSONValue = .object(["HasValue": .bool(true), "NewValue": .string(password)])
-                let sourcePrefix = selection.spaceId.map { "/api/\($0)" } ?? "/api"
-                let exported = try await sourceClient.post(
-                    TaskReference.self,
-                    "\(sourcePrefix)/projects/import-export/export",
-                    body: .object([
-                        "IncludedProjectIds": .array(missing.map { .string($0.id) }), "Password": secret,
-                    ])
-                )
-                let sourceScope = selection.spaceId.map(OctopusScope.space)
-                try await finished(
-                    sourceClient,
-                    exported.taskId,
-                    scope: sourceScope,
-                    what: "The export on the source",
-                    timeout: taskTimeout,
-                    interval: pollInterval
-                )
-                let artifacts = try await sourceClient.all(
-                    OctopusResource.self,
-                    "\(sourcePrefix)/artifacts",
-                    query: [("regarding", exported.taskId)]
-                )
-                guard
-                    let artifact = artifacts.first(where: {
-                        ($0.document["Filename"]?.stringValue ?? "").lowercased().hasSuffix(".zip")
-                    }),
-                    let content = artifact.document["Links"]?["Content"]?.stringValue
-                else {
-                    throw RunnerError(
-                        "The export task \(exported.taskId) succeeded but left no zip artifact on the source; see its "
-                            + "task log there."
-                    )
-                }
-                let fileName = artifact.document["Filename"]?.stringValue ?? "Octopus-Export.zip"
-                let zip = try await sourceClient.download(content)
-                let targetPrefix = targetScope == .unscoped ? "/api" : "/api/\(targetScope.spaceId ?? "")"
-                let uploaded = try await target.upload(
-                    OctopusJSONValue.self,
-                    "\(targetPrefix)/projects/import-export/import-files",
-                    field: "fileData",
-                    fileName: fileName,
-                    bytes: zip
-                )
-                let uploadedId = uploaded["UploadedFileId"]?.stringValue ?? uploaded["Id"]?.stringValue ?? fileName
-                let imported = try await target.post(
-                    TaskReference.self,
-                    "\(targetPrefix)/projects/import-export/import",
-                    body: .object([
-                        "ImportSource": .object(["Type": .string("upload"), "UploadedFileId": .string(uploadedId)]),
-                        "Password": secret,
-                    ])
-                )
-                try await finished(
-                    target,
-                    imported.taskId,
-                    scope: targetScope == .unscoped ? nil : targetScope,
-                    what: "The import on the test instance",
-                    timeout: taskTimeout,
-                    interval: pollInterval
-                )
-                let arrived = Set(
-                    try await target.list(.projects, in: targetScope).compactMap { $0.name?.lowercased() }
-                )
-                let absent = selection.projects.filter { !arrived.contains($0.name.lowercased()) }
-                guard absent.isEmpty else {
-                    throw RunnerError(
-                        "The import task \(imported.taskId) succeeded but \(absent.map(\.name).joined(separator: ", ")) "
-                            + "did not arrive; see its task log on the test instance."
-                    )
-                }
+                let spaces = selections.compactMap(\.spaceName)
+                let across = spaces.count > 1 ? " (spaces \(spaces.joined(separator: ", ")))" : ""
                 return StepScriptResult(
                     changed: true,
-                    message: "Imported \(missing.count) project(s) from the source: "
-                        + missing.map(\.name).joined(separator: ", ") + ".",
+                    message: "Imported \(imported.count) project(s) from the source\(across): "
+                        + imported.joined(separator: ", ") + ".",
                     facts: facts
                 )
             }
+        }
+    }
+
+    /// Moves one space's selection from the source to the test instance: the space is created there when missing,
+    /// the projects it lacks are exported, downloaded, uploaded and imported, and their arrival is checked.
+    struct SpaceImport {
+        var source: OctopusClient
+        var target: OctopusClient
+        var password: String
+        var taskTimeout: Duration
+        var pollInterval: Duration
+
+        /// Imports what `selection` names and the test instance lacks; returns the names imported (none when all
+        /// are there already).
+        func run(_ selection: Selection, targetHasSpaces: Bool) async throws -> [String] {
+            var targetScope = OctopusScope.unscoped
+            if targetHasSpaces {
+                let name = selection.spaceName ?? "Default"
+                let existing = try await target.spaces().first { $0.name.lowercased() == name.lowercased() }
+                let space: OctopusSpace
+                if let existing {
+                    space = existing
+                } else {
+                    // A fresh instance has only Default: the source's space is created, managed by the built-in
+                    // Octopus Administrators team.
+                    space = try await target.post(
+                        OctopusSpace.self,
+                        "/api/spaces",
+                        body: .object([
+                            "Name": .string(name), "SpaceManagersTeams": .array([.string("teams-administrators")]),
+                        ])
+                    )
+                }
+                targetScope = .space(space.id)
+            }
+            let present = Set(try await target.list(.projects, in: targetScope).compactMap { $0.name?.lowercased() })
+            let missing = selection.projects.filter { !present.contains($0.name.lowercased()) }
+            guard !missing.isEmpty else { return [] }
+            let secret: OctopusJSONValue = .object(["HasValue": .bool(true), "NewValue": .string(password)])
+            let sourcePrefix = selection.spaceId.map { "/api/\($0)" } ?? "/api"
+            let exported = try await source.post(
+                TaskReference.self,
+                "\(sourcePrefix)/projects/import-export/export",
+                body: .object(["IncludedProjectIds": .array(missing.map { .string($0.id) }), "Password": secret])
+            )
+            try await finished(
+                source,
+                exported.taskId,
+                scope: selection.spaceId.map(OctopusScope.space),
+                what: "The export on the source",
+                timeout: taskTimeout,
+                interval: pollInterval
+            )
+            let artifacts = try await source.all(
+                OctopusResource.self,
+                "\(sourcePrefix)/artifacts",
+                query: [("regarding", exported.taskId)]
+            )
+            guard
+                let artifact = artifacts.first(where: {
+                    ($0.document["Filename"]?.stringValue ?? "").lowercased().hasSuffix(".zip")
+                }),
+                let content = artifact.document["Links"]?["Content"]?.stringValue
+            else {
+                throw RunnerError(
+                    "The export task \(exported.taskId) succeeded but left no zip artifact on the source; see its "
+                        + "task log there."
+                )
+            }
+            let fileName = artifact.document["Filename"]?.stringValue ?? "Octopus-Export.zip"
+            let zip = try await source.download(content)
+            let targetPrefix = targetScope.spaceId.map { "/api/\($0)" } ?? "/api"
+            let uploaded = try await target.upload(
+                OctopusJSONValue.self,
+                "\(targetPrefix)/projects/import-export/import-files",
+                field: "fileData",
+                fileName: fileName,
+                bytes: zip
+            )
+            let uploadedId = uploaded["UploadedFileId"]?.stringValue ?? uploaded["Id"]?.stringValue ?? fileName
+            let imported = try await target.post(
+                TaskReference.self,
+                "\(targetPrefix)/projects/import-export/import",
+                body: .object([
+                    "ImportSource": .object(["Type": .string("upload"), "UploadedFileId": .string(uploadedId)]),
+                    "Password": secret,
+                ])
+            )
+            try await finished(
+                target,
+                imported.taskId,
+                scope: targetScope.spaceId.map(OctopusScope.space),
+                what: "The import on the test instance",
+                timeout: taskTimeout,
+                interval: pollInterval
+            )
+            let arrived = Set(try await target.list(.projects, in: targetScope).compactMap { $0.name?.lowercased() })
+            let absent = selection.projects.filter { !arrived.contains($0.name.lowercased()) }
+            guard absent.isEmpty else {
+                throw RunnerError(
+                    "The import task \(imported.taskId) succeeded but \(absent.map(\.name).joined(separator: ", ")) "
+                        + "did not arrive; see its task log on the test instance."
+                )
+            }
+            return missing.map(\.name)
         }
     }
 

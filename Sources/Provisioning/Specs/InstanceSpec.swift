@@ -205,39 +205,56 @@ public struct TestInstanceSource: Sendable, Hashable {
     public var url: String
     /// An API key on the source server.
     public var apiKey: SecretReference
-    /// The space the projects are in (`nil` before 2019.1, which has no spaces).
-    public var space: String?
-    /// Project names or globs.
-    public var projects: [String]
+    /// The projects to import, by space: one entry per space, in inventory order (one entry with no space name
+    /// before 2019.1, which has no spaces).
+    public var selections: [ProjectPatterns]
     /// The password the export is encrypted with.
     public var exportPassword: SecretReference
     /// Migrator route (before 2021.1): the inventory host of the source server, where the partial export runs.
     public var host: String?
+
+    /// The project names or globs chosen in one space of the source.
+    public struct ProjectPatterns: Sendable, Hashable {
+        /// The space's name (`nil` before 2019.1, which has no spaces).
+        public var space: String?
+        /// Project names or globs (`*`, `?`), matched without regard to case.
+        public var patterns: [String]
+
+        /// Creates a selection.
+        ///
+        /// - Parameters:
+        ///   - space: The space's name, or `nil` without spaces.
+        ///   - patterns: Project names or globs.
+        public init(space: String?, patterns: [String]) {
+            self.space = space
+            self.patterns = patterns
+        }
+    }
 
     /// Creates a source.
     ///
     /// - Parameters:
     ///   - url: The source server's URL.
     ///   - apiKey: An API key on it.
-    ///   - space: The projects' space.
-    ///   - projects: Project names or globs.
+    ///   - selections: The projects to import, by space.
     ///   - exportPassword: The export's password.
     ///   - host: The source server's inventory host, for the Migrator route.
     public init(
         url: String,
         apiKey: SecretReference,
-        space: String?,
-        projects: [String],
+        selections: [ProjectPatterns],
         exportPassword: SecretReference,
         host: String? = nil
     ) {
         self.url = url
         self.apiKey = apiKey
-        self.space = space
-        self.projects = projects
+        self.selections = selections
         self.exportPassword = exportPassword
         self.host = host
     }
+
+    /// The names of the spaces the projects come from, in inventory order (empty without spaces).
+    public var spaceNames: [String] { selections.compactMap(\.space) }
 }
 
 /// The break-glass administrator the `admin` step creates.

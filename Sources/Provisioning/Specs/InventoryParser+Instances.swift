@@ -552,21 +552,8 @@ extension InventoryParser {
         }
         let apiKey = byKey[.apiKey].flatMap { secret($0.value, keyPath: $0.keyPath) }
         let exportPassword = byKey[.exportPassword].flatMap { secret($0.value, keyPath: $0.keyPath) }
-        var projects: [String] = []
-        if let item = byKey[.projects], let list = stringList(item.value, keyPath: item.keyPath) {
-            projects = list.map(\.text)
-            if list.isEmpty {
-                report(
-                    .invalidValue,
-                    at: item.value,
-                    keyPath: item.keyPath,
-                    "`\(item.keyPath)` is empty; list the project names or globs to import."
-                )
-            }
-        }
-        var space: String?
+        var selections: [TestInstanceSource.ProjectPatterns] = []
         if let item = byKey[.space] {
-            space = nonEmptyString(item.value, keyPath: item.keyPath)
             if let version, !version.hasSpaces {
                 report(
                     .unsupportedVersion,
@@ -576,8 +563,29 @@ extension InventoryParser {
                         + "remove it."
                 )
             }
-        } else if version?.hasSpaces ?? true {
-            space = "Default"
+        }
+        if let item = byKey[.projects] {
+            if case .mapping = item.value {
+                selections = projectsBySpace(item, version: version, spaceKey: byKey[.space])
+            } else if let list = stringList(item.value, keyPath: item.keyPath) {
+                var space: String?
+                if let spaceItem = byKey[.space] {
+                    space = nonEmptyString(spaceItem.value, keyPath: spaceItem.keyPath)
+                } else if version?.hasSpaces ?? true {
+                    space = "Default"
+                }
+                if version.map({ !$0.hasSpaces }) ?? false { space = nil }
+                if list.isEmpty {
+                    report(
+                        .invalidValue,
+                        at: item.value,
+                        keyPath: item.keyPath,
+                        "`\(item.keyPath)` is empty; list the project names or globs to import."
+                    )
+                } else {
+                    selections = [TestInstanceSource.ProjectPatterns(space: space, patterns: list.map(\.text))]
+                }
+            }
         }
         var host: String?
         if let item = byKey[.host], let text = nonEmptyString(item.value, keyPath: item.keyPath) {
@@ -612,15 +620,89 @@ extension InventoryParser {
                 host = nil
             }
         }
-        guard let url, let apiKey, let exportPassword, !projects.isEmpty else { return nil }
+        if let version, !version.hasExportImportProjects, selections.count > 1, let item = byKey[.projects] {
+            report(
+                .unsupportedVersion,
+                at: item.keyNode,
+                keyPath: item.keyPath,
+                "`\(item.keyPath)` names \(selections.count) spaces, but before 2021.1 projects move with "
+                    + "Octopus.Migrator, which is not for moving projects between spaces; import one space per "
+                    + "test instance."
+            )
+        }
+        guard let url, let apiKey, let exportPassword, !selections.isEmpty else { return nil }
         return TestInstanceSource(
             url: url,
             apiKey: apiKey,
-            space: space,
-            projects: projects,
+            selections: selections,
             exportPassword: exportPassword,
             host: host
         )
+    }
+
+    /// `projects:` written as a mapping of space name to names or globs (`{Default: [Web*], Ops: [Deploy DB]}`):
+    /// one selection per space. The spaces need 2019.1 or later, and `space:` must not be given as well.
+    private mutating func projectsBySpace(
+        _ item: Entry,
+        version: OctopusVersion?,
+        spaceKey: Entry?
+    ) -> [TestInstanceSource.ProjectPatterns] {
+        if let spaceKey {
+            report(
+                .conflictingKeys,
+                at: spaceKey.keyNode,
+                keyPath: spaceKey.keyPath,
+                "`\(spaceKey.keyPath)` is given, but `\(item.keyPath)` already names the spaces; remove "
+                    + "`\(spaceKey.keyPath)`."
+            )
+        }
+        if let version, !version.hasSpaces {
+            report(
+                .unsupportedVersion,
+                at: item.keyNode,
+                keyPath: item.keyPath,
+                "`\(item.keyPath)` names spaces, but Octopus \(version) has no spaces (they arrived in 2019.1); "
+                    + "give a plain list of projects."
+            )
+            return []
+        }
+        guard let entries = entries(of: item.value, at: "`\(item.keyPath)`", keyPath: item.keyPath) else { return [] }
+        var selections: [TestInstanceSource.ProjectPatterns] = []
+        var seen: [String: Entry] = [:]
+        for entry in entries {
+            if let earlier = seen[entry.key.lowercased()] {
+                report(
+                    .duplicateKey,
+                    at: entry.keyNode,
+                    keyPath: entry.keyPath,
+                    "`\(entry.keyPath)` names the space `\(earlier.key)` again (space names ignore case); "
+                        + "list its projects once."
+                )
+                continue
+            }
+            seen[entry.key.lowercased()] = entry
+            guard let list = stringList(entry.value, keyPath: entry.keyPath) else { continue }
+            guard !list.isEmpty else {
+                report(
+                    .invalidValue,
+                    at: entry.value,
+                    keyPath: entry.keyPath,
+                    "`\(entry.keyPath)` is empty; list the project names or globs to import from space "
+                        + "`\(entry.key)`."
+                )
+                continue
+            }
+            selections.append(TestInstanceSource.ProjectPatterns(space: entry.key, patterns: list.map(\.text)))
+        }
+        if entries.isEmpty {
+            report(
+                .invalidValue,
+                at: item.value,
+                keyPath: item.keyPath,
+                "`\(item.keyPath)` is empty; list the project names or globs to import."
+            )
+        }
+        return selections
     }
 
     // MARK: - Quarantine and verification

@@ -437,10 +437,13 @@ public struct ProvisioningPlan: Sendable {
                 : ["service: instance \(value("instance_name"))"]
         case "import-projects":
             guard let source = spec.source else { return [] }
-            var lines = [
-                "source: \(source.url)" + (source.space.map { ", space \($0)" } ?? ""),
-                "projects: " + source.projects.joined(separator: ", "),
-            ]
+            var lines = ["source: \(source.url)"]
+            for selection in source.selections {
+                lines.append(
+                    "projects" + (selection.space.map { " in space \($0)" } ?? "") + ": "
+                        + selection.patterns.joined(separator: ", ")
+                )
+            }
             if spec.usesMigrator, let host = source.host {
                 lines.append(
                     "partial export on source host \(host) (<platform>/migrator-export), copied by octoprov to "

@@ -37,7 +37,7 @@ public enum StepVariables {
             "web_port": "`web_listen_prefix`",
             "admin_username": "the instance's `admin.username`",
             "admin_email": "the instance's `admin.email`",
-            "space_names": "the instance's `source.space`",
+            "space_names": "the spaces the instance's `source.projects` come from, comma-separated",
             "export_directory": "`work_dir`",
         ]
         for item in QuarantineSwitch.allCases {
@@ -195,7 +195,7 @@ public enum StepVariables {
         for item in QuarantineSwitch.allCases {
             values[item.variableName] = instance.quarantine.isEnabled(item) ? "true" : "false"
         }
-        values["space_names"] = instance.source?.space ?? ""
+        values["space_names"] = (instance.source?.spaceNames ?? []).joined(separator: ",")
         values["export_directory"] = instance.usesMigrator ? platform.join(workDirectory, "export") : ""
 
         for (name, variable) in host.vars.merging(overrides, uniquingKeysWith: { _, new in new })
