@@ -185,6 +185,97 @@ struct TestInstanceLiveTests {
         let fixed = try await octoprov(["provision", "-i", failing, "--state-dir", stateDirectory])
         #expect(fixed.status == 0, "\(fixed.stderr)")
         #expect(try await vm2Client.list(.projects, in: .space("Spaces-1")).compactMap(\.name) == ["Web App 1.2"])
+
+        // An export made earlier on the source, as an administrator hands it over (`source.export_file`, no
+        // `source.url`): with the wrong password the import fails with Octopus's sentence and nothing is imported;
+        // with the password the export was made with, a rerun imports it. (vm3 stopped at preflight above.)
+        let sourceClient = try OctopusClient(
+            baseURL: source,
+            apiKey: try String(contentsOfFile: "\(directory)/production/api-key", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        )
+        let wanted = try await sourceClient.list(.projects, in: .space("Spaces-1"))
+            .filter { ["Web App 1.1", "Web App 1.4"].contains($0.name ?? "") }
+        try #require(wanted.count == 2)
+        let export = try await sourceClient.post(
+            OctopusJSONValue.self,
+            "/api/Spaces-1/projects/import-export/export",
+            body: .object([
+                "IncludedProjectIds": .array(wanted.map { .string($0.id) }),
+                "Password": .object(["HasValue": .bool(true), "NewValue": .string("handed-over pw")]),
+            ])
+        )
+        let exportTask = try #require(export["TaskId"]?.stringValue)
+        let exported = try await sourceClient.waitForTask(
+            exportTask,
+            in: .space("Spaces-1"),
+            timeout: .seconds(60),
+            interval: .milliseconds(200)
+        )
+        #expect(exported.finishedSuccessfully)
+        let artifact = try #require(
+            try await sourceClient.all(
+                OctopusJSONValue.self,
+                "/api/Spaces-1/artifacts",
+                query: [("regarding", exportTask)]
+            ).first
+        )
+        let zip = try await sourceClient.download(try #require(artifact["Links"]?["Content"]?.stringValue))
+        try Data(zip).write(to: URL(fileURLWithPath: "\(directory)/handed-over.zip"))
+        try writePrivateFile("not the export's password\n", to: "\(directory)/handed-over-password")
+        let fromFile = "\(directory)/from-file.yml"
+        try Data(
+            (hosts + """
+
+                instances:
+                  from-file:
+                    mode: test-instance
+                    hosts: [vm3]
+                    version: \(production)
+                    package:
+                      mirror: mirror
+                      sha256: \(try mirrorPackageSHA256(layout, version: production))
+                    source:
+                      export_file: handed-over.zip
+                      projects: ["Web App 1.*"]
+                      export_password: file:handed-over-password
+                    admin:
+                      username: octoprov
+                      email: octoprov@sandbox.invalid
+                      password: file:production/admin-password
+                    license: file:license.xml
+
+                """).utf8
+        ).write(to: URL(fileURLWithPath: fromFile))
+        let fileArguments = ["provision", "-i", fromFile, "--state-dir", stateDirectory, "--report-json"]
+        let wrong = try await octoprov(fileArguments + ["\(base.path)/wrong.json"])
+        #expect(wrong.status == 1, "\(wrong.stderr)")
+        let wrongReport = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/wrong.json")))
+        let wrongStep = try #require(wrongReport.instances.first?.hosts.first?.steps.first { $0.status == .failed })
+        #expect(wrongStep.name == "import-projects", "\(wrongStep)")
+        #expect(wrongStep.message?.contains("The password is incorrect") == true, "\(wrongStep)")
+        #expect(!wrong.stdout.contains("not the export's password") && !wrong.stderr.contains("handed-over pw"))
+        let vm3 = state.vms[2]
+        let vm3Client = try OctopusClient(
+            baseURL: "http://\(vm3.address):\(vm3.webPort ?? 8080)",
+            apiKey: try Self.apiKey(stateDirectory, instance: "from-file")
+        )
+        #expect(try await vm3Client.list(.projects, in: .space("Spaces-1")).isEmpty, "half-imported")
+        try FileManager.default.removeItem(atPath: "\(directory)/handed-over-password")
+        try writePrivateFile("handed-over pw\n", to: "\(directory)/handed-over-password")
+        let right = try await octoprov(fileArguments + ["\(base.path)/right.json"])
+        #expect(right.status == 0, "\(right.stderr)")
+        let rightReport = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/right.json")))
+        let rightHost = try #require(rightReport.instances.first?.hosts.first)
+        #expect(
+            rightHost.steps.first { $0.name == "import-projects" }?.message
+                == "Imported handed-over.zip: Web App 1.1, Web App 1.4."
+        )
+        #expect(rightHost.checks.allSatisfy { $0.passed }, "\(rightHost.checks)")
+        #expect(
+            try await vm3Client.list(.projects, in: .space("Spaces-1")).compactMap(\.name).sorted()
+                == ["Web App 1.1", "Web App 1.4"]
+        )
     }
 
     /// The API key octoprov generated for an instance's host (the journal's secret file).

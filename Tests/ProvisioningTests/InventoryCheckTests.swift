@@ -685,6 +685,62 @@ struct BrokenCheck: Sendable, CustomTestStringConvertible {
             ]
         ),
         BrokenCheck(
+            name: "an export file before 2021.1, and no source server",
+            yaml: yaml(
+                test,
+                [10: "    version: 2020.1.10", 13: "      export_file: projects.zip", 14: ""],
+                ["      host: vm1"]
+            ),
+            files: [FixtureFile(path: "projects.zip", contents: "PK")],
+            problems: [
+                ExpectedCheckProblem(
+                    code: .unsupportedVersion,
+                    line: 13,
+                    column: 7,
+                    keyPath: "instances.lab.source.export_file",
+                    mentions: ["2021.1", "Octopus.Migrator"]
+                )
+            ]
+        ),
+        BrokenCheck(
+            name: "an export file for several spaces, with server_uri to check",
+            yaml: yaml(
+                test,
+                [13: "      export_file: projects.zip", 14: "", 15: "      projects: {Default: [Web], Ops: [Db]}"],
+                ["    verify: [version, server_uri]"]
+            ),
+            files: [FixtureFile(path: "projects.zip", contents: "PK")],
+            problems: [
+                ExpectedCheckProblem(
+                    code: .conflictingKeys,
+                    line: 15,
+                    column: 7,
+                    keyPath: "instances.lab.source.projects",
+                    mentions: ["one export of one space"]
+                ),
+                ExpectedCheckProblem(
+                    code: .conflictingKeys,
+                    line: 17,
+                    column: 5,
+                    keyPath: "instances.lab.verify",
+                    mentions: ["`source.url`"]
+                ),
+            ]
+        ),
+        BrokenCheck(
+            name: "a missing export file",
+            yaml: yaml(test, [13: "      export_file: projects.zip", 14: ""]),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .fileNotFound,
+                    line: 13,
+                    column: 20,
+                    keyPath: "instances.lab.source.export_file",
+                    mentions: ["projects.zip"]
+                )
+            ]
+        ),
+        BrokenCheck(
             name: "secret-looking variable",
             yaml: yaml(host, [:], ["    vars: {db_password: hunter2-secret}"]),
             problems: [

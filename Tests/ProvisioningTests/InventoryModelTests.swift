@@ -231,6 +231,21 @@ private func validInventory(
         #expect(legacySpec.source?.selections == [.init(space: nil, patterns: ["Web"])])
     }
 
+    @Test func anExportFileNeedsNoSourceServer() throws {
+        let yaml = CheckFixture.yaml(
+            CheckFixture.testInstance,
+            replacing: [13: "      export_file: exports/projects.zip", 14: ""]
+        )
+        let check = try validInventory(yaml, files: [FixtureFile(path: "exports/projects.zip", contents: "PK")])
+        let spec = try #require(check.inventory.instances.first)
+        #expect(spec.source?.url == nil && spec.source?.apiKey == nil)
+        #expect(spec.source?.exportFile?.hasSuffix("/exports/projects.zip") == true)
+        // Nothing to compare the Server URI with, and no source API key to read.
+        #expect(!spec.verify.contains(.serverUri) && spec.verify.contains(.projects))
+        let importStep = try #require(StepCatalogue.steps(for: spec).first { $0.name == "import-projects" })
+        #expect(importStep.secrets == [.exportPassword])
+    }
+
     @Test func containerSpecNeedsNoPackage() throws {
         let yaml = CheckFixture.yaml(CheckFixture.clone, replacing: [5: "    platform: linux-container", 11: ""])
         let spec = try #require(try validInventory(yaml).inventory.instances.first)

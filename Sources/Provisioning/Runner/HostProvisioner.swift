@@ -356,7 +356,7 @@ public struct HostProvisioner: Sendable {
         // A test instance's source: reachable with its key, at the pinned version, every pattern selecting a
         // project, before anything is installed.
         if name == "preflight", outcome.status != .failed, plan.instance.mode == .testInstance,
-            plan.instance.source != nil
+            plan.instance.source?.url != nil
         {
             let selections = try await ProjectImport.select(plan: plan, secrets: secrets)
             let count = selections.reduce(0) { $0 + $1.projects.count }

@@ -47,14 +47,14 @@ public enum ProjectImport {
         plan: ProvisioningPlan.HostPlan,
         secrets: StepSecretValues
     ) async throws -> [Selection] {
-        guard let source = plan.instance.source else {
-            throw RunnerError("Instance \(plan.instance.name) has no `source:` to import projects from.")
+        guard let source = plan.instance.source, let url = source.url else {
+            throw RunnerError("Instance \(plan.instance.name) has no `source.url` to read its projects from.")
         }
-        let client = try OctopusClient(baseURL: source.url, apiKey: secrets.values[.sourceAPIKey])
+        let client = try OctopusClient(baseURL: url, apiKey: secrets.values[.sourceAPIKey])
         let root = try await client.root()
         guard let version = try? OctopusVersion(parsing: root.version), version == plan.instance.version else {
             throw RunnerError(
-                "The source \(source.url) runs Octopus \(root.version) but the pinned version is "
+                "The source \(url) runs Octopus \(root.version) but the pinned version is "
                     + "\(plan.instance.version); pin \(root.version) (a test instance starts at the source's version), "
                     + "then upgrade it."
             )
@@ -133,8 +133,25 @@ public enum ProjectImport {
             guard let source = plan.instance.source, let password = secrets.values[.exportPassword] else {
                 throw RunnerError("Instance \(plan.instance.name) needs `source:` with an export password.")
             }
+            if let exportFile = source.exportFile {
+                return try await RESTVerifier.withInstanceClient(
+                    plan,
+                    secrets,
+                    logger: logger,
+                    environment: environment
+                ) { target in
+                    try await ExportFileImport(
+                        file: exportFile,
+                        selection: source.selections.first ?? .init(space: nil, patterns: []),
+                        target: target,
+                        password: password,
+                        taskTimeout: taskTimeout,
+                        pollInterval: pollInterval
+                    ).run()
+                }
+            }
             let selections = try await select(plan: plan, secrets: secrets)
-            let sourceClient = try OctopusClient(baseURL: source.url, apiKey: secrets.values[.sourceAPIKey])
+            let sourceClient = try OctopusClient(baseURL: source.url ?? "", apiKey: secrets.values[.sourceAPIKey])
             return try await RESTVerifier.withInstanceClient(plan, secrets, logger: logger, environment: environment) {
                 target in
                 let hasSpaces = try await target.root().hasSpaces
@@ -182,26 +199,9 @@ public enum ProjectImport {
         /// Imports what `selection` names and the test instance lacks; returns the names imported (none when all
         /// are there already).
         func run(_ selection: Selection, targetHasSpaces: Bool) async throws -> [String] {
-            var targetScope = OctopusScope.unscoped
-            if targetHasSpaces {
-                let name = selection.spaceName ?? "Default"
-                let existing = try await target.spaces().first { $0.name.lowercased() == name.lowercased() }
-                let space: OctopusSpace
-                if let existing {
-                    space = existing
-                } else {
-                    // A fresh instance has only Default: the source's space is created, managed by the built-in
-                    // Octopus Administrators team.
-                    space = try await target.post(
-                        OctopusSpace.self,
-                        "/api/spaces",
-                        body: .object([
-                            "Name": .string(name), "SpaceManagersTeams": .array([.string("teams-administrators")]),
-                        ])
-                    )
-                }
-                targetScope = .space(space.id)
-            }
+            let targetScope = try await target.scope(
+                forSpaceNamed: targetHasSpaces ? selection.spaceName ?? "Default" : nil
+            )
             let present = Set(try await target.list(.projects, in: targetScope).compactMap { $0.name?.lowercased() })
             let missing = selection.projects.filter { !present.contains($0.name.lowercased()) }
             guard !missing.isEmpty else { return [] }
@@ -238,28 +238,11 @@ public enum ProjectImport {
             }
             let fileName = artifact.document["Filename"]?.stringValue ?? "Octopus-Export.zip"
             let zip = try await source.download(content)
-            let targetPrefix = targetScope.spaceId.map { "/api/\($0)" } ?? "/api"
-            let uploaded = try await target.upload(
-                OctopusJSONValue.self,
-                "\(targetPrefix)/projects/import-export/import-files",
-                field: "fileData",
+            try await target.importUpload(
+                zip,
                 fileName: fileName,
-                bytes: zip
-            )
-            let uploadedId = uploaded["UploadedFileId"]?.stringValue ?? uploaded["Id"]?.stringValue ?? fileName
-            let imported = try await target.post(
-                TaskReference.self,
-                "\(targetPrefix)/projects/import-export/import",
-                body: .object([
-                    "ImportSource": .object(["Type": .string("upload"), "UploadedFileId": .string(uploadedId)]),
-                    "Password": secret,
-                ])
-            )
-            try await finished(
-                target,
-                imported.taskId,
-                scope: targetScope.spaceId.map(OctopusScope.space),
-                what: "The import on the test instance",
+                into: targetScope,
+                password: secret,
                 timeout: taskTimeout,
                 interval: pollInterval
             )
@@ -267,16 +250,83 @@ public enum ProjectImport {
             let absent = selection.projects.filter { !arrived.contains($0.name.lowercased()) }
             guard absent.isEmpty else {
                 throw RunnerError(
-                    "The import task \(imported.taskId) succeeded but \(absent.map(\.name).joined(separator: ", ")) "
-                        + "did not arrive; see its task log on the test instance."
+                    "The import succeeded but \(absent.map(\.name).joined(separator: ", ")) did not arrive; see its task "
+                        + "log on the test instance."
                 )
             }
             return missing.map(\.name)
         }
     }
 
+    /// Imports an export zip made earlier (`source.export_file`) into the space `source.space` names (created when
+    /// missing), unless every pattern already selects a project there; afterwards every pattern must select one.
+    struct ExportFileImport {
+        var file: String
+        var selection: TestInstanceSource.ProjectPatterns
+        var target: OctopusClient
+        var password: String
+        var taskTimeout: Duration
+        var pollInterval: Duration
+
+        func run() async throws -> StepScriptResult {
+            let hasSpaces = try await target.root().hasSpaces
+            let scope = try await target.scope(forSpaceNamed: hasSpaces ? selection.space ?? "Default" : nil)
+            let fileName = (file as NSString).lastPathComponent
+            let before = try await target.list(.projects, in: scope).compactMap(\.name)
+            if let chosen = Self.chosen(selection.patterns, among: before) {
+                return StepScriptResult(
+                    changed: false,
+                    message: "The \(chosen.count) project(s) of \(fileName) are already on the test instance.",
+                    facts: ["projects": chosen.joined(separator: ", "), "export_file": fileName]
+                )
+            }
+            let bytes: [UInt8]
+            do {
+                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+            } catch {
+                throw RunnerError("The export file \(file) cannot be read (\(error.localizedDescription)).")
+            }
+            try await target.importUpload(
+                bytes,
+                fileName: fileName,
+                into: scope,
+                password: .object(["HasValue": .bool(true), "NewValue": .string(password)]),
+                timeout: taskTimeout,
+                interval: pollInterval
+            )
+            let after = try await target.list(.projects, in: scope).compactMap(\.name)
+            guard let chosen = Self.chosen(selection.patterns, among: after) else {
+                let unmatched = selection.patterns.filter { pattern in
+                    !after.contains { globMatches(pattern.lowercased(), $0.lowercased()) }
+                }
+                throw RunnerError(
+                    "\(fileName) was imported but `\(unmatched.joined(separator: "`, `"))` selects no project on the test "
+                        + "instance (it has: \(after.sorted().joined(separator: ", "))); correct `source.projects` or use "
+                        + "another export."
+                )
+            }
+            let new = chosen.filter { !before.contains($0) }
+            return StepScriptResult(
+                changed: true,
+                message: "Imported \(fileName): \(new.isEmpty ? "no new project" : new.joined(separator: ", ")).",
+                facts: ["projects": chosen.joined(separator: ", "), "export_file": fileName]
+            )
+        }
+
+        /// The projects `patterns` select among `names`, or `nil` when a pattern selects none.
+        static func chosen(_ patterns: [String], among names: [String]) -> [String]? {
+            var chosen: [String] = []
+            for pattern in patterns {
+                let matches = names.filter { globMatches(pattern.lowercased(), $0.lowercased()) }
+                guard !matches.isEmpty else { return nil }
+                chosen += matches.filter { !chosen.contains($0) }
+            }
+            return chosen
+        }
+    }
+
     /// Waits for a task and throws one sentence when it did not succeed.
-    private static func finished(
+    static func finished(
         _ client: OctopusClient,
         _ id: String,
         scope: OctopusScope?,
@@ -300,6 +350,60 @@ public enum ProjectImport {
         enum CodingKeys: String, CodingKey {
             case taskId = "TaskId"
         }
+    }
+}
+
+extension OctopusClient {
+    /// The scope of the space named `name` on this instance, created (managed by the built-in Octopus
+    /// Administrators team) when missing; unscoped for `nil` (an instance without spaces).
+    func scope(forSpaceNamed name: String?) async throws -> OctopusScope {
+        guard let name else { return .unscoped }
+        if let existing = try await spaces().first(where: { $0.name.lowercased() == name.lowercased() }) {
+            return .space(existing.id)
+        }
+        let created = try await post(
+            OctopusSpace.self,
+            "/api/spaces",
+            body: .object(["Name": .string(name), "SpaceManagersTeams": .array([.string("teams-administrators")])])
+        )
+        return .space(created.id)
+    }
+
+    /// Uploads an export zip to `import-files` in `scope` and imports it (`ImportSource` type `upload`), waiting for
+    /// the import task; throws one sentence when the task does not succeed.
+    func importUpload(
+        _ zip: [UInt8],
+        fileName: String,
+        into scope: OctopusScope,
+        password: OctopusJSONValue,
+        timeout: Duration,
+        interval: Duration
+    ) async throws {
+        let prefix = scope.spaceId.map { "/api/\($0)" } ?? "/api"
+        let uploaded = try await upload(
+            OctopusJSONValue.self,
+            "\(prefix)/projects/import-export/import-files",
+            field: "fileData",
+            fileName: fileName,
+            bytes: zip
+        )
+        let uploadedId = uploaded["UploadedFileId"]?.stringValue ?? uploaded["Id"]?.stringValue ?? fileName
+        let imported = try await post(
+            ProjectImport.TaskReference.self,
+            "\(prefix)/projects/import-export/import",
+            body: .object([
+                "ImportSource": .object(["Type": .string("upload"), "UploadedFileId": .string(uploadedId)]),
+                "Password": password,
+            ])
+        )
+        try await ProjectImport.finished(
+            self,
+            imported.taskId,
+            scope: scope.spaceId.map(OctopusScope.space),
+            what: "The import on the test instance",
+            timeout: timeout,
+            interval: interval
+        )
     }
 }
 

@@ -201,10 +201,11 @@ public enum ServerFolder: String, Sendable, Hashable, CaseIterable, Comparable, 
 
 /// The instance a test instance imports projects from.
 public struct TestInstanceSource: Sendable, Hashable {
-    /// The source server's URL, such as `https://octopus.example.com`.
-    public var url: String
-    /// An API key on the source server.
-    public var apiKey: SecretReference
+    /// The source server's URL, such as `https://octopus.example.com`; `nil` only with ``exportFile``, when octoprov
+    /// never reads the source.
+    public var url: String?
+    /// An API key on the source server; `nil` only with ``exportFile``.
+    public var apiKey: SecretReference?
     /// The projects to import, by space: one entry per space, in inventory order (one entry with no space name
     /// before 2019.1, which has no spaces).
     public var selections: [ProjectPatterns]
@@ -212,6 +213,9 @@ public struct TestInstanceSource: Sendable, Hashable {
     public var exportPassword: SecretReference
     /// Migrator route (before 2021.1): the inventory host of the source server, where the partial export runs.
     public var host: String?
+    /// An Export Projects zip made earlier on the source (absolute local path), imported instead of exporting: the
+    /// export's password is the one it was made with.
+    public var exportFile: String?
 
     /// The project names or globs chosen in one space of the source.
     public struct ProjectPatterns: Sendable, Hashable {
@@ -239,18 +243,21 @@ public struct TestInstanceSource: Sendable, Hashable {
     ///   - selections: The projects to import, by space.
     ///   - exportPassword: The export's password.
     ///   - host: The source server's inventory host, for the Migrator route.
+    ///   - exportFile: An export zip made earlier, imported instead of exporting.
     public init(
-        url: String,
-        apiKey: SecretReference,
+        url: String?,
+        apiKey: SecretReference?,
         selections: [ProjectPatterns],
         exportPassword: SecretReference,
-        host: String? = nil
+        host: String? = nil,
+        exportFile: String? = nil
     ) {
         self.url = url
         self.apiKey = apiKey
         self.selections = selections
         self.exportPassword = exportPassword
         self.host = host
+        self.exportFile = exportFile
     }
 
     /// The names of the spaces the projects come from, in inventory order (empty without spaces).

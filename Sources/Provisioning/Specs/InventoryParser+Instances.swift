@@ -50,6 +50,7 @@ enum SourceKey: String, CaseIterable {
     case projects
     case exportPassword = "export_password"
     case host
+    case exportFile = "export_file"
 }
 
 /// The keys of `admin:`.
@@ -175,6 +176,18 @@ extension InventoryParser {
         var verify: [VerifyCheck]?
         if let item = byKey[.verify] {
             verify = self.verify(item, mode: mode, quarantine: quarantine)
+            if verify?.contains(.serverUri) == true, mode == .testInstance, let source, source.url == nil {
+                report(
+                    .conflictingKeys,
+                    at: item.keyNode,
+                    keyPath: item.keyPath,
+                    "`\(item.keyPath)` has `server_uri`, which checks the test instance's Server URI is not the "
+                        + "source's, but this spec has no `source.url`; remove `server_uri` or set `source.url`."
+                )
+            }
+        } else if mode == .testInstance, let source, source.url == nil {
+            // Nothing to compare the Server URI with: the spec only names an export file.
+            verify = VerifyCheck.defaults(for: .testInstance, quarantine: quarantine).filter { $0 != .serverUri }
         }
 
         // Settings that are template variables.
@@ -529,7 +542,10 @@ extension InventoryParser {
         for item in keyed {
             if let key = SourceKey(rawValue: item.key) { byKey[key] = item }
         }
-        for key in [SourceKey.url, .apiKey, .projects, .exportPassword] where byKey[key] == nil {
+        // An export made earlier is imported as it is: the source itself is then optional.
+        let required: [SourceKey] =
+            byKey[.exportFile] == nil ? [.url, .apiKey, .projects, .exportPassword] : [.projects, .exportPassword]
+        for key in required where byKey[key] == nil {
             report(
                 .missingKey,
                 at: entry.keyNode,
@@ -630,13 +646,37 @@ extension InventoryParser {
                     + "test instance."
             )
         }
-        guard let url, let apiKey, let exportPassword, !selections.isEmpty else { return nil }
+        var exportFile: String?
+        if let item = byKey[.exportFile] {
+            exportFile = existingFile(item.value, keyPath: item.keyPath, what: "the export file")
+            if let version, !version.hasExportImportProjects {
+                report(
+                    .unsupportedVersion,
+                    at: item.keyNode,
+                    keyPath: item.keyPath,
+                    "`\(item.keyPath)` is an Export Projects zip, but Octopus \(version) has no Export/Import Projects "
+                        + "(2021.1 and later); remove it and let Octopus.Migrator export from `source.host`."
+                )
+            }
+            if selections.count > 1, let projects = byKey[.projects] {
+                report(
+                    .conflictingKeys,
+                    at: projects.keyNode,
+                    keyPath: projects.keyPath,
+                    "`\(projects.keyPath)` names \(selections.count) spaces, but `\(item.keyPath)` is one export of one "
+                        + "space; list that space's projects, with `source.space` naming the space to import into."
+                )
+            }
+        }
+        let hasSource = url != nil && apiKey != nil
+        guard let exportPassword, !selections.isEmpty, hasSource || exportFile != nil else { return nil }
         return TestInstanceSource(
             url: url,
             apiKey: apiKey,
             selections: selections,
             exportPassword: exportPassword,
-            host: host
+            host: host,
+            exportFile: exportFile
         )
     }
 

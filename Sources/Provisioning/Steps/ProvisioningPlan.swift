@@ -437,7 +437,14 @@ public struct ProvisioningPlan: Sendable {
                 : ["service: instance \(value("instance_name"))"]
         case "import-projects":
             guard let source = spec.source else { return [] }
-            var lines = ["source: \(source.url)"]
+            var lines: [String] = []
+            if let file = source.exportFile {
+                lines.append(
+                    "export file: \(file) (imported as it is; its password is `source.export_password`)"
+                )
+            } else if let url = source.url {
+                lines.append("source: \(url)")
+            }
             for selection in source.selections {
                 lines.append(
                     "projects" + (selection.space.map { " in space \($0)" } ?? "") + ": "
