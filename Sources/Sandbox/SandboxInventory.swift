@@ -58,6 +58,12 @@ struct SandboxInventory {
             "      username: octoprov",
             "      email: octoprov@sandbox.invalid",
             "      password: file:production/admin-password",
+        ]
+        if let url = state.productionURL {
+            // Read by `octoprov drift` only: production's projects, to compare with the clones'.
+            lines += ["    production:", "      url: \(url)", "      api_key: file:production/api-key"]
+        }
+        lines += [
             "    folders:",
             "      packages: production/folders/Packages",
             "      artifacts: production/folders/Artifacts",

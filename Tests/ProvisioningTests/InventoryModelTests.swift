@@ -246,6 +246,16 @@ private func validInventory(
         #expect(importStep.secrets == [.exportPassword])
     }
 
+    @Test func aCloneNamesProductionsAPIForDrift() throws {
+        let yaml = CheckFixture.yaml(
+            CheckFixture.clone,
+            adding: ["    production:", "      url: https://octopus.example.com", "      api_key: env:API_KEY"]
+        )
+        let spec = try #require(try validInventory(yaml).inventory.instances.first)
+        #expect(spec.production?.url == "https://octopus.example.com")
+        #expect(spec.production?.apiKey.description == "env:API_KEY")
+    }
+
     @Test func containerSpecNeedsNoPackage() throws {
         let yaml = CheckFixture.yaml(CheckFixture.clone, replacing: [5: "    platform: linux-container", 11: ""])
         let spec = try #require(try validInventory(yaml).inventory.instances.first)

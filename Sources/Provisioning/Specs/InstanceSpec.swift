@@ -25,6 +25,8 @@ public struct InstanceSpec: Sendable, Hashable {
     public var folders: [ServerFolder: String]
     /// Test instance: the instance projects are exported from.
     public var source: TestInstanceSource?
+    /// Clone: production's REST API, which `octoprov drift` reads (never writes) to compare with the clone.
+    public var production: ProductionAPI?
     /// What is neutralised before the clone first starts.
     public var quarantine: Quarantine
     /// The checks `verify` runs, in catalogue order.
@@ -58,6 +60,7 @@ public struct InstanceSpec: Sendable, Hashable {
     ///   - settings: Template variables the spec sets.
     ///   - admin: The break-glass administrator.
     ///   - license: The licence.
+    ///   - production: Clone: production's REST API, for `drift`.
     ///   - location: Where the spec is written.
     public init(
         name: String,
@@ -76,6 +79,7 @@ public struct InstanceSpec: Sendable, Hashable {
         settings: [String: InventoryVariable] = [:],
         admin: AdminSpec? = nil,
         license: SecretReference? = nil,
+        production: ProductionAPI? = nil,
         location: SourceLocation
     ) {
         self.name = name
@@ -94,6 +98,7 @@ public struct InstanceSpec: Sendable, Hashable {
         self.settings = settings
         self.admin = admin
         self.license = license
+        self.production = production
         self.location = location
     }
 
@@ -262,6 +267,24 @@ public struct TestInstanceSource: Sendable, Hashable {
 
     /// The names of the spaces the projects come from, in inventory order (empty without spaces).
     public var spaceNames: [String] { selections.compactMap(\.space) }
+}
+
+/// Production's REST API as a clone's spec names it (`production:`), read by `octoprov drift` only.
+public struct ProductionAPI: Sendable, Hashable {
+    /// Production's URL, such as `https://octopus.example.com`.
+    public var url: String
+    /// An API key on production (read access is enough).
+    public var apiKey: SecretReference
+
+    /// Creates the reference.
+    ///
+    /// - Parameters:
+    ///   - url: Production's URL.
+    ///   - apiKey: An API key on it.
+    public init(url: String, apiKey: SecretReference) {
+        self.url = url
+        self.apiKey = apiKey
+    }
 }
 
 /// The break-glass administrator the `admin` step creates.

@@ -23,11 +23,12 @@ enum InstanceKey: String, CaseIterable {
     case serverUri = "server_uri"
     case admin
     case license
+    case production
 
     /// The mode a key belongs to, when only one.
     var mode: InstanceMode? {
         switch self {
-        case .backup, .masterKey, .folders: .clone
+        case .backup, .masterKey, .folders, .production: .clone
         case .source: .testInstance
         default: nil
         }
@@ -170,6 +171,7 @@ extension InventoryParser {
 
         // Test instance.
         let source = byKey[.source].flatMap { self.source($0, version: version, inventory: inventory) }
+        let production = byKey[.production].flatMap { self.production($0) }
 
         // Quarantine and verification.
         let quarantine = byKey[.quarantine].map { self.quarantine($0, mode: mode, instance: name) } ?? Quarantine()
@@ -232,6 +234,7 @@ extension InventoryParser {
             settings: settings,
             admin: admin,
             license: license,
+            production: production,
             location: location(of: entry.keyNode)
         )
     }
@@ -893,5 +896,42 @@ extension InventoryParser {
         let password = byKey[.password].flatMap { secret($0.value, keyPath: $0.keyPath) }
         guard let username, let password else { return nil }
         return AdminSpec(username: username, email: email, password: password)
+    }
+
+    /// A clone's `production:` (`url`, `api_key`): production's REST API for `drift`.
+    private mutating func production(_ entry: Entry) -> ProductionAPI? {
+        guard
+            let keyed = entries(
+                of: entry.value,
+                at: "`\(entry.keyPath)`",
+                keyPath: entry.keyPath,
+                allowed: ["url", "api_key"]
+            )
+        else { return nil }
+        let byKey = Dictionary(keyed.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        for key in ["url", "api_key"] where byKey[key] == nil {
+            report(
+                .missingKey,
+                at: entry.keyNode,
+                keyPath: "\(entry.keyPath).\(key)",
+                "`\(entry.keyPath)` has no `\(key)`; set `\(entry.keyPath).\(key)`."
+            )
+        }
+        var url: String?
+        if let item = byKey["url"], let text = nonEmptyString(item.value, keyPath: item.keyPath) {
+            if StepVariables.port(of: text) != nil {
+                url = text
+            } else {
+                report(
+                    .invalidValue,
+                    at: item.value,
+                    keyPath: item.keyPath,
+                    "`\(item.keyPath)` must be production's `http://` or `https://` URL, not `\(text)`."
+                )
+            }
+        }
+        let apiKey = byKey["api_key"].flatMap { secret($0.value, keyPath: $0.keyPath) }
+        guard let url, let apiKey else { return nil }
+        return ProductionAPI(url: url, apiKey: apiKey)
     }
 }
