@@ -256,6 +256,24 @@ private func validInventory(
         #expect(spec.production?.apiKey.description == "env:API_KEY")
     }
 
+    @Test func aBackupPatternTakesTheNewestMatch() throws {
+        let yaml = CheckFixture.yaml(CheckFixture.clone, replacing: [12: "    backup: backups/OctopusDeploy-*.bak"])
+        let check = try validInventory(
+            yaml,
+            files: [
+                FixtureFile(path: "backups/OctopusDeploy-20261123.bak", contents: "older"),
+                FixtureFile(path: "backups/OctopusDeploy-20261124.bak", contents: "newer"),
+                FixtureFile(path: "backups/other-20261125.bak", contents: "not matched"),
+            ]
+        )
+        let spec = try #require(check.inventory.instances.first)
+        #expect(spec.backup?.hasSuffix("/backups/OctopusDeploy-20261124.bak") == true, "\(spec.backup ?? "")")
+
+        let none = try CheckFixture.check(yaml)
+        #expect(none.errors.map(\.code) == [.fileNotFound])
+        #expect(none.errors.first?.message.contains("matches no file") == true)
+    }
+
     @Test func containerSpecNeedsNoPackage() throws {
         let yaml = CheckFixture.yaml(CheckFixture.clone, replacing: [5: "    platform: linux-container", 11: ""])
         let spec = try #require(try validInventory(yaml).inventory.instances.first)

@@ -299,6 +299,42 @@ struct InventoryParser {
         return resolved
     }
 
+    /// The newest existing file (by modification time, then name) whose name matches the `*`/`?` pattern in the
+    /// last component of the path; a path without a pattern must name an existing file (``existingFile(_:keyPath:what:)``).
+    /// A nightly job names `backups/OctopusDeploy-*.bak` and always gets last night's backup.
+    mutating func newestFile(_ node: Node, keyPath: String, what: String) -> String? {
+        guard let resolved = path(node, keyPath: keyPath) else { return nil }
+        let name = (resolved as NSString).lastPathComponent
+        guard name.contains("*") || name.contains("?") else { return existingFile(node, keyPath: keyPath, what: what) }
+        let folder = (resolved as NSString).deletingLastPathComponent
+        let pattern = name.lowercased()
+        var newest: (path: String, modified: Date)?
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        where globMatches(pattern, entry.lowercased()) {
+            let candidate = "\(folder)/\(entry)"
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: candidate),
+                attributes[.type] as? FileAttributeType == .typeRegular,
+                let modified = attributes[.modificationDate] as? Date
+            else { continue }
+            if let current = newest,
+                current.modified > modified || (current.modified == modified && current.path > candidate)
+            {
+                continue
+            }
+            newest = (candidate, modified)
+        }
+        guard let newest else {
+            report(
+                .fileNotFound,
+                at: node,
+                keyPath: keyPath,
+                "`\(keyPath)` names \(what) by the pattern \(resolved), which matches no file."
+            )
+            return nil
+        }
+        return newest.path
+    }
+
     /// A secret reference (`env:NAME` or `file:PATH`); refuses an inline secret without repeating it.
     ///
     /// A `file:` reference must name an existing regular file that group and others cannot read.

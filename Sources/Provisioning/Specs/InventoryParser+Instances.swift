@@ -165,7 +165,7 @@ extension InventoryParser {
         }
 
         // Clone.
-        let backup = byKey[.backup].flatMap { existingFile($0.value, keyPath: $0.keyPath, what: "the backup file") }
+        let backup = byKey[.backup].flatMap { newestFile($0.value, keyPath: $0.keyPath, what: "the backup file") }
         let masterKey = byKey[.masterKey].flatMap { secret($0.value, keyPath: $0.keyPath) }
         let folders = byKey[.folders].map { self.folders($0, version: version) } ?? [:]
 
