@@ -120,6 +120,40 @@ enum ProductionSeed {
         return url
     }
 
+    /// Takes a fresh full backup of production's database, as its nightly job would, with production's own
+    /// `sqlcmd` (`BACKUP DATABASE … TO DISK … WITH INIT`), into `DIR/production/OctopusDeploy-<UTC time>.bak`:
+    /// the newest match of the inventory's `backup: production/OctopusDeploy*.bak`.
+    /// - Returns: The backup's path.
+    static func backUp(layout: SandboxLayout, version: String, now: Date = Date()) throws -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss"
+        var path = "\(layout.productionDirectory)/OctopusDeploy-\(formatter.string(from: now)).bak"
+        var suffix = 1
+        while FileManager.default.fileExists(atPath: path) {
+            suffix += 1
+            path = "\(layout.productionDirectory)/OctopusDeploy-\(formatter.string(from: now))-\(suffix).bak"
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["OCTOPUS_STANDIN_DATA"] = "\(layout.productionDirectory)/sql"
+        let sqlcmd = "\(installDirectory(layout))/octopus-standin-\(version)/bin/sqlcmd"
+        let result = try ChildProcess.run(
+            sqlcmd,
+            [
+                "-b", "-S", "production-sql", "-Q",
+                "BACKUP DATABASE [OctopusDeploy] TO DISK = N'\(path.replacingOccurrences(of: "'", with: "''"))' WITH INIT",
+            ],
+            environment: environment,
+            timeout: 300
+        )
+        guard result.exitStatus == 0 else {
+            try? FileManager.default.removeItem(atPath: path)
+            throw SandboxError("Backing up production failed: \(result.output.suffix(400))")
+        }
+        return path
+    }
+
     /// The production server's PID, from its `standin.pid`.
     static func serverPID(_ layout: SandboxLayout) -> Int32? {
         guard let text = try? String(contentsOfFile: "\(homeDirectory(layout))/standin.pid", encoding: .utf8),

@@ -79,6 +79,21 @@ public enum Sandbox {
     }
 
     /// Reads a sandbox's state; nil when the folder holds no sandbox.
+    /// Takes a fresh backup of the running sandbox's production (its nightly backup), the newest file the
+    /// inventory's `backup:` pattern matches.
+    ///
+    /// - Parameter layout: The sandbox.
+    /// - Returns: The backup's path.
+    /// - Throws: ``SandboxError`` when there is no ready sandbox or the backup fails.
+    public static func backUpProduction(_ layout: SandboxLayout) throws -> String {
+        guard let state = SandboxState.read(from: layout), state.status == .ready,
+            let version = state.productionVersion
+        else {
+            throw SandboxError("No ready sandbox in \(layout.directory); start one with `octoprov sandbox up`.")
+        }
+        return try ProductionSeed.backUp(layout: layout, version: version)
+    }
+
     public static func status(_ layout: SandboxLayout) -> Status? {
         guard let state = SandboxState.read(from: layout) else { return nil }
         var running: [String: Bool] = [:]

@@ -52,7 +52,8 @@ struct SandboxInventory {
             "    package:",
             "      mirror: mirror",
             "      sha256: \(productionPackageSHA256)",
-            "    backup: production/OctopusDeploy.bak",
+            // The newest backup: `sandbox backup` adds OctopusDeploy-<time>.bak, as production's nightly job would.
+            "    backup: production/OctopusDeploy*.bak",
             "    master_key: file:production/master-key",
             "    admin:",
             "      username: octoprov",

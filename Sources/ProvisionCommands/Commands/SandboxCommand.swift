@@ -19,7 +19,7 @@ struct SandboxCommand: ParsableCommand {
               octoprov sandbox status
               octoprov sandbox down
             """,
-        subcommands: [Up.self, Status.self, Down.self, Supervise.self]
+        subcommands: [Up.self, Status.self, Backup.self, Down.self, Supervise.self]
     )
 
     struct DirectoryOption: ParsableArguments {
@@ -116,6 +116,32 @@ struct SandboxCommand: ParsableCommand {
             console.out("inventory: \(layout.inventoryPath)")
         }
 
+    }
+
+    struct Backup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take a fresh backup of the sandbox's production, as its nightly job would.",
+            discussion: """
+                Writes DIR/production/OctopusDeploy-<UTC time>.bak with production's own sqlcmd (BACKUP DATABASE). \
+                The sandbox inventory's `backup: production/OctopusDeploy*.bak` takes the newest backup, so the next \
+                `octoprov rebuild` restores this one.
+
+                Example:
+                  octoprov sandbox backup && octoprov rebuild -i ~/.local/state/octoprov/sandbox/inventory.yml
+                """
+        )
+
+        @OptionGroup var folder: DirectoryOption
+
+        func run() throws {
+            do {
+                let path = try Sandbox.backUpProduction(folder.layout)
+                Console.shared.out("Backed up production to \(path).")
+            } catch {
+                Console.shared.err("\(error)")
+                throw ExitCode.failure
+            }
+        }
     }
 
     struct Status: ParsableCommand {
