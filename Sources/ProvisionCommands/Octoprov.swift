@@ -15,6 +15,7 @@ public struct Octoprov: AsyncParsableCommand {
         subcommands: [
             InventoryCommand.self, PlanCommand.self, ProvisionCommand.self, VerifyCommand.self, ExecCommand.self,
             CopyCommand.self, SandboxCommand.self,
+            UpgradePathCommand.self,
         ]
     )
 
