@@ -287,7 +287,10 @@ public struct UpgradeRelease: Sendable, Hashable, Codable, CustomStringConvertib
     }
 
     /// Whether `version` is this build, or a build of this release line.
-    func names(_ version: OctopusVersion) -> Bool {
+    ///
+    /// - Parameter version: The version.
+    /// - Returns: `true` for the build itself, or for any build of the `MAJOR.MINOR` line.
+    public func names(_ version: OctopusVersion) -> Bool {
         isReleaseLine
             ? (version.major, version.minor) == (self.version.major, self.version.minor) : version == self.version
     }
@@ -543,7 +546,11 @@ extension UpgradeFacts: Decodable {
                 try require(range.contains(caveat.version), "\(path).range", "it does not contain \(caveat.version)")
             }
             if let previous {
-                try require(previous <= caveat.version, "\(path).version", "\(caveat.version) comes after \(previous)")
+                try require(
+                    previous <= caveat.version,
+                    "\(path).version",
+                    "\(caveat.version) comes before \(previous), so the checkpoints are out of version order"
+                )
             }
             previous = caveat.version
             try present(caveat.title, "\(path).title")

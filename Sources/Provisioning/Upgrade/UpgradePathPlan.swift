@@ -21,7 +21,8 @@ public struct UpgradePlan: Sendable, Hashable, Codable {
     public var hops: [UpgradeHop]
     /// The caveats crossed, in version order.
     public var caveats: [UpgradeCaveat]
-    /// Known problems on the way with no documented workaround, in path order.
+    /// Known problems on the way with no documented workaround: the note that the target lies below a legacy
+    /// route first, then each step's problems in path order.
     public var warnings: [UpgradeWarning]
     /// Why the direct upgrade from ``from`` to ``to`` is not the documented way, or `nil` when it is.
     public var detour: UpgradeDetour?

@@ -73,9 +73,9 @@ public enum UpgradePathPlanner {
         var start = from
         while index < hops.count {
             let end = hops[index].version
-            let detours = facts.brokenPaths.lazy.filter { $0.matches(from: start, to: end) }
+            let candidates = facts.brokenPaths.lazy.filter { $0.matches(from: start, to: end) }
                 .map { broken in (broken, broken.via.filter { $0.isAfter(start) && $0.isBefore(end) }) }
-            if let (broken, inserted) = detours.first(where: { !$0.1.isEmpty }) {
+            if let (broken, inserted) = candidates.first(where: { !$0.1.isEmpty }) {
                 hops.insert(
                     contentsOf: inserted.map {
                         UpgradeHop(
