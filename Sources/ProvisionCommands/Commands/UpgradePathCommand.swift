@@ -15,7 +15,7 @@ struct UpgradePathCommand: AsyncParsableCommand {
             for the first build of a release (3.3 is 3.3.0). Prints the versions to upgrade through (legacy \
             routes and known broken direct paths, with the version to take first), every documented caveat \
             crossed, grouped by version, and known problems without a workaround. A fact the sources do not \
-            fully state is marked [UNCONFIRMED]. `octoprov upgrade` runs the same preflight.
+            fully state is marked [UNCONFIRMED].
 
             Exit status: 0 when there is a path, 1 for a downgrade or the same version (to go back, restore \
             the database backup and reinstall the old version), 64 for a version that does not parse.

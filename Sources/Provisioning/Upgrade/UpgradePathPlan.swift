@@ -53,7 +53,7 @@ public struct UpgradePlan: Sendable, Hashable, Codable {
     }
 
     /// Whether upgrading straight from ``from`` to ``to`` is a known broken or unsupported path; ``detour`` then
-    /// names the version to upgrade to first (or instead). `upgrade --to` refuses such a direct upgrade.
+    /// names the version to upgrade to first (or instead), so that `octoprov upgrade --to` can refuse it.
     public var isDirectPathBroken: Bool { detour != nil }
 
     /// The hops before the target: the versions to install on the way.
