@@ -64,6 +64,10 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The upgrade facts are compiled into the binary as bytes (`PackageResources.upgrade_facts_json`)
+            // rather than copied as a bundle resource: no `Bundle.module` lookup at run time, so an octoprov
+            // copied anywhere (or onto a jump host) still has its facts, and Foundation's bundle code stays out.
+            resources: [.embedInCode("Upgrade/upgrade-facts.json")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -38,6 +38,33 @@ public struct OctopusVersion: Sendable, Hashable, Comparable, CustomStringConver
         guard parts.count == 3 else {
             throw .malformed(text, reason: "it needs exactly three dot-separated numbers, like `2023.3.13058`")
         }
+        let numbers = try Self.numbers(parts, in: text)
+        self.init(major: numbers[0], minor: numbers[1], build: numbers[2])
+    }
+
+    /// Parses a version as people name a release: `MAJOR.MINOR.BUILD`, or `MAJOR.MINOR` for the first build of a
+    /// release line (`2018.10` is `2018.10.0`).
+    ///
+    /// The upgrade facts and the people reading them write release lines such as `2018.10 LTS` or `3.3`; use
+    /// ``init(parsing:)`` where a version pins a download.
+    ///
+    /// - Parameter text: The version as written, such as `2018.10` or `2023.3.13058`.
+    /// - Throws: ``VersionError`` with code ``VersionError/Code/malformed`` when `text` is not two or three
+    ///   dot-separated decimal numbers without leading zeros.
+    public init(parsingRelease text: String) throws(VersionError) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2 || parts.count == 3 else {
+            throw .malformed(
+                text,
+                reason: "it needs two or three dot-separated numbers, like `2018.10` or `2023.3.13058`"
+            )
+        }
+        let numbers = try Self.numbers(parts, in: text)
+        self.init(major: numbers[0], minor: numbers[1], build: numbers.count == 3 ? numbers[2] : 0)
+    }
+
+    /// The parts of `text` as numbers: ASCII digits only, no leading zeros, at most nine digits each.
+    private static func numbers(_ parts: [Substring], in text: String) throws(VersionError) -> [Int] {
         var numbers: [Int] = []
         for part in parts {
             guard !part.isEmpty, part.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
@@ -52,7 +79,7 @@ public struct OctopusVersion: Sendable, Hashable, Comparable, CustomStringConver
             }
             numbers.append(number)
         }
-        self.init(major: numbers[0], minor: numbers[1], build: numbers[2])
+        return numbers
     }
 
     /// `MAJOR.MINOR.BUILD`; parsing it gives back an equal version.
