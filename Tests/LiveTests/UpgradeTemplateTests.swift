@@ -46,9 +46,8 @@ extension StandInStepFlow {
             ).first
         )
         let packageFile = work + "/" + StandInPackager.fileName(version: Self.toVersion)
-        if !FileManager.default.fileExists(atPath: packageFile) {
-            try FileManager.default.copyItem(atPath: package.path, toPath: packageFile)
-        }
+        try? FileManager.default.removeItem(atPath: packageFile)
+        try FileManager.default.copyItem(atPath: package.path, toPath: packageFile)
         var upgraded = values
         upgraded["version"] = Self.toVersion
         upgraded["from_version"] = values["version"] ?? ""
@@ -263,7 +262,9 @@ struct UpgradeTemplateTests {
         return try await flow.sql("rollback-check")
     }
 
-    @Test func theUpgradeRefusesAnotherVersionAndADowngrade() async throws {
+    /// Refuses versions it did not provision and a downgrade, changing nothing; then an upgrade stopped after
+    /// `install` resumes where it stopped.
+    @Test func theUpgradeRefusesOtherVersionsAndResumesAfterAnInterruption() async throws {
         let flow = try await Self.provisionedClone("realistic")
         defer { flow.stop() }
         var values = try flow.upgradeValues()
@@ -283,6 +284,22 @@ struct UpgradeTemplateTests {
         // Nothing was touched: the old server still answers and nothing was backed up.
         #expect(try await flow.apiVersion() == StandInStepFlow.fromVersion)
         #expect(!FileManager.default.fileExists(atPath: values["upgrade_backup_file"] ?? ""))
+
+        // Stopped after install: the new version is installed, the database is still at the old one.
+        values = try flow.upgradeValues()
+        let beforeDatabase = Array(Self.upgradeSteps.prefix { $0 != "upgrade-database" })
+        _ = try await flow.runSteps(beforeDatabase, values: values) { $0 != "upgrade-preflight" }
+        #expect(try await flow.apiVersion() == nil)
+        let resumed = try await flow.runSteps(Self.upgradeSteps, values: values) { step in
+            ["upgrade-database", "start", "undrain"].contains(step)
+        }
+        let preflight = resumed["upgrade-preflight"]?.facts ?? [:]
+        #expect(preflight["installed_version"] == StandInStepFlow.toVersion, "\(preflight)")
+        #expect(preflight["database_version"] == StandInStepFlow.fromVersion)
+        #expect(preflight["database_upgraded"] == "false" && preflight["node_draining"] == "true")
+        #expect(preflight["service_running"] == "false")
+        #expect(try await flow.apiVersion() == StandInStepFlow.toVersion)
+        #expect(try await flow.sql("database-version")["node_draining"] == "0")
     }
 
     /// Provisions a test instance, tears it down, and provisions it again (`octoprov rebuild`); then a clone's
