@@ -55,7 +55,10 @@ struct StepContract {
         for row in Self.rows(of: markdown, section: "Secrets (stdin names)") where row.count >= 3 {
             secrets += Self.backticked(row[0])
         }
-        for row in Self.rows(of: markdown, section: "Flows") where row.count >= 5 {
+        let flows =
+            Self.rows(of: markdown, section: "Flows")
+            + Self.rows(of: markdown, section: "Upgrade and teardown flows")
+        for row in flows where row.count >= 5 {
             let steps = Self.backticked(row[1]) + Self.backticked(row[2])
             allSteps.formUnion(steps)
             if row[3].contains("host") { hostSteps.formUnion(steps) }
@@ -370,6 +373,22 @@ func block(_ text: String, from begin: String, to end: String) -> String? {
                 ]
                 + Array(repeating: "Set @record", count: 13)
                 + ["Delete Configuration", "Insert Configuration", "Commit"],
+            "sql/database-version.sql": [
+                "Use []", "GO", "Set NOCOUNT ON", "Select from OctopusServerInstallationHistory",
+                "Select from Configuration", "Select from OctopusServerNode",
+            ],
+            "sql/database-size.sql": ["Use []", "GO", "Set NOCOUNT ON", "Select from sys.database_files"],
+            "sql/backup-header.sql": [
+                "Set NOCOUNT ON", "Declare @backup_file", "Restore HEADERONLY FROM DISK = @backup_file",
+            ],
+            "sql/backup-database.sql": [
+                "Use []", "GO", "Set NOCOUNT ON", "Declare @backup_file", "Declare @backup_name",
+                "Declare @description",
+                "Select @ from Configuration",
+                "Backup DATABASE [] TO DISK = @backup_file WITH COPY_ONLY, FORMAT, INIT, NAME = @backup_name, "
+                    + "DESCRIPTION = @description, STATS = 10",
+            ],
+            "sql/drop-database.sql": ["Set NOCOUNT ON", "Use []", "If Exists(sys.databases) -> Drop"],
             "sql/verify-quarantine.sql": ["Use []", "GO", "Set NOCOUNT ON"] + records
                 + [
                     "Select from OctopusServerInstallationHistory", "Select from Configuration",

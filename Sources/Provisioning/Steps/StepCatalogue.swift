@@ -291,11 +291,168 @@ public enum StepCatalogue {
         ),
     ]
 
+    /// The steps of `octoprov upgrade` (docs/steps.md, "Upgrade and teardown flows"), in order: the same for a
+    /// clone and a test instance, rendered with
+    /// ``StepVariables/buildForUpgrade(host:instance:to:package:overrides:backupSHA256:)``. `install`, `start`
+    /// and `verify` are the provisioning flow's steps, with the target as `version`.
+    ///
+    /// Each step lists every T-SQL file and secret it may need; ``upgradeSteps(for:variables:)`` resolves them
+    /// for one instance on one host.
+    public static let upgrade: [StepDefinition] = [
+        StepDefinition(
+            name: "upgrade-preflight",
+            number: 1,
+            flows: [.clone, .testInstance],
+            runsOn: .host,
+            summary: "Check the instance, the installed and the database's versions (no downgrade) and the room for "
+                + "the database's backup.",
+            template: "upgrade-preflight",
+            sqlTemplates: ["database-exists", "database-version", "database-size"],
+            secrets: [.sqlPassword]
+        ),
+        StepDefinition(
+            name: "backup-database",
+            number: 2,
+            flows: [.clone, .testInstance],
+            runsOn: .host,
+            summary: "Back up the instance's database at the version it has now (BACKUP DATABASE … COPY_ONLY) unless "
+                + "that backup is already in the work folder.",
+            template: "backup-database",
+            sqlTemplates: ["database-version", "backup-header", "backup-database"],
+            secrets: [.sqlPassword]
+        ),
+        StepDefinition(
+            name: "drain",
+            number: 3,
+            flows: [.clone, .testInstance],
+            runsOn: .host,
+            summary: "Drain the running node (node --drain=true --wait) and stop the server before the new version "
+                + "is installed.",
+            template: "drain",
+            sqlTemplates: ["database-version"],
+            secrets: [.sqlPassword]
+        ),
+        renumbered("install", 4),
+        StepDefinition(
+            name: "upgrade-database",
+            number: 5,
+            flows: [.clone, .testInstance],
+            runsOn: .host,
+            summary: "Upgrade the database to the new version (database --upgrade; on linux-container the new image's "
+                + "container does it as it starts).",
+            template: "upgrade-database",
+            sqlTemplates: ["database-version", "verify-quarantine"],
+            secrets: [.masterKey, .sqlPassword]
+        ),
+        renumbered("start", 6),
+        StepDefinition(
+            name: "undrain",
+            number: 7,
+            flows: [.clone, .testInstance],
+            runsOn: .host,
+            summary: "Let the node take tasks again (node --drain=false) if the drain step drained it.",
+            template: "undrain",
+            sqlTemplates: ["database-version"],
+            secrets: [.sqlPassword]
+        ),
+        renumbered("verify", 8),
+    ]
+
+    /// The steps of `octoprov rebuild` before it provisions again (docs/steps.md, "Upgrade and teardown flows"):
+    /// one `teardown`, rendered with ``StepVariables/build(host:instance:overrides:backupSHA256:)``.
+    public static let teardown: [StepDefinition] = [
+        StepDefinition(
+            name: "teardown",
+            number: 1,
+            flows: [.clone, .testInstance],
+            runsOn: .host,
+            summary: "Stop and uninstall the server, drop its database and delete the instance, keeping the server "
+                + "folders and the work folder's uploads for the next provisioning.",
+            template: "teardown",
+            sqlTemplates: ["database-exists", "drop-database"],
+            secrets: [.sqlPassword]
+        )
+    ]
+
+    /// The provisioning step `name` of ``all`` in another flow's row `number`.
+    private static func renumbered(_ name: String, _ number: Int) -> StepDefinition {
+        guard var step = all.first(where: { $0.name == name }) else {
+            preconditionFailure("StepCatalogue.all has no step \(name)")
+        }
+        step.number = number
+        return step
+    }
+
     /// The template of the import step on the Migrator route (test instances before 2021.1).
     public static let migratorImportTemplate = "migrator-import"
     /// The template the Migrator route runs on the source host (`source.host`) before `migrator-import`: the
     /// partial export, into a fresh folder octoprov downloads (``ProvisioningPlan/SourceHostPlan``).
     public static let migratorExportTemplate = "migrator-export"
+
+    /// The upgrade steps (``upgrade``) `spec` runs on a host with `variables`, resolved for its mode and platform:
+    ///
+    /// - `sql_password` is needed only on `linux-container` when the host's `sql_user` is not empty;
+    /// - the Master Key only by a clone on `linux-container`, for `start` and `upgrade-database` (which runs the
+    ///   new image's container);
+    /// - `verify` needs octoprov's API key (`admin_api_key`);
+    /// - `database-size.sql` is read only on `windows` and `linux-container` (the stand-in's `sys.database_files`
+    ///   has no `size`: the standin script measures the stand-in's data folder);
+    /// - `verify-quarantine.sql` is read only for a clone: by `start` and `verify`, and by `upgrade-database`
+    ///   on `linux-container`, which starts the server.
+    ///
+    /// - Parameters:
+    ///   - spec: The instance spec.
+    ///   - variables: The host's variable set; only `sql_user` is read.
+    /// - Returns: The resolved steps.
+    public static func upgradeSteps(for spec: InstanceSpec, variables: [String: String] = [:]) -> [StepDefinition] {
+        upgrade.map { definition in
+            var step = resolved(definition, for: spec, variables: variables)
+            switch step.name {
+            case "upgrade-preflight" where spec.platform == .standin:
+                step.sqlTemplates.removeAll { $0 == "database-size" }
+            case "upgrade-database" where spec.mode != .clone || spec.platform != .linuxContainer:
+                step.sqlTemplates.removeAll { $0 == "verify-quarantine" }
+            case "start" where spec.mode != .clone, "verify" where spec.mode != .clone:
+                step.sqlTemplates = []
+            default: break
+            }
+            return step
+        }
+    }
+
+    /// The teardown steps (``teardown``) `spec` runs on a host with `variables`: `sql_password` only on
+    /// `linux-container` with a `sql_user`.
+    ///
+    /// - Parameters:
+    ///   - spec: The instance spec.
+    ///   - variables: The host's variable set; only `sql_user` is read.
+    /// - Returns: The resolved steps.
+    public static func teardownSteps(for spec: InstanceSpec, variables: [String: String] = [:]) -> [StepDefinition] {
+        teardown.map { resolved($0, for: spec, variables: variables) }
+    }
+
+    /// `definition` with the secrets `spec` needs on its host: `sql_password` only with a SQL login on
+    /// `linux-container`, the Master Key only for a clone (and for `start` and `upgrade-database` only on
+    /// `linux-container`), octoprov's API key always, the others when the inventory configures them.
+    private static func resolved(
+        _ definition: StepDefinition,
+        for spec: InstanceSpec,
+        variables: [String: String]
+    ) -> StepDefinition {
+        let usesSQLLogin = spec.platform == .linuxContainer && !(variables["sql_user"] ?? "").isEmpty
+        let containerOnly: Set = ["start", "upgrade-database"]
+        var step = definition
+        step.secrets = definition.secrets.filter { secret in
+            switch secret {
+            case .adminAPIKey: true
+            case .masterKey:
+                spec.mode == .clone && (!containerOnly.contains(step.name) || spec.platform == .linuxContainer)
+            case .sqlPassword: usesSQLLogin
+            default: secret.reference(in: spec) != nil
+            }
+        }
+        return step
+    }
 
     /// The steps `spec` runs on a host with `variables`, in order, resolved for its mode, version and platform:
     ///
@@ -313,18 +470,8 @@ public enum StepCatalogue {
     ///     only `sql_user` is read. Without it no step needs `sql_password`.
     /// - Returns: The resolved steps.
     public static func steps(for spec: InstanceSpec, variables: [String: String] = [:]) -> [StepDefinition] {
-        let usesSQLLogin = spec.platform == .linuxContainer && !(variables["sql_user"] ?? "").isEmpty
-        return all.filter { $0.flows.contains(spec.mode) }.map { definition in
-            var step = definition
-            step.secrets = definition.secrets.filter { secret in
-                switch secret {
-                case .adminAPIKey: true
-                case .masterKey:
-                    spec.mode == .clone && (step.name != "start" || spec.platform == .linuxContainer)
-                case .sqlPassword: usesSQLLogin
-                default: secret.reference(in: spec) != nil
-                }
-            }
+        all.filter { $0.flows.contains(spec.mode) }.map { definition in
+            var step = resolved(definition, for: spec, variables: variables)
             if spec.mode != .clone && (step.name == "start" || step.name == "verify") {
                 step.sqlTemplates = []
             }

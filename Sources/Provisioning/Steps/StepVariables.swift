@@ -17,7 +17,7 @@ public enum StepVariables {
             "sql_server", "sql_user", "sql_data_root", "database", "connection_string", "backup_file", "backup_sha256",
             "data_dir", "web_listen_prefix", "web_port", "comms_port", "server_uri", "admin_username", "admin_email",
         ] + ServerFolder.allCases.map(\.variableName) + QuarantineSwitch.allCases.map(\.variableName)
-        + ["space_names", "export_directory"]
+        + ["space_names", "export_directory", "from_version", "upgrade_backup_file"]
 
     /// The names octoprov derives, with what each is derived from; `vars` and `--var` cannot set them.
     public static let derivedNames: [String: String] = {
@@ -39,6 +39,8 @@ public enum StepVariables {
             "admin_email": "the instance's `admin.email`",
             "space_names": "the spaces the instance's `source.projects` come from, comma-separated",
             "export_directory": "`work_dir`",
+            "from_version": "the instance's `version`, when it is upgraded",
+            "upgrade_backup_file": "`work_dir`, `database` and the instance's `version`",
         ]
         for item in QuarantineSwitch.allCases {
             names[item.variableName] =
@@ -197,12 +199,63 @@ public enum StepVariables {
         }
         values["space_names"] = (instance.source?.spaceNames ?? []).joined(separator: ",")
         values["export_directory"] = instance.usesMigrator ? platform.join(workDirectory, "export") : ""
+        // Only the upgrade flow has a version to upgrade from (`buildForUpgrade`).
+        values["from_version"] = ""
+        values["upgrade_backup_file"] = ""
 
         for (name, variable) in host.vars.merging(overrides, uniquingKeysWith: { _, new in new })
         where values[name] == nil {
             values[name] = variable.value
         }
         return values
+    }
+
+    /// Builds the variable set for upgrading `instance` on `host` in place to `target` (`octoprov upgrade`,
+    /// ``StepCatalogue/upgrade``).
+    ///
+    /// It is the set ``build(host:instance:overrides:backupSHA256:)`` gives for the instance pinned to `target`
+    /// with `package` (so `version`, `package_file`, `package_url`, `package_sha256` and `image` are the
+    /// target's), plus `from_version`, the instance's own `version`, and `upgrade_backup_file`, where the
+    /// `backup-database` step writes the database's backup before the upgrade:
+    /// `<work_dir>/<database>-<from_version>.pre-upgrade.bak`, the database name reduced to `[A-Za-z0-9._-]`.
+    ///
+    /// - Parameters:
+    ///   - host: The host; its `vars` are already merged from `defaults`, its groups and itself.
+    ///   - instance: The instance spec as provisioned (its `version` is the one installed now).
+    ///   - target: The version to upgrade to.
+    ///   - package: The target's install package; `nil` only on `linux-container`, where the host pulls the image.
+    ///   - overrides: `--var` values by name.
+    ///   - backupSHA256: The SHA-256 of the instance's local backup file, which a clone's `start` and `verify`
+    ///     check the quarantine record against (empty for a test instance).
+    /// - Returns: Every contract name, plus every other name the `vars` give.
+    /// - Throws: ``InventoryErrors`` as ``build(host:instance:overrides:backupSHA256:)`` does.
+    public static func buildForUpgrade(
+        host: InventoryHost,
+        instance: InstanceSpec,
+        to target: OctopusVersion,
+        package: PackageSource?,
+        overrides: [String: InventoryVariable] = [:],
+        backupSHA256: String = ""
+    ) throws(InventoryErrors) -> [String: String] {
+        var pinned = instance
+        pinned.version = target
+        pinned.package = package
+        var values = try build(host: host, instance: pinned, overrides: overrides, backupSHA256: backupSHA256)
+        values["from_version"] = instance.version.description
+        values["upgrade_backup_file"] = instance.platform.join(
+            values["work_dir"] ?? "",
+            "\(fileStem(values["database"] ?? ""))-\(instance.version).pre-upgrade.bak"
+        )
+        return values
+    }
+
+    /// `name` reduced to `[A-Za-z0-9._-]` (every other character becomes `_`), for a file name on any platform.
+    static func fileStem(_ name: String) -> String {
+        var stem = ""
+        for scalar in name.unicodeScalars {
+            stem.unicodeScalars.append(scalar.isASCIIAlphanumeric || scalar == "." || scalar == "-" ? scalar : "_")
+        }
+        return stem
     }
 
     // MARK: - Values

@@ -146,25 +146,29 @@ def statement_signature(text, literals, identifiers):
         condition_signature = parse_one(condition, literals).replace("Select from ", "")
         prefix = "If Not Exists(" if negated else "If Exists("
         return prefix + condition_signature + ") -> " + statement_signature(then, literals, identifiers)
+    words = [token.text.upper() for token in tokens]
+
+    def joined(part):
+        out = []
+        for token in part:
+            if token.token_type == TokenType.IDENTIFIER:
+                out.append("[]")
+            elif out and out[-1] == "@":
+                out[-1] = "@" + token.text
+            else:
+                out.append(token.text.upper() if token.token_type != TokenType.PARAMETER else "@")
+        return " ".join(out).replace(" ,", ",")
+
+    if first == "BACKUP":
+        if words[1] != "DATABASE" or tokens[2].token_type != TokenType.IDENTIFIER or words[3:5] != ["TO", "DISK"]:
+            raise ValueError(f"unexpected BACKUP: {text!r}")
+        return "Backup DATABASE " + joined(tokens[2:])
     if first == "RESTORE":
-        words = [token.text.upper() for token in tokens]
-
-        def joined(part):
-            out = []
-            for token in part:
-                if token.token_type == TokenType.IDENTIFIER:
-                    out.append("[]")
-                elif out and out[-1] == "@":
-                    out[-1] = "@" + token.text
-                else:
-                    out.append(token.text.upper() if token.token_type != TokenType.PARAMETER else "@")
-            return " ".join(out).replace(" ,", ",")
-
         kind = words[1]
-        if kind == "FILELISTONLY":
+        if kind in ("FILELISTONLY", "HEADERONLY"):
             if words[2:4] != ["FROM", "DISK"] or tokens[4].token_type != TokenType.EQ:
-                raise ValueError(f"unexpected RESTORE FILELISTONLY: {text!r}")
-            return "Restore FILELISTONLY " + joined(tokens[2:])
+                raise ValueError(f"unexpected RESTORE {kind}: {text!r}")
+            return f"Restore {kind} " + joined(tokens[2:])
         if kind == "DATABASE":
             if tokens[2].token_type != TokenType.IDENTIFIER or words[3:5] != ["FROM", "DISK"]:
                 raise ValueError(f"unexpected RESTORE DATABASE: {text!r}")

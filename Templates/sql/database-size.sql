@@ -1,0 +1,7 @@
+-- octoprov: the size of the instance's database files (8 KB pages), which bounds its backup's size.
+-- Read-only; one `name|value` line (run with sqlcmd -x -b -h -1 -W -s "|"). Run on windows and
+-- linux-container only: the stand-in's sys.database_files has no size column.
+USE {{ database | ident }};
+GO
+SET NOCOUNT ON;
+SELECT N'database_bytes', SUM(CAST(size AS BIGINT)) * 8192 FROM sys.database_files;

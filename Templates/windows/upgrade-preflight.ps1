@@ -1,0 +1,273 @@
+# octoprov step `upgrade-preflight` on a windows host: checks that the instance can be upgraded in place, changing nothing.
+# Rendered by octoprov from Templates/windows/upgrade-preflight.ps1; the protocol is in docs/steps.md and
+# docs/templates.md ("Step scripts"). Runs with Windows PowerShell 5.1 (powershell -File).
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$step = 'upgrade-preflight'
+
+# The values octoprov rendered for this host, each one single-quoted (verbatim) string.
+$work_dir = {{ work_dir }}
+$install_dir = {{ install_dir }}
+$sql_server = {{ sql_server }}
+$instance_name = {{ instance_name }}
+$version = {{ version }}
+$from_version = {{ from_version }}
+$upgrade_backup_file = {{ upgrade_backup_file }}
+
+# --- octoprov common (PowerShell): identical in every PowerShell step template; StepTemplateTests checks it ---
+# The result protocol (docs/steps.md, docs/templates.md): progress lines on stdout, then exactly one
+# last line `OCTOPROV-RESULT {"changed":…,"message":…,"facts":{…}}`; on failure one sentence on
+# stderr and exit status 1. Written for Windows PowerShell 5.1.
+try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }
+$script:Facts = [ordered]@{}
+function Say([string]$Text) { [Console]::Out.WriteLine($Text) }
+function Add-Fact([string]$Name, $Value) { $script:Facts[$Name] = [string]$Value }
+function Stop-Step([string]$Reason) {
+    [Console]::Error.WriteLine(($Reason -replace '\s+', ' ').Trim())
+    exit 1
+}
+# Complete-Step CHANGED MESSAGE: prints the result line with the facts gathered so far and exits 0.
+function Complete-Step([bool]$Changed, [string]$Message) {
+    $result = [ordered]@{ changed = $Changed; message = $Message; facts = $script:Facts }
+    [Console]::Out.WriteLine('OCTOPROV-RESULT ' + (ConvertTo-Json -InputObject $result -Compress -Depth 3))
+    exit 0
+}
+# Read-Secrets NAMES: reads `NAME=BASE64` lines from stdin until EOF; returns NAME -> value ('' when
+# absent). Secrets stay in memory: never printed, never written to a file; a program gets one only
+# through a documented flag or environment variable (see docs/templates.md).
+function Read-Secrets([string[]]$Names) {
+    $secrets = @{}
+    foreach ($name in $Names) { $secrets[$name] = '' }
+    foreach ($line in ([Console]::In.ReadToEnd() -split '\r?\n')) {
+        $at = $line.IndexOf('=')
+        if ($at -lt 1) { continue }
+        $name = $line.Substring(0, $at)
+        if ($Names -notcontains $name) { continue }
+        try {
+            $secrets[$name] = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($line.Substring($at + 1)))
+        } catch {
+            Stop-Step ('The secret ' + $name + ' on standard input is not base64.')
+        }
+    }
+    return $secrets
+}
+# ConvertTo-Argument TEXT: TEXT quoted for a Windows command line (CommandLineToArgvW's rules), so
+# that spaces, quotes and backslashes reach the program as they are. No shell is involved.
+function ConvertTo-Argument([string]$Text) {
+    if ($Text.Length -gt 0 -and $Text -notmatch '[\s"]') { return $Text }
+    $quoted = New-Object System.Text.StringBuilder
+    [void]$quoted.Append([char]34)
+    $slashes = 0
+    foreach ($char in $Text.ToCharArray()) {
+        if ($char -eq [char]92) { $slashes++; continue }
+        if ($char -eq [char]34) { [void]$quoted.Append([char]92, 2 * $slashes + 1) }
+        elseif ($slashes -gt 0) { [void]$quoted.Append([char]92, $slashes) }
+        [void]$quoted.Append($char)
+        $slashes = 0
+    }
+    if ($slashes -gt 0) { [void]$quoted.Append([char]92, 2 * $slashes) }
+    [void]$quoted.Append([char]34)
+    return $quoted.ToString()
+}
+# Invoke-Native PROGRAM ARGUMENTS: runs a program (stdin closed, arguments quoted one by one) and
+# returns its ExitCode and Output (stdout then stderr). -CommandLine passes a prepared command line
+# (msiexec parses its own); -Environment adds variables for that process only.
+function Invoke-Native([string]$FilePath, [string[]]$Arguments, [hashtable]$Environment = @{}, [string]$CommandLine = '') {
+    $info = New-Object System.Diagnostics.ProcessStartInfo
+    $info.FileName = $FilePath
+    if ($CommandLine) { $info.Arguments = $CommandLine }
+    else { $info.Arguments = (@($Arguments | ForEach-Object { ConvertTo-Argument $_ }) -join ' ') }
+    $info.UseShellExecute = $false
+    $info.RedirectStandardInput = $true
+    $info.RedirectStandardOutput = $true
+    $info.RedirectStandardError = $true
+    foreach ($key in $Environment.Keys) { $info.EnvironmentVariables[$key] = [string]$Environment[$key] }
+    $process = [System.Diagnostics.Process]::Start($info)
+    $process.StandardInput.Close()
+    $stdout = $process.StandardOutput.ReadToEndAsync()
+    $stderr = $process.StandardError.ReadToEndAsync()
+    $process.WaitForExit()
+    return [pscustomobject]@{ ExitCode = $process.ExitCode; Output = ($stdout.Result + $stderr.Result) }
+}
+# Get-VersionCore TEXT: the first three numbers of a version (2023.3.13026 of 2023.3.13026.0 or of
+# a version with a +branch suffix).
+function Get-VersionCore([string]$Text) {
+    if ($Text -match '^\d+(\.\d+){0,2}') { return $Matches[0] }
+    return $Text
+}
+# Test-VersionAtLeast VERSION MINIMUM: whether a dotted version is >= MINIMUM.
+function Test-VersionAtLeast([string]$Version, [string]$Minimum) {
+    $have = @($Version.Split('.'))
+    $want = @($Minimum.Split('.'))
+    for ($index = 0; $index -lt 4; $index++) {
+        $left = 0
+        $right = 0
+        if ($index -lt $have.Count -and $have[$index] -match '^\d+') { $left = [long]$Matches[0] }
+        if ($index -lt $want.Count -and $want[$index] -match '^\d+') { $right = [long]$Matches[0] }
+        if ($left -ne $right) { return ($left -gt $right) }
+    }
+    return $true
+}
+function Assert-Flag([string]$Name, [string]$Value) {
+    if ($Value -cne 'true' -and $Value -cne 'false') { Stop-Step ('The option ' + $Name + ' must be true or false.') }
+}
+# Get-FreeBytes PATH: free bytes on the drive that holds PATH or its nearest existing parent.
+function Get-FreeBytes([string]$Path) {
+    $probe = $Path
+    while ($probe -and -not (Test-Path -LiteralPath $probe)) { $probe = Split-Path -Parent $probe }
+    if (-not $probe) { return '' }
+    try {
+        $qualifier = Split-Path -Qualifier (Resolve-Path -LiteralPath $probe).ProviderPath
+        return [string](Get-PSDrive -Name $qualifier.TrimEnd(':') -PSProvider FileSystem).Free
+    } catch {
+        return ''  # a UNC path or a drive PowerShell does not map
+    }
+}
+function Get-Sha256([string]$Path) { return (Get-FileHash -Algorithm SHA256 -LiteralPath $Path).Hash.ToLowerInvariant() }
+# Get-SqlValue NAME: the value on the `NAME|value` line of the last Invoke-Sql output ('' if none).
+$script:SqlOutput = ''
+function Get-SqlValue([string]$Name) {
+    foreach ($line in ($script:SqlOutput -split '\r?\n')) {
+        if ($line.StartsWith($Name + '|')) { return $line.Substring($Name.Length + 1) }
+    }
+    return ''
+}
+# Assert-SqlFile NAME: the path of the rendered T-SQL file octoprov uploaded with the step.
+function Assert-SqlFile([string]$Name) {
+    $path = Join-Path $work_dir $Name
+    if (-not (Test-Path -LiteralPath $path -PathType Leaf)) {
+        Stop-Step ('The rendered T-SQL file ' + $Name + ' is missing from the work folder; octoprov uploads it with the ' + $Step + ' step.')
+    }
+    return $path
+}
+# --- end octoprov common (PowerShell) ---
+
+# --- octoprov windows: identical in every windows step template; StepTemplateTests checks it ---
+# Octopus Server from the MSI in install_dir, run with --console (the SSH session is no interactive
+# desktop); SQL Server reached with sqlcmd and integrated security.
+$octopus_server_exe = Join-Path $install_dir 'Octopus.Server.exe'
+# Get-InstalledVersion: the version of the installed Octopus.Server.exe ('' if none).
+function Get-InstalledVersion {
+    if (-not (Test-Path -LiteralPath $octopus_server_exe -PathType Leaf)) { return '' }
+    return Get-VersionCore ([Diagnostics.FileVersionInfo]::GetVersionInfo($octopus_server_exe).ProductVersion)
+}
+function Assert-Octopus {
+    if (-not (Test-Path -LiteralPath $octopus_server_exe -PathType Leaf)) {
+        Stop-Step 'Octopus.Server.exe is not in the install folder; run the install step first.'
+    }
+}
+# Invoke-Octopus ARGUMENTS: runs Octopus.Server.exe with --console; fails the step when it fails.
+function Invoke-Octopus([string[]]$Arguments) {
+    $result = Invoke-Native $octopus_server_exe ($Arguments + @('--console'))
+    if ($result.Output) { Say $result.Output.TrimEnd() }
+    if ($result.ExitCode -ne 0) {
+        Stop-Step ('Octopus.Server ' + $Arguments[0] + ' failed with exit status ' + $result.ExitCode + '; see its output above.')
+    }
+}
+# Test-Instance: whether list-instances names instance_name (text format, as the docs show it).
+function Test-Instance {
+    $result = Invoke-Native $octopus_server_exe @('list-instances', '--console')
+    if ($result.ExitCode -ne 0) { return $false }
+    $prefix = "Instance '" + $instance_name + "' uses configuration "
+    foreach ($line in ($result.Output -split '\r?\n')) {
+        if ($line.StartsWith($prefix)) { return $true }
+    }
+    return $false
+}
+# Get-ConfigValue KEY: a value of show-configuration's flat JSON ('' when absent or unreadable).
+$script:Configuration = $null
+function Get-ConfigValue([string]$Key) {
+    if ($null -eq $script:Configuration) {
+        $script:Configuration = New-Object PSObject
+        $result = Invoke-Native $octopus_server_exe @('show-configuration', ('--instance=' + $instance_name), '--format=json', '--noconsolelogging', '--console')
+        $start = $result.Output.IndexOf('{')
+        if ($result.ExitCode -eq 0 -and $start -ge 0) {
+            try { $script:Configuration = $result.Output.Substring($start) | ConvertFrom-Json } catch { }
+        }
+    }
+    $property = $script:Configuration.PSObject.Properties[$Key]
+    if ($null -eq $property -or $null -eq $property.Value) { return '' }
+    return [string]$property.Value
+}
+function Get-ServiceName {
+    if ($instance_name -eq 'OctopusServer') { return 'OctopusDeploy' }
+    return 'OctopusDeploy: ' + $instance_name
+}
+# Invoke-Sql FILE: runs a rendered T-SQL file with sqlcmd (-x: no $(var) substitution, -b: stop at the
+# first error, -C: trust the local server's certificate, -f 65001: UTF-8; -h -1 -W -s '|':
+# `name|value` lines) and keeps the output for Get-SqlValue. Returns whether sqlcmd succeeded.
+function Invoke-Sql([string]$Path) {
+    $sqlcmd = Get-Command 'sqlcmd.exe' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    if (-not $sqlcmd) { Stop-Step 'sqlcmd.exe is not on the PATH of the host.' }
+    $result = Invoke-Native $sqlcmd.Source @('-x', '-b', '-C', '-E', '-S', $sql_server, '-f', '65001', '-h', '-1', '-W', '-s', '|', '-i', $Path)
+    $script:SqlOutput = $result.Output
+    if ($result.Output) { Say $result.Output.TrimEnd() }
+    return ($result.ExitCode -eq 0)
+}
+# --- end octoprov windows ---
+
+try {
+    # Checks, changing nothing, that the instance can be upgraded in place from from_version to version:
+    # the instance and its database exist, Octopus.Server.exe and the database are each at from_version
+    # or already at the target (a resumed upgrade), the target is not older (octoprov does not
+    # downgrade), and the work folder has room for the database's backup (sql/database-size.sql) while
+    # one is still to be taken.
+    # Test-SameVersion A B: whether two dotted versions are equal number by number.
+    function Test-SameVersion([string]$Left, [string]$Right) {
+        if (-not $Left -or -not $Right) { return $false }
+        return ((Test-VersionAtLeast $Left $Right) -and (Test-VersionAtLeast $Right $Left))
+    }
+    # Test-NodeDraining: whether the last database-version.sql output says this node is draining.
+    function Test-NodeDraining {
+        $value = Get-SqlValue 'node_draining'
+        return ($value -eq '1' -or $value -eq 'true')
+    }
+    foreach ($pair in @(@('version', $version), @('from_version', $from_version))) {
+        if ($pair[1] -notmatch '^\d+(\.\d+){1,3}$') { Stop-Step ('The option ' + $pair[0] + ' is not a dotted version like 2023.3.13026.') }
+    }
+    Add-Fact 'from_version' $from_version
+    Add-Fact 'target_version' $version
+    if (-not (Test-VersionAtLeast $version $from_version)) {
+        Stop-Step ('The target version ' + $version + ' is older than the instance''s ' + $from_version + '; octoprov does not downgrade (roll back by restoring the upgrade backup and reinstalling ' + $from_version + ').')
+    }
+    Assert-Octopus
+    if (-not (Test-Instance)) { Stop-Step 'The instance does not exist on the host; provision it before upgrading it.' }
+    $installed = Get-InstalledVersion
+    Add-Fact 'installed_version' $installed
+    if (-not (Test-SameVersion $installed $from_version) -and -not (Test-SameVersion $installed $version)) {
+        Stop-Step ('Octopus Server ' + $installed + ' is installed, neither the instance''s version ' + $from_version + ' nor the target ' + $version + '; octoprov upgrades only what it provisioned.')
+    }
+    $existsSql = Assert-SqlFile 'database-exists.sql'
+    $versionSql = Assert-SqlFile 'database-version.sql'
+    $sizeSql = Assert-SqlFile 'database-size.sql'
+    if (-not (Invoke-Sql $existsSql)) { Stop-Step 'Checking whether the database exists failed; see the sqlcmd output above.' }
+    if ((Get-SqlValue 'database_exists') -ne '1') { Stop-Step 'The instance''s database does not exist; provision the instance before upgrading it.' }
+    if (-not (Invoke-Sql $versionSql)) { Stop-Step 'Reading the database failed; see the sqlcmd output above.' }
+    $databaseVersion = Get-SqlValue 'database_version'
+    Add-Fact 'database_version' $databaseVersion
+    Add-Fact 'node_draining' ([string](Test-NodeDraining)).ToLowerInvariant()
+    $service = Get-Service | Where-Object { $_.Name -eq (Get-ServiceName) } | Select-Object -First 1
+    Add-Fact 'service_running' ([string]($null -ne $service -and $service.Status -eq 'Running')).ToLowerInvariant()
+    if (Test-SameVersion $databaseVersion $version) {
+        $upgraded = $true
+    } elseif (Test-SameVersion $databaseVersion $from_version) {
+        $upgraded = $false
+    } else {
+        Stop-Step ('The database is at Octopus ' + $databaseVersion + ', neither the instance''s version ' + $from_version + ' nor the target ' + $version + '; octoprov upgrades only the database it provisioned.')
+    }
+    Add-Fact 'database_upgraded' ([string]$upgraded).ToLowerInvariant()
+    Add-Fact 'upgrade_backup_file' $upgrade_backup_file
+    $free = Get-FreeBytes $work_dir
+    Add-Fact 'free_bytes_work_dir' $free
+    if ($upgraded) { Complete-Step $false ('The instance''s database is already upgraded to ' + $version + '.') }
+    if (-not (Invoke-Sql $sizeSql)) { Stop-Step 'Reading the database''s size failed; see the sqlcmd output above.' }
+    $databaseBytes = Get-SqlValue 'database_bytes'
+    Add-Fact 'database_bytes' $databaseBytes
+    if (-not (Test-Path -LiteralPath $upgrade_backup_file -PathType Leaf) -and $databaseBytes -match '^\d+$' -and $free -match '^\d+$' -and [long]$free -lt [long]$databaseBytes) {
+        Stop-Step ('The work folder has ' + $free + ' bytes free, less than the ' + $databaseBytes + ' bytes the database''s backup may take; free some space on the host.')
+    }
+    Complete-Step $false ('Octopus Server ' + $installed + ' and its database at ' + $databaseVersion + ' can be upgraded to ' + $version + '.')
+} catch {
+    Stop-Step ('The ' + $step + ' step failed: ' + $_.Exception.Message)
+}
