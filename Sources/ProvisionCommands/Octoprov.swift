@@ -14,7 +14,7 @@ public struct Octoprov: AsyncParsableCommand {
         version: Provisioning.version,
         subcommands: [
             InventoryCommand.self, PlanCommand.self, ProvisionCommand.self, VerifyCommand.self, ExecCommand.self,
-            CopyCommand.self, SandboxCommand.self, UpgradePathCommand.self, DriftCommand.self,
+            CopyCommand.self, SandboxCommand.self, UpgradeCommand.self, UpgradePathCommand.self, DriftCommand.self,
         ]
     )
 

@@ -26,7 +26,10 @@ struct PlanOptions: ParsableArguments {
     ///
     /// - Parameter environment: The environment secrets and `env:` references are read from.
     /// - Returns: The plan and the checked inventory (for its file and redactor).
-    func buildPlan(environment: [String: String]) throws -> (plan: ProvisioningPlan, check: InventoryCheck) {
+    func buildPlan(
+        environment: [String: String],
+        flow: ProvisioningPlan.Flow = .provision
+    ) throws -> (plan: ProvisioningPlan, check: InventoryCheck) {
         let check = InventoryCheck.run(
             path: inventory.inventory,
             environment: environment,
@@ -51,7 +54,13 @@ struct PlanOptions: ParsableArguments {
         }
         do {
             return (
-                try ProvisioningPlan.build(check: check, instance: instance, limit: limit, templates: library), check
+                try ProvisioningPlan.build(
+                    check: check,
+                    instance: instance,
+                    limit: limit,
+                    templates: library,
+                    flow: flow
+                ), check
             )
         } catch {
             throw fail(error.description.split(separator: "\n").map(String.init))

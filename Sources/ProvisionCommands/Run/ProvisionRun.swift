@@ -9,8 +9,13 @@ import SSHKit
 struct ProvisionRun {
     var plan: ProvisioningPlan
     var redactor: Redactor
+    /// Each instance's provisioning journal: its lock, its secrets (the API key), its quarantine.
     var journals: [String: Journal]
+    /// Each instance's journal of the run's flow when it is not provisioning (`<instance>@upgrade`), kept apart so
+    /// that an upgrade's `install` never stands for provisioning's.
+    var flowJournals: [String: Journal] = [:]
     var environment: [String: String]
+    var flow: ProvisioningPlan.Flow = .provision
 
     /// `provision` and `verify`: prepares the run, runs every host, writes the reports, prints the recap, and throws
     /// the exit status (also on success, as `ExitCode.success`).
@@ -18,9 +23,10 @@ struct ProvisionRun {
         selection: PlanOptions,
         options: RunOptions,
         fromStep: String? = nil,
-        onlyStep: String? = nil
+        onlyStep: String? = nil,
+        flow: ProvisioningPlan.Flow = .provision
     ) async throws {
-        let run = try prepare(selection: selection, stateDirectory: options.stateDirectory)
+        let run = try prepare(selection: selection, stateDirectory: options.stateDirectory, flow: flow)
         let outcome = await run.execute(
             parallel: options.parallel,
             fromStep: fromStep,
@@ -35,33 +41,54 @@ struct ProvisionRun {
 
     /// Checks the inventory, renders the plan and opens (locks) each instance's journal; prints every problem and
     /// throws the exit code on bad input (64) or a held journal (75).
-    static func prepare(selection: PlanOptions, stateDirectory: String?) throws -> ProvisionRun {
+    static func prepare(
+        selection: PlanOptions,
+        stateDirectory: String?,
+        flow: ProvisioningPlan.Flow = .provision
+    ) throws -> ProvisionRun {
         let environment = ProcessInfo.processInfo.environment
-        let (plan, check) = try selection.buildPlan(environment: environment)
+        let (plan, check) = try selection.buildPlan(environment: environment, flow: flow)
         let redactor = check.redactor
         func fail(_ lines: [String], _ code: Int32) -> ExitCode {
             for line in lines { Console.shared.err(redactor.redact(line)) }
             return ExitCode(code)
         }
         var journals: [String: Journal] = [:]
+        var flowJournals: [String: Journal] = [:]
         for name in Set(plan.hosts.map(\.instance.name)).sorted() {
-            do {
-                let journal = try Journal.open(
-                    inventory: check.file,
-                    instance: name,
-                    stateDirectory: stateDirectory,
-                    redactor: redactor,
-                    environment: environment
-                )
-                for warning in journal.warnings { Console.shared.err(redactor.redact(warning)) }
-                journals[name] = journal
-            } catch {
-                for journal in journals.values { journal.close() }
-                if case .locked = error { throw fail([error.description], 75) }
-                throw fail([error.description], 1)
+            // `@` is not allowed in instance names, so a flow's journal never collides with an instance's.
+            let keys = [name] + (flow == .provision ? [] : ["\(name)@\(flow.name)"])
+            for key in keys {
+                do {
+                    let journal = try Journal.open(
+                        inventory: check.file,
+                        instance: key,
+                        stateDirectory: stateDirectory,
+                        redactor: redactor,
+                        environment: environment
+                    )
+                    for warning in journal.warnings { Console.shared.err(redactor.redact(warning)) }
+                    if key == name { journals[name] = journal } else { flowJournals[name] = journal }
+                } catch {
+                    for journal in Array(journals.values) + Array(flowJournals.values) { journal.close() }
+                    if case .locked = error { throw fail([error.description], 75) }
+                    throw fail([error.description], 1)
+                }
             }
         }
-        return ProvisionRun(plan: plan, redactor: redactor, journals: journals, environment: environment)
+        return ProvisionRun(
+            plan: plan,
+            redactor: redactor,
+            journals: journals,
+            flowJournals: flowJournals,
+            environment: environment,
+            flow: flow
+        )
+    }
+
+    /// Closes every journal the run opened.
+    func closeJournals() {
+        for journal in Array(journals.values) + Array(flowJournals.values) { journal.close() }
     }
 
     /// Runs every host plan (at most `parallel` hosts at once) and closes the journals.
@@ -72,11 +99,13 @@ struct ProvisionRun {
         verbose: Bool,
         quiet: Bool
     ) async -> ProvisionOutcome {
-        defer { for journal in journals.values { journal.close() } }
+        defer { closeJournals() }
         let logger = Self.logger(verbose: verbose)
         let environment = environment
         let redactor = redactor
         let journals = journals
+        let flowJournals = flowJournals
+        let flowName = flow.name
         let printer = ProgressPrinter(quiet: quiet)
         let verifier = RESTVerifier.make(logger: logger, environment: environment)
         let hostPlans = plan.hosts
@@ -101,7 +130,7 @@ struct ProvisionRun {
                     let host = hostPlan.host.name
                     let name = StepSecret.adminAPIKey.rawValue
                     apiKey = journal.storedSecret(named: name, host: host)
-                    if apiKey == nil, onlyStep == "verify" {
+                    if apiKey == nil, onlyStep == "verify" || flowName != "provision" {
                         throw RunnerError(
                             "No API key was created on \(host) yet (the admin step makes one); run `octoprov "
                                 + "provision` for it first."
@@ -124,7 +153,7 @@ struct ProvisionRun {
                 plan: hostPlan,
                 secrets: secrets,
                 redactor: hostRedactor,
-                journal: journal,
+                journal: flowJournals[hostPlan.instance.name] ?? journal,
                 fromStep: fromStep,
                 onlyStep: onlyStep,
                 localPackageSHA256: hostPlan.instance.package?.localFile.flatMap { digests[$0] },
@@ -132,6 +161,10 @@ struct ProvisionRun {
                 projectImporter: ProjectImport.make(logger: logger, environment: environment),
                 events: { printer.handle($0, redactor: hostRedactor) }
             )
+            if flowJournals[hostPlan.instance.name] != nil {
+                provisioner.provisionJournal = journal
+                provisioner.flowName = flowName
+            }
             // The Migrator route's source host, with the same logging as every other connection.
             provisioner.sourceConnection = { $0.sshConfiguration(logger: logger, environment: environment) }
             let configured = provisioner

@@ -25,8 +25,14 @@ public struct HostProvisioner: Sendable {
     public var secrets: StepSecretValues
     /// Hides every secret in what is printed or recorded.
     public var redactor: Redactor
-    /// The run's journal.
+    /// The run's journal: where this flow's steps are recorded.
     public var journal: Journal
+    /// The provisioning journal of the instance, when ``journal`` is another flow's (`upgrade`): a clone's `start`
+    /// still needs its quarantine to have succeeded there. `nil` means ``journal``.
+    public var provisionJournal: Journal?
+    /// The flow the plan runs (``ProvisioningPlan/Flow/name``): flows other than `provision` keep their own marker
+    /// on the host, so that an upgrade's `install` never stands for provisioning's.
+    public var flowName = "provision"
     /// `--from-step`: run this step and every later one even when they are recorded as done.
     public var fromStep: String?
     /// Run only this step (`octoprov verify`); the others are neither run nor reported.
@@ -90,6 +96,8 @@ public struct HostProvisioner: Sendable {
     }
 
     var hostName: String { plan.host.name }
+    /// The host's marker file for this flow: ``markerName`` for provisioning, `octoprov-<flow>-steps.json` else.
+    var markerName: String { flowName == "provision" ? Self.markerName : "octoprov-\(flowName)-steps.json" }
     var workDirectory: String { plan.variables["work_dir"] ?? "" }
 
     /// Runs every step on the host.
@@ -124,8 +132,10 @@ public struct HostProvisioner: Sendable {
                 try await sftp.makeDirectories(workDirectory, mode: 0o700)
                 var marker = try await readMarker(sftp)
                 // What earlier runs found, for steps skipped now (verify compares with the quarantine's counts).
+                // Another flow (upgrade) starts from provisioning's facts, then its own.
                 var facts: [String: [String: String]] = [:]
-                for record in journal.records(host: hostName) where !record.facts.isEmpty {
+                for record in (provisionJournal?.records(host: hostName) ?? []) + journal.records(host: hostName)
+                where !record.facts.isEmpty {
                     facts[record.step] = record.facts
                 }
                 var forced = false
@@ -310,7 +320,8 @@ public struct HostProvisioner: Sendable {
         default:
             break
         }
-        if name == "preflight", let package = plan.instance.package, let local = package.localFile,
+        if name == "preflight" || name == "upgrade-preflight", let package = plan.instance.package,
+            let local = package.localFile,
             let actual = localPackageSHA256, actual != package.sha256
         {
             return StepOutcomeValue(
@@ -321,7 +332,9 @@ public struct HostProvisioner: Sendable {
                 checks: []
             )
         }
-        if name == "start", plan.instance.mode == .clone, !journal.succeeded(host: hostName, step: "quarantine") {
+        if name == "start", plan.instance.mode == .clone,
+            !(provisionJournal ?? journal).succeeded(host: hostName, step: "quarantine")
+        {
             return StepOutcomeValue(
                 status: .failed,
                 message: "The quarantine step has not succeeded for this restore, so the service is not started; "
@@ -600,7 +613,7 @@ public struct HostProvisioner: Sendable {
     }
 
     private func readMarker(_ sftp: SFTPClient) async throws -> [String: String] {
-        let remote = workDirectory + "/" + Self.markerName
+        let remote = workDirectory + "/" + markerName
         guard try await sftp.attributes(at: remote) != nil else { return [:] }
         let local = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: local) }
@@ -622,7 +635,7 @@ public struct HostProvisioner: Sendable {
             [
                 ProvisioningPlan.RenderedFile(
                     template: "",
-                    outputName: Self.markerName,
+                    outputName: markerName,
                     contents: String(decoding: try encoder.encode(marker), as: UTF8.self)
                 )
             ],

@@ -61,6 +61,26 @@ public struct ProvisioningPlan: Sendable {
         public var script: RenderedFile
     }
 
+    /// Which of octoprov's flows a plan runs (docs/steps.md).
+    public enum Flow: Sendable, Hashable {
+        /// `provision`: the clone or test-instance flow.
+        case provision
+        /// `upgrade`: the instance upgraded in place to `to`, installing `package` (``StepCatalogue/upgrade``). The
+        /// host plans' spec is pinned to `to`, so that `verify` expects it.
+        case upgrade(to: OctopusVersion, package: UpgradePackage)
+        /// `rebuild`'s first half: the instance and its database removed, folders kept (``StepCatalogue/teardown``).
+        case teardown
+
+        /// The name `plan` and the journals use: `provision`, `upgrade` or `teardown`.
+        public var name: String {
+            switch self {
+            case .provision: "provision"
+            case .upgrade: "upgrade"
+            case .teardown: "teardown"
+            }
+        }
+    }
+
     /// The inventory file as named to octoprov.
     public var file: String
     /// The templates folder the scripts were rendered from.
@@ -75,6 +95,7 @@ public struct ProvisioningPlan: Sendable {
     ///   - instance: The instance to plan, or `nil` for all.
     ///   - limit: A `--limit` value narrowing the instances' hosts, or `nil`.
     ///   - templates: The templates to render.
+    ///   - flow: The flow to plan (default: provisioning).
     /// - Returns: The plan.
     /// - Throws: ``PlanError/invalidInput(_:)`` for an invalid inventory, an unknown `--instance` or a `--limit`
     ///   that selects nothing; ``PlanError/templates(_:)`` listing every template problem (a missing template,
@@ -83,7 +104,8 @@ public struct ProvisioningPlan: Sendable {
         check: InventoryCheck,
         instance: String? = nil,
         limit: String? = nil,
-        templates: TemplateLibrary
+        templates: TemplateLibrary,
+        flow: Flow = .provision
     ) throws(PlanError) -> ProvisioningPlan {
         guard check.isValid else { throw .invalidInput(check.errors) }
         let inventory = check.inventory
@@ -115,25 +137,48 @@ public struct ProvisioningPlan: Sendable {
             for name in hostNames {
                 guard let host = inventory.host(named: name) else { continue }
                 let variables: [String: String]
+                var planned = spec
+                let steps: [StepDefinition]
                 do {
-                    variables = try StepVariables.build(
-                        host: host,
-                        instance: spec,
-                        overrides: check.overrides,
-                        backupSHA256: backupSHA256
-                    )
+                    switch flow {
+                    case .provision, .teardown:
+                        variables = try StepVariables.build(
+                            host: host,
+                            instance: spec,
+                            overrides: check.overrides,
+                            backupSHA256: backupSHA256
+                        )
+                        steps =
+                            flow == .teardown
+                            ? StepCatalogue.teardownSteps(for: spec, variables: variables)
+                            : StepCatalogue.steps(for: spec, variables: variables)
+                    case .upgrade(let target, let choice):
+                        let package = try choice.resolve(for: spec, to: target)
+                        variables = try StepVariables.buildForUpgrade(
+                            host: host,
+                            instance: spec,
+                            to: target,
+                            package: package,
+                            overrides: check.overrides,
+                            backupSHA256: backupSHA256
+                        )
+                        steps = StepCatalogue.upgradeSteps(for: spec, variables: variables)
+                        planned.version = target
+                        planned.package = package
+                    }
                 } catch {
                     throw .invalidInput(error.errors)
                 }
                 var (plan, planProblems) = hostPlan(
-                    spec: spec,
+                    spec: planned,
                     host: host,
                     variables: variables,
+                    steps: steps,
                     inventory: inventory,
                     templates: templates,
                     redactor: check.redactor
                 )
-                if spec.usesMigrator, let name = spec.source?.host, let sourceHost = inventory.host(named: name) {
+                if flow == .provision, spec.usesMigrator, let name = spec.source?.host, let sourceHost = inventory.host(named: name) {
                     switch try sourcePlan(
                         spec: spec,
                         host: sourceHost,
@@ -230,6 +275,7 @@ public struct ProvisioningPlan: Sendable {
         spec: InstanceSpec,
         host: InventoryHost,
         variables: [String: String],
+        steps definitions: [StepDefinition],
         inventory: Inventory,
         templates: TemplateLibrary,
         redactor: Redactor
@@ -238,7 +284,7 @@ public struct ProvisioningPlan: Sendable {
         var steps: [PlannedStep] = []
         var sqlNames: [String] = []
         let display = PathDisplay(inventoryPath: inventory.path)
-        for (index, definition) in StepCatalogue.steps(for: spec, variables: variables).enumerated() {
+        for (index, definition) in definitions.enumerated() {
             let position = index + 1
             var script: RenderedFile?
             if let templateName = definition.template {
@@ -506,5 +552,71 @@ struct PathDisplay {
         case .environment(let name, _): "env:\(name)"
         case .file(let file, _): "file:\(path(file))"
         }
+    }
+}
+
+/// Where `octoprov upgrade` takes the target version's package: `--package` / `--package-url` with `--sha256`, or,
+/// for a spec whose package comes from a `mirror`, the mirror's file for the target version.
+public struct UpgradePackage: Sendable, Hashable {
+    /// `--sha256`: the target package's SHA-256, lower-case hex.
+    public var sha256: String?
+    /// `--package` (a local file) or `--package-url`; `nil` to use the spec's mirror.
+    public var origin: PackageSource.Origin?
+
+    /// Creates the choice.
+    ///
+    /// - Parameters:
+    ///   - sha256: The package's SHA-256.
+    ///   - origin: Where it comes from, or `nil` for the spec's mirror.
+    public init(sha256: String?, origin: PackageSource.Origin?) {
+        self.sha256 = sha256?.lowercased()
+        self.origin = origin
+    }
+
+    /// The package of `target` for `spec`: `nil` on `linux-container` without a package (the host pulls the
+    /// image's tag).
+    ///
+    /// - Throws: ``InventoryErrors`` naming the option to give when the package or its SHA-256 is missing.
+    func resolve(for spec: InstanceSpec, to target: OctopusVersion) throws(InventoryErrors) -> PackageSource? {
+        func problem(_ option: String, _ message: String) -> InventoryErrors {
+            InventoryErrors(
+                InventoryError(.missingKey, at: SourceLocation(file: option, line: 0, column: 0), keyPath: option, message)
+            )
+        }
+        var origin = origin
+        if origin == nil, let package = spec.package {
+            guard case .mirror(let folder, _) = package.origin else {
+                throw problem(
+                    "--package",
+                    "Instance `\(spec.name)` takes its package from \(package.url ?? "a file"), so octoprov cannot "
+                        + "tell where Octopus \(target) is: give --package FILE or --package-url URL, with --sha256."
+                )
+            }
+            let file = "\(folder)/\(spec.platform.packageFileName(for: target))"
+            guard FileManager.default.fileExists(atPath: file) else {
+                throw problem(
+                    "--package",
+                    "The mirror \(folder) of instance `\(spec.name)` has no \(spec.platform.packageFileName(for: target)); "
+                        + "put Octopus \(target)'s package there or give --package FILE."
+                )
+            }
+            origin = .mirror(folder: folder, file: file)
+        }
+        guard let origin else { return nil }
+        if case .file(let path) = origin, !FileManager.default.fileExists(atPath: path) {
+            throw problem("--package", "The package file \(path) does not exist.")
+        }
+        guard let sha256, sha256.count == 64, sha256.allSatisfy(\.isHexDigit) else {
+            throw problem(
+                "--sha256",
+                "Upgrading instance `\(spec.name)` installs a package, so give its SHA-256 with --sha256 (64 hex "
+                    + "digits), as the inventory pins `package.sha256`."
+            )
+        }
+        return PackageSource(
+            sha256: sha256,
+            origin: origin,
+            sha256Location: SourceLocation(file: "--sha256", line: 0, column: 0)
+        )
     }
 }
