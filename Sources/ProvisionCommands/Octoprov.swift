@@ -14,7 +14,8 @@ public struct Octoprov: AsyncParsableCommand {
         version: Provisioning.version,
         subcommands: [
             InventoryCommand.self, PlanCommand.self, ProvisionCommand.self, VerifyCommand.self, ExecCommand.self,
-            CopyCommand.self, SandboxCommand.self, UpgradeCommand.self, UpgradePathCommand.self, DriftCommand.self,
+            CopyCommand.self, SandboxCommand.self, UpgradeCommand.self, RebuildCommand.self, UpgradePathCommand.self,
+            DriftCommand.self,
         ]
     )
 

@@ -56,8 +56,7 @@ struct ProvisionRun {
         var journals: [String: Journal] = [:]
         var flowJournals: [String: Journal] = [:]
         for name in Set(plan.hosts.map(\.instance.name)).sorted() {
-            // `@` is not allowed in instance names, so a flow's journal never collides with an instance's.
-            let keys = [name] + (flow == .provision ? [] : ["\(name)@\(flow.name)"])
+            let keys = [name] + (flow == .provision ? [] : [journalKey(name, flow: flow.name)])
             for key in keys {
                 do {
                     let journal = try Journal.open(
@@ -85,6 +84,46 @@ struct ProvisionRun {
             flow: flow
         )
     }
+
+    /// Marks every recorded step of `hosts` to run again in the instances' provisioning and upgrade journals, as
+    /// after `rebuild`'s teardown: the next `provision` redoes everything on a host whose instance is gone.
+    static func clearJournals(
+        of hosts: [ProvisioningPlan.HostPlan],
+        inventory: String,
+        stateDirectory: String?,
+        redactor: Redactor
+    ) throws {
+        for instance in Set(hosts.map(\.instance.name)).sorted() {
+            for key in [instance, journalKey(instance, flow: ProvisioningPlan.Flow.upgradeName)] {
+                let journal: Journal
+                do {
+                    journal = try Journal.open(
+                        inventory: inventory,
+                        instance: key,
+                        stateDirectory: stateDirectory,
+                        redactor: redactor
+                    )
+                } catch {
+                    Console.shared.err(redactor.redact(error.description))
+                    throw ExitCode(1)
+                }
+                defer { journal.close() }
+                for host in hosts where host.instance.name == instance {
+                    guard let first = journal.records(host: host.host.name).first?.step else { continue }
+                    do {
+                        try journal.reset(host: host.host.name, from: first)
+                    } catch {
+                        Console.shared.err(redactor.redact(error.description))
+                        throw ExitCode(1)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The journal of `instance`'s flow other than provisioning (`staging-clone@upgrade`). `@` is not allowed in
+    /// instance names, so it never collides with an instance's own journal.
+    static func journalKey(_ instance: String, flow: String) -> String { "\(instance)@\(flow)" }
 
     /// Closes every journal the run opened.
     func closeJournals() {

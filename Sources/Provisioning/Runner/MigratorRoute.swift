@@ -1,5 +1,5 @@
 import Foundation
-import SSHKit
+public import SSHKit
 
 /// The Migrator route of `import-projects` (test instances before 2021.1, octopus-facts.md §4.6,
 /// docs/provision.md "The Migrator route"): the selected projects are exported with `Octopus.Migrator
@@ -52,7 +52,7 @@ extension HostProvisioner {
         guard !exportDirectory.isEmpty, exportDirectory != workDirectory else {
             throw RunnerError("The test host has no export_directory for the partial export.")
         }
-        try await removeTree(exportDirectory, platform: plan.instance.platform, session: session)
+        try await Self.removeTree(exportDirectory, platform: plan.instance.platform, session: session)
         let uploaded = try await sftp.uploadTree(
             from: downloaded,
             to: exportDirectory,
@@ -132,16 +132,16 @@ extension HostProvisioner {
                 to: local,
                 options: TransferOptions(checksum: nil, skipUnchanged: false)
             )
-            try await removeTree(directory, platform: source.platform, session: session)
+            try await Self.removeTree(directory, platform: source.platform, session: session)
             return "\(tree.files.count) file(s), \(tree.totalBytes) bytes"
         } catch {
-            try? await removeTree(directory, platform: source.platform, session: session)
+            try? await Self.removeTree(directory, platform: source.platform, session: session)
             throw error
         }
     }
 
     /// Removes a folder and everything in it on a host (nothing when it does not exist).
-    private func removeTree(_ path: String, platform: Platform, session: SSHSession) async throws {
+    static func removeTree(_ path: String, platform: Platform, session: SSHSession) async throws {
         let command: String
         switch platform {
         case .windows:
@@ -161,5 +161,25 @@ extension HostProvisioner {
                     + "provision again."
             )
         }
+    }
+
+    /// Removes the instance's server folders on the host (`folders_*`: Packages, Artifacts, TaskLogs, EventExports,
+    /// Imports), for `rebuild --no-keep-folders`: the next copy starts from nothing.
+    ///
+    /// - Parameters:
+    ///   - plan: The host's plan.
+    ///   - session: An open session to the host.
+    /// - Returns: The folders removed.
+    public static func removeServerFolders(
+        _ plan: ProvisioningPlan.HostPlan,
+        session: SSHSession
+    ) async throws -> [String] {
+        var removed: [String] = []
+        for folder in ServerFolder.allCases {
+            guard let path = plan.variables[folder.variableName], !path.isEmpty else { continue }
+            try await removeTree(path, platform: plan.instance.platform, session: session)
+            removed.append(path)
+        }
+        return removed
     }
 }

@@ -71,11 +71,14 @@ public struct ProvisioningPlan: Sendable {
         /// `rebuild`'s first half: the instance and its database removed, folders kept (``StepCatalogue/teardown``).
         case teardown
 
+        /// The name of the upgrade flow.
+        public static let upgradeName = "upgrade"
+
         /// The name `plan` and the journals use: `provision`, `upgrade` or `teardown`.
         public var name: String {
             switch self {
             case .provision: "provision"
-            case .upgrade: "upgrade"
+            case .upgrade: Self.upgradeName
             case .teardown: "teardown"
             }
         }
@@ -178,7 +181,9 @@ public struct ProvisioningPlan: Sendable {
                     templates: templates,
                     redactor: check.redactor
                 )
-                if flow == .provision, spec.usesMigrator, let name = spec.source?.host, let sourceHost = inventory.host(named: name) {
+                if flow == .provision, spec.usesMigrator, let name = spec.source?.host,
+                    let sourceHost = inventory.host(named: name)
+                {
                     switch try sourcePlan(
                         spec: spec,
                         host: sourceHost,
@@ -580,7 +585,12 @@ public struct UpgradePackage: Sendable, Hashable {
     func resolve(for spec: InstanceSpec, to target: OctopusVersion) throws(InventoryErrors) -> PackageSource? {
         func problem(_ option: String, _ message: String) -> InventoryErrors {
             InventoryErrors(
-                InventoryError(.missingKey, at: SourceLocation(file: option, line: 0, column: 0), keyPath: option, message)
+                InventoryError(
+                    .missingKey,
+                    at: SourceLocation(file: option, line: 0, column: 0),
+                    keyPath: option,
+                    message
+                )
             )
         }
         var origin = origin
