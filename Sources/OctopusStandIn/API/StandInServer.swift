@@ -34,6 +34,8 @@ public final class StandInServer: @unchecked Sendable {
     private struct RunState {
         var http: HTTPServer?
         var scheduler: BehaviourScheduler?
+        /// The hold that makes `DROP DATABASE` see the database in use while this server runs.
+        var databaseUse: DatabaseUse?
         var ports: [Int] = []
         var started = false
         var stopping = false
@@ -80,6 +82,18 @@ public final class StandInServer: @unchecked Sendable {
                 .databaseUnavailable,
                 "The instance's database \(runtime.databasePath) does not exist or cannot be written; "
                     + "restore or create it (database --create) first."
+            )
+        }
+        do {
+            // The always-run script first, so the store sees the tables it adds.
+            let opened = try SQLiteDatabase(path: runtime.databasePath, create: false)
+            if try opened.tableExists("Project") {
+                _ = try opened.withTransaction { try ProjectDocuments.upgradeModel(in: opened) }
+            }
+        } catch {
+            throw StandInServerError(
+                .databaseUnavailable,
+                "Cannot bring the instance's database \(runtime.databasePath) up to the stand-in's model: \(error)"
             )
         }
         do {
@@ -189,7 +203,11 @@ public final class StandInServer: @unchecked Sendable {
         let scheduler = BehaviourScheduler(api: api, timing: timing)
         http.start()
         scheduler.start()
-        state = RunState(http: http, scheduler: scheduler, ports: ports, started: true)
+        let databaseUse = DatabaseUse(databasePath: runtime.databasePath)
+        if databaseUse == nil {
+            log.warn("Cannot hold \(DatabaseUse.markerPath(databasePath: runtime.databasePath)); DROP DATABASE will not see the database in use.")
+        }
+        state = RunState(http: http, scheduler: scheduler, databaseUse: databaseUse, ports: ports, started: true)
         return ports
     }
 
@@ -206,12 +224,14 @@ public final class StandInServer: @unchecked Sendable {
         }
         current.scheduler?.stop()
         current.http?.stop()
+        current.databaseUse?.release()
         log.info("Octopus Server (stand-in) node \(runtime.nodeName) stopped.")
         finished.lock()
         lock.lock()
         state.stopped = true
         state.http = nil
         state.scheduler = nil
+        state.databaseUse = nil
         lock.unlock()
         finished.broadcast()
         finished.unlock()
