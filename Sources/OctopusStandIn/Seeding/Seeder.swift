@@ -178,7 +178,7 @@ public struct Seeder {
                     [
                         "Id": UUID().uuidString.lowercased(), "Name": "ApiPassword",
                         "Value": try encrypt("p@ss-\(project)"), "Type": "Sensitive", "IsSensitive": true,
-                        "Scope": ["Environment": [environments[2]]],
+                        "Scope": [:],
                     ],
                 ],
             ]) { first, _ in first }
