@@ -413,6 +413,19 @@ struct ExportImportTests {
         #expect(process.contains("\"Octopus.Action.DeployRelease.ProjectId\":\"\(web3)\""))
         let pool = try #require(try target.column("SELECT Id FROM WorkerPool").first)
         #expect(process.contains("\"WorkerPoolId\":\"\(pool)\""))
+        // Each imported project has its own process with the source's steps, served like any process; the
+        // source's release snapshots stay behind.
+        #expect(try target.count("DeploymentProcess") == 3)
+        #expect(try target.column("SELECT COUNT(*) FROM DeploymentProcess WHERE IsFrozen = 1") == ["0"])
+        let served = try await target.request("GET", "/api/Spaces-1/projects/\(web1)/deploymentprocesses").json()
+        #expect(served["Id"] == .string("deploymentprocess-\(web1)") && served["ProjectId"] == .string(web1))
+        #expect(
+            served["Steps"]?.arrayValue?.compactMap { $0["Name"]?.stringValue }
+                == ["Deploy web package", "Smoke test", "Deploy the API"]
+        )
+        #expect(served["Version"] == .integer(1) && served["LastSnapshotId"] == .null)
+        let importedProject = try await target.request("GET", "/api/Spaces-1/projects/\(web1)").json()
+        #expect(importedProject["DeploymentProcessId"] == .string("deploymentprocess-\(web1)"))
         let importLog = try await target.request("GET", "/api/tasks/\(try #require(imported["Id"]?.stringValue))/raw")
             .text
         #expect(importLog.contains("'Production'"), "the default lifecycle's environment that is missing is named")

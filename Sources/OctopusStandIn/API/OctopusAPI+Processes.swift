@@ -320,7 +320,10 @@ extension OctopusAPI {
         var actions: [OctopusJSON] = []
         if let owner {
             if store.hasTable("Channel") {
-                channels = try references("SELECT Id, Name FROM Channel WHERE ProjectId = ? ORDER BY Name", [.text(owner)])
+                channels = try references(
+                    "SELECT Id, Name FROM Channel WHERE ProjectId = ? ORDER BY Name",
+                    [.text(owner)]
+                )
             }
             if store.hasTable("DeploymentProcess") {
                 let frozen = store.hasColumn("DeploymentProcess", "IsFrozen") ? " AND p.IsFrozen = 0" : ""
@@ -448,7 +451,9 @@ extension OctopusAPI {
         if spaces, let bodySpace = body["SpaceId"], !bodySpace.isNull,
             bodySpace.stringValue?.lowercased() != space?.lowercased()
         {
-            throw APIError.badRequest("\(id) is in \(space ?? "no space"); the stand-in cannot move it to \(bodySpace).")
+            throw APIError.badRequest(
+                "\(id) is in \(space ?? "no space"); the stand-in cannot move it to \(bodySpace)."
+            )
         }
     }
 

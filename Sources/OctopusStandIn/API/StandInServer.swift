@@ -205,7 +205,9 @@ public final class StandInServer: @unchecked Sendable {
         scheduler.start()
         let databaseUse = DatabaseUse(databasePath: runtime.databasePath)
         if databaseUse == nil {
-            log.warn("Cannot hold \(DatabaseUse.markerPath(databasePath: runtime.databasePath)); DROP DATABASE will not see the database in use.")
+            log.warn(
+                "Cannot hold \(DatabaseUse.markerPath(databasePath: runtime.databasePath)); DROP DATABASE will not see the database in use."
+            )
         }
         state = RunState(http: http, scheduler: scheduler, databaseUse: databaseUse, ports: ports, started: true)
         return ports

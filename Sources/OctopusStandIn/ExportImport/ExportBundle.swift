@@ -259,7 +259,9 @@ struct ExportBundle: Sendable {
                 bundle.taskLogs.append((id, file.data))
                 continue
             }
-            guard OctopusSchema.tables.contains(where: { $0.name == parts[0] }) else { throw malformed("it holds documents of an unknown table \(parts[0])") }
+            guard OctopusSchema.tables.contains(where: { $0.name == parts[0] }) else {
+                throw malformed("it holds documents of an unknown table \(parts[0])")
+            }
             let object: OctopusJSON.Object
             do {
                 guard let parsed = try OctopusJSON(parsing: file.data).objectValue else {

@@ -385,7 +385,12 @@ public struct Seeder {
     /// A two-step process as Octopus stores one: deploy a package to the role's targets, then a smoke-test
     /// script run on the server. Steps and actions carry Octopus's members and GUID Ids.
     static func steps(project: String, role: String) -> [[String: Any]] {
-        func step(_ name: String, actionType: String, properties: [String: String], packages: [[String: Any]])
+        func step(
+            _ name: String,
+            actionType: String,
+            properties: [String: String],
+            packages: [[String: Any]]
+        )
             -> [String: Any]
         {
             [

@@ -62,7 +62,10 @@ public enum ProjectDocuments {
             parameters = projects.map { .text($0) }
         }
         let hasSpaces = try columns(of: "Project", in: database).contains("SpaceId")
-        let rows = try database.query(hasSpaces ? sql : sql.replacingOccurrences(of: "SpaceId", with: "NULL"), parameters)
+        let rows = try database.query(
+            hasSpaces ? sql : sql.replacingOccurrences(of: "SpaceId", with: "NULL"),
+            parameters
+        )
         for row in rows.rows {
             guard let project = row[0].text else { continue }
             let space = row[1].text
@@ -109,7 +112,10 @@ public enum ProjectDocuments {
     ) throws {
         try database.run(
             "INSERT INTO [\(table)] (Id, SpaceId, OwnerId, [JSON]) VALUES (?, ?, ?, ?)",
-            [.text(id), space.map { .text($0) } ?? .null, .text(owner), .text(OctopusJSON.object(document).serialized())]
+            [
+                .text(id), space.map { .text($0) } ?? .null, .text(owner),
+                .text(OctopusJSON.object(document).serialized()),
+            ]
         )
     }
 
