@@ -363,6 +363,34 @@ struct DriftAPITests {
         #expect(try await instance.request("PUT", "/api/Spaces-1/releases/\(id)", body: release).status == 405)
     }
 
+    @Test func beforeSpacesTheSameResourcesAreUnscoped() async throws {
+        let fixture = try APIServerTests.started(version: "2018.10.5")
+        #expect((try await fixture.request("GET", "/api/Spaces-1/deploymentprocesses")).status == 404)
+        var process = try #require(
+            try await fixture.getJSON("/api/projects/Projects-1/deploymentprocesses").objectValue
+        )
+        #expect(process["SpaceId"] == nil && process["Version"] == .integer(0))
+        #expect(process["Links"]?["Self"] == .string("/api/deploymentprocesses/deploymentprocess-Projects-1"))
+        process["Steps"] = .array([.object([("Name", .string("Deploy"))])])
+        let put = try await fixture.request(
+            "PUT",
+            "/api/projects/Projects-1/deploymentprocesses",
+            body: .object(process)
+        )
+        #expect(put.status == 200, "\(put.text)")
+        #expect(try put.json()["Version"] == .integer(1))
+        let created = try await fixture.request(
+            "POST",
+            "/api/releases",
+            body: .object([("ProjectId", .string("Projects-1")), ("Version", .string("1.0.0"))])
+        )
+        #expect(created.status == 201, "\(created.text)")
+        #expect(try created.json()["SpaceId"] == nil)
+        #expect(try await fixture.getJSON("/api/variables/variableset-Projects-2")["OwnerId"] == .string("Projects-2"))
+        let root = try await fixture.getJSON("/api")
+        #expect(root["Links"]?["Releases"]?.stringValue?.hasPrefix("/api/releases") == true)
+    }
+
     @Test func puttingAProjectRecordsWhenAndWhoAndKeepsWhatItOwns() async throws {
         let instance = try Self.seeded()
         var project = try #require(try await Self.get(instance, "/api/Spaces-1/projects/Projects-4").objectValue)
