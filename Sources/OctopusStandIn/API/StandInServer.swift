@@ -11,8 +11,11 @@ import Foundation
 /// `Octopus.Server run` and `service --start` build a ``ServerRuntime`` after their start checks and
 /// call ``runUntilTerminated()``; tests call ``start()`` (port 0 listens on a free port) and ``stop()``.
 ///
-/// At ``start()`` the server appends one JSON line to ``ServerRuntime/auditLogPath`` (what was enabled,
-/// before anything ran; see ``StartAudit``), registers this node's `OctopusServerNode` row and logs to
+/// At `init` the database gets the stand-in's always-run script (``ProjectDocuments/upgradeModel(in:)``:
+/// the `DeploymentProcess` table and every project's process and variable set, for databases an older
+/// stand-in wrote). At ``start()`` the server appends one JSON line to ``ServerRuntime/auditLogPath`` (what
+/// was enabled, before anything ran; see ``StartAudit``), registers this node's `OctopusServerNode` row, holds
+/// the database in use (``DatabaseUse``, so `DROP DATABASE` is refused until ``stop()``) and logs to
 /// ``ServerRuntime/serverLogPath``. docs/standin-api.md lists the endpoints, the behaviour and the seed
 /// data each behaviour needs.
 ///
