@@ -272,17 +272,14 @@ struct ExportImportTests {
                 "UPDATE VariableSet SET [JSON] = json_insert([JSON], '$.Variables[#]', json(?)) WHERE OwnerId = 'Projects-3'",
                 [.text(#"{"Name":"SqlLogin","Type":"UsernamePasswordAccount","Value":"Accounts-1"}"#)]
             )
-            try database.execute(
-                "CREATE TABLE [DeploymentProcess] ([Id] TEXT COLLATE NOCASE NOT NULL PRIMARY KEY, "
-                    + "[SpaceId] TEXT COLLATE NOCASE, [OwnerId] TEXT COLLATE NOCASE, [JSON] TEXT NOT NULL DEFAULT '{}')"
-            )
+            // Web App 1.1's process (seeded, Version 1) gains a Deploy a Release step run on a worker pool.
             try database.run(
-                "INSERT INTO DeploymentProcess (Id, SpaceId, OwnerId, [JSON]) VALUES "
-                    + "('deploymentprocess-Projects-1', 'Spaces-1', 'Projects-1', ?)",
+                "UPDATE DeploymentProcess SET [JSON] = json_insert([JSON], '$.Steps[#]', json(?)) "
+                    + "WHERE Id = 'deploymentprocess-Projects-1'",
                 [
                     .text(
-                        #"{"Steps":[{"Name":"Deploy the API","Actions":[{"ActionType":"Octopus.DeployRelease","#
-                            + #""WorkerPoolId":"WorkerPools-1","Properties":{"Octopus.Action.DeployRelease.ProjectId":"Projects-3"}}]}]}"#
+                        #"{"Name":"Deploy the API","Actions":[{"ActionType":"Octopus.DeployRelease","#
+                            + #""WorkerPoolId":"WorkerPools-1","Properties":{"Octopus.Action.DeployRelease.ProjectId":"Projects-3"}}]}"#
                     )
                 ]
             )
@@ -350,7 +347,7 @@ struct ExportImportTests {
         #expect(!zipText.contains("p@ss-Projects-1") && !zipText.contains("s3cret-1"))
         let sourceCiphertext = try #require(
             try source.column(
-                "SELECT json_extract([JSON], '$.Variables[1].Value') FROM VariableSet WHERE OwnerId = 'Projects-1'"
+                "SELECT json_extract([JSON], '$.Variables[1].Value') FROM VariableSet WHERE Id = 'variableset-Projects-1'"
             )
             .first
         )
@@ -409,10 +406,26 @@ struct ExportImportTests {
         )
         #expect(try target.masterKey.decrypt(account) == "s3cret-1")
         #expect(try target.column("SELECT Name FROM WorkerPool") == ["Default Worker Pool"])
-        let process = try #require(try target.column("SELECT [JSON] FROM DeploymentProcess").first)
+        let web1 = try #require(try target.column("SELECT Id FROM Project WHERE Name = 'Web App 1.1'").first)
+        let process = try #require(
+            try target.column("SELECT [JSON] FROM DeploymentProcess WHERE OwnerId = ?", [.text(web1)]).first
+        )
         #expect(process.contains("\"Octopus.Action.DeployRelease.ProjectId\":\"\(web3)\""))
         let pool = try #require(try target.column("SELECT Id FROM WorkerPool").first)
         #expect(process.contains("\"WorkerPoolId\":\"\(pool)\""))
+        // Each imported project has its own process with the source's steps, served like any process; the
+        // source's release snapshots stay behind.
+        #expect(try target.count("DeploymentProcess") == 3)
+        #expect(try target.column("SELECT COUNT(*) FROM DeploymentProcess WHERE IsFrozen = 1") == ["0"])
+        let served = try await target.request("GET", "/api/Spaces-1/projects/\(web1)/deploymentprocesses").json()
+        #expect(served["Id"] == .string("deploymentprocess-\(web1)") && served["ProjectId"] == .string(web1))
+        #expect(
+            served["Steps"]?.arrayValue?.compactMap { $0["Name"]?.stringValue }
+                == ["Deploy web package", "Smoke test", "Deploy the API"]
+        )
+        #expect(served["Version"] == .integer(1) && served["LastSnapshotId"] == .null)
+        let importedProject = try await target.request("GET", "/api/Spaces-1/projects/\(web1)").json()
+        #expect(importedProject["DeploymentProcessId"] == .string("deploymentprocess-\(web1)"))
         let importLog = try await target.request("GET", "/api/tasks/\(try #require(imported["Id"]?.stringValue))/raw")
             .text
         #expect(importLog.contains("'Production'"), "the default lifecycle's environment that is missing is named")

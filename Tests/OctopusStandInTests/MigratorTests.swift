@@ -101,6 +101,13 @@ struct MigratorTests {
         #expect(try machine.column("Test", "SELECT Name FROM Lifecycle") == ["Default Lifecycle"])
         #expect(try machine.column("Test", "SELECT COUNT(*) FROM Channel") == ["3"])
         #expect(try machine.column("Test", "SELECT COUNT(*) FROM VariableSet") == ["3"])
+        // Each project's process with the source's two steps; with --ignore-history, no release snapshots.
+        #expect(try machine.column("Test", "SELECT COUNT(*) FROM DeploymentProcess WHERE IsFrozen = 0") == ["3"])
+        #expect(try machine.column("Test", "SELECT COUNT(*) FROM DeploymentProcess WHERE IsFrozen = 1") == ["0"])
+        #expect(
+            try machine.column("Test", "SELECT DISTINCT json_array_length([JSON], '$.Steps') FROM DeploymentProcess")
+                == ["2"]
+        )
         for table in ["ProjectTrigger", "Machine", "Release", "Deployment", "Subscription", "Account", "Certificate"] {
             #expect(try machine.column("Test", "SELECT COUNT(*) FROM [\(table)]") == ["0"], "\(table)")
         }
@@ -142,6 +149,7 @@ struct MigratorTests {
         #expect(try machine.column("Test", "SELECT Id FROM Project ORDER BY Id") == ids)
         #expect(try machine.column("Test", "SELECT COUNT(*) FROM Channel") == ["3"])
         #expect(try machine.column("Test", "SELECT COUNT(*) FROM Environment") == ["3"])
+        #expect(try machine.column("Test", "SELECT COUNT(*) FROM DeploymentProcess") == ["3"])
     }
 
     @Test func aWrongPasswordFailsAndImportsNothing() throws {
@@ -268,6 +276,24 @@ struct MigratorTests {
         #expect(try machine.column("Test", "SELECT Name FROM Project") == ["Web App 1.1"])
         #expect(try Int(machine.column("Test", "SELECT COUNT(*) FROM Machine").first ?? "") ?? 0 > 0)
         #expect(try machine.column("Test", "SELECT Version FROM Release") == ["1.0.1"])
+        // The release comes with the snapshot of the process it was created from, renamed for the new project.
+        #expect(files.contains { $0.hasPrefix("DeploymentProcess/deploymentprocess-Projects-1-s-1-") })
+        let newProject = try #require(try machine.column("Test", "SELECT Id FROM Project").first)
+        let snapshot = try #require(
+            try machine.column(
+                "Test",
+                "SELECT json_extract([JSON], '$.ProjectDeploymentProcessSnapshotId') FROM Release"
+            ).first
+        )
+        #expect(snapshot.hasPrefix("deploymentprocess-\(newProject)-s-1-"), "\(snapshot)")
+        #expect(
+            try machine.column(
+                "Test",
+                "SELECT IsFrozen || ':' || OwnerId FROM DeploymentProcess WHERE Id = '\(snapshot)'"
+            )
+                == ["1:\(newProject)"]
+        )
+        #expect(try machine.column("Test", "SELECT COUNT(*) FROM DeploymentProcess WHERE IsFrozen = 0") == ["1"])
         #expect(try machine.column("Test", "SELECT COUNT(*) FROM ProjectTrigger") == ["0"])
 
         let cleaned = try machine.migrator(

@@ -23,6 +23,12 @@ struct APIError: Error, Sendable {
         APIError(status: 400, message: message, errors: errors.isEmpty ? [message] : errors)
     }
 
+    /// Octopus's answer to a request that fails validation: `400 {"ErrorMessage": "There was a problem with your
+    /// request.", "Errors": […]}` (what the Octopus CLI prints as the message and a ` - ` line per error).
+    static func validation(_ errors: [String]) -> APIError {
+        APIError(status: 400, message: "There was a problem with your request.", errors: errors)
+    }
+
     static func methodNotAllowed(_ method: String, allowed: [String]) -> APIError {
         APIError(
             status: 405,
@@ -108,6 +114,27 @@ struct APIResourceKind: Sendable {
         spaceScoped: false,
         writable: true
     )
+    static let deploymentProcesses = APIResourceKind(
+        collection: "deploymentprocesses",
+        table: "DeploymentProcess",
+        itemType: "DeploymentProcess",
+        spaceScoped: true,
+        writable: true
+    )
+    static let variables = APIResourceKind(
+        collection: "variables",
+        table: "VariableSet",
+        itemType: "VariableSet",
+        spaceScoped: true,
+        writable: true
+    )
+    static let releases = APIResourceKind(
+        collection: "releases",
+        table: "Release",
+        itemType: "Release",
+        spaceScoped: true,
+        writable: false
+    )
     static let artifacts = APIResourceKind(
         collection: "artifacts",
         table: "Artifact",
@@ -126,7 +153,7 @@ struct APIResourceKind: Sendable {
     static let mirroredColumns: [(name: String, type: MirroredColumnType)] = [
         ("Name", .text), ("SpaceId", .text), ("IsDisabled", .bool), ("IsDefault", .bool), ("ProjectId", .text),
         ("IsInMaintenanceMode", .bool), ("MaxConcurrentTasks", .integer), ("ServerTaskId", .text), ("Filename", .text),
-        ("State", .text), ("QueueTime", .text),
+        ("State", .text), ("QueueTime", .text), ("OwnerId", .text), ("Version", .text),
     ]
 }
 

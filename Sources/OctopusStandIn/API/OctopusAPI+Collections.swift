@@ -59,6 +59,22 @@ extension OctopusAPI {
         }
     }
 
+    /// `/projects/{id}/deploymentprocesses` and `/projects/{id}/releases`.
+    func projectChild(_ context: APIContext) throws -> HTTPResponse {
+        guard let project = try store.row("Project", id: context.rest[1], space: scopedSpace(context)) else {
+            throw APIError.notFound(context.rest[1])
+        }
+        guard context.rest.count == 3 else { throw unknownPath(context.request) }
+        switch context.rest[2].lowercased() {
+        case "deploymentprocesses" where store.hasTable("DeploymentProcess"):
+            return try projectDeploymentProcess(context, project: project)
+        case "releases" where store.hasTable("Release"):
+            return try projectReleases(context, project: project)
+        default:
+            throw unknownPath(context.request)
+        }
+    }
+
     /// The filters of a list request.
     func listQuery(_ kind: APIResourceKind, _ request: HTTPRequest, space: String?) throws -> APIListQuery {
         var query = APIListQuery(space: space)
@@ -96,6 +112,21 @@ extension OctopusAPI {
                 }
                 if let lastSeen { object["LastSeen"] = .string(lastSeen) }
             }
+            return .object(object)
+        case "Project":
+            // Every Octopus project names its process and variable set; older stand-in seeds did not store them.
+            var object = builder.resource(kind, row).objectValue ?? OctopusJSON.Object()
+            let processId = object["DeploymentProcessId"]?.stringValue ?? ProjectDocuments.processId(project: row.id)
+            let variableSetId = object["VariableSetId"]?.stringValue ?? ProjectDocuments.variableSetId(project: row.id)
+            object["DeploymentProcessId"] = .string(processId)
+            object["VariableSetId"] = .string(variableSetId)
+            let space = row.columns["SpaceId"]?.text
+            var links = object["Links"]?.objectValue ?? OctopusJSON.Object()
+            let selfLink = "\(builder.collectionLink(kind, space: space))/\(row.id)"
+            links["DeploymentProcess"] = .string("\(selfLink)/deploymentprocesses")
+            links["Variables"] = .string("\(builder.collectionLink(.variables, space: space))/\(variableSetId)")
+            links["Releases"] = .string("\(selfLink)/releases{/version}{?skip,take,searchByVersion}")
+            object["Links"] = .object(links)
             return .object(object)
         case "Space":
             var object = builder.resource(kind, row).objectValue ?? OctopusJSON.Object()
@@ -162,6 +193,17 @@ extension OctopusAPI {
             }
         }
         if version.hasSpaces, let rowSpace { document["SpaceId"] = .string(rowSpace) }
+        if kind.table == "Project" {
+            // The server's own members: which process and variable set the project owns, and who changed it when.
+            document["DeploymentProcessId"] = .string(
+                row.document["DeploymentProcessId"]?.stringValue ?? ProjectDocuments.processId(project: row.id)
+            )
+            document["VariableSetId"] = .string(
+                row.document["VariableSetId"]?.stringValue ?? ProjectDocuments.variableSetId(project: row.id)
+            )
+            document["LastModifiedOn"] = .string(OctopusTime.timestamp())
+            document["LastModifiedBy"] = .string(context.user.name)
+        }
         let name = body["Name"]?.stringValue ?? row.id
         let setList = (assignments.map { "[\($0.column)] = ?" } + ["JSON = ?"]).joined(separator: ", ")
         let parameters = assignments.map(\.value) + [.text(OctopusJSON.object(document).serialized()), .text(row.id)]

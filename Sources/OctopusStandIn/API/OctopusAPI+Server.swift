@@ -86,6 +86,9 @@ extension OctopusAPI {
             ("Projects", "\(base)/projects{/id}{?skip,take,name,ids,partialName}"),
             ("Environments", "\(base)/environments{/id}{?skip,take,name,ids,partialName}"),
             ("Artifacts", "\(base)/artifacts{/id}{?skip,take,regarding}"),
+            ("DeploymentProcesses", "\(base)/deploymentprocesses{/id}{?skip,take,ids}"),
+            ("Variables", "\(base)/variables{/id}{?ids}"),
+            ("Releases", "\(base)/releases{/id}{?skip,take,ids}"),
         ]
         if version.hasSpaces, let space {
             links.append(("Tasks", "/api/\(space)/tasks{/id}{?skip,active,name,states,ids,take}"))

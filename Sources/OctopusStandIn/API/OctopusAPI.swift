@@ -96,6 +96,7 @@ final class OctopusAPI: Sendable {
             if kind.collection == "projects", rest.count >= 2, rest[1].lowercased() == "import-export" {
                 return try importExport(context)
             }
+            if kind.collection == "projects", rest.count >= 3 { return try projectChild(context) }
             return try collection(kind, context)
         }
         switch first {
@@ -104,6 +105,15 @@ final class OctopusAPI: Sendable {
         case "artifacts" where store.hasTable("Artifact"):
             try resolveDefaultSpace(&context)
             return try artifacts(context)
+        case "deploymentprocesses" where store.hasTable("DeploymentProcess"):
+            try resolveDefaultSpace(&context)
+            return try deploymentProcesses(context)
+        case "variables" where store.hasTable("VariableSet"):
+            try resolveDefaultSpace(&context)
+            return try variableSets(context)
+        case "releases" where store.hasTable("Release"):
+            try resolveDefaultSpace(&context)
+            return try releases(context)
         default:
             break
         }

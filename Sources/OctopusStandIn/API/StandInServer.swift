@@ -11,8 +11,11 @@ import Foundation
 /// `Octopus.Server run` and `service --start` build a ``ServerRuntime`` after their start checks and
 /// call ``runUntilTerminated()``; tests call ``start()`` (port 0 listens on a free port) and ``stop()``.
 ///
-/// At ``start()`` the server appends one JSON line to ``ServerRuntime/auditLogPath`` (what was enabled,
-/// before anything ran; see ``StartAudit``), registers this node's `OctopusServerNode` row and logs to
+/// At `init` the database gets the stand-in's always-run script (``ProjectDocuments/upgradeModel(in:)``:
+/// the `DeploymentProcess` table and every project's process and variable set, for databases an older
+/// stand-in wrote). At ``start()`` the server appends one JSON line to ``ServerRuntime/auditLogPath`` (what
+/// was enabled, before anything ran; see ``StartAudit``), registers this node's `OctopusServerNode` row, holds
+/// the database in use (``DatabaseUse``, so `DROP DATABASE` is refused until ``stop()``) and logs to
 /// ``ServerRuntime/serverLogPath``. docs/standin-api.md lists the endpoints, the behaviour and the seed
 /// data each behaviour needs.
 ///
@@ -34,6 +37,8 @@ public final class StandInServer: @unchecked Sendable {
     private struct RunState {
         var http: HTTPServer?
         var scheduler: BehaviourScheduler?
+        /// The hold that makes `DROP DATABASE` see the database in use while this server runs.
+        var databaseUse: DatabaseUse?
         var ports: [Int] = []
         var started = false
         var stopping = false
@@ -80,6 +85,18 @@ public final class StandInServer: @unchecked Sendable {
                 .databaseUnavailable,
                 "The instance's database \(runtime.databasePath) does not exist or cannot be written; "
                     + "restore or create it (database --create) first."
+            )
+        }
+        do {
+            // The always-run script first, so the store sees the tables it adds.
+            let opened = try SQLiteDatabase(path: runtime.databasePath, create: false)
+            if try opened.tableExists("Project") {
+                _ = try opened.withTransaction { try ProjectDocuments.upgradeModel(in: opened) }
+            }
+        } catch {
+            throw StandInServerError(
+                .databaseUnavailable,
+                "Cannot bring the instance's database \(runtime.databasePath) up to the stand-in's model: \(error)"
             )
         }
         do {
@@ -189,7 +206,13 @@ public final class StandInServer: @unchecked Sendable {
         let scheduler = BehaviourScheduler(api: api, timing: timing)
         http.start()
         scheduler.start()
-        state = RunState(http: http, scheduler: scheduler, ports: ports, started: true)
+        let databaseUse = DatabaseUse(databasePath: runtime.databasePath)
+        if databaseUse == nil {
+            log.warn(
+                "Cannot hold \(DatabaseUse.markerPath(databasePath: runtime.databasePath)); DROP DATABASE will not see the database in use."
+            )
+        }
+        state = RunState(http: http, scheduler: scheduler, databaseUse: databaseUse, ports: ports, started: true)
         return ports
     }
 
@@ -206,12 +229,14 @@ public final class StandInServer: @unchecked Sendable {
         }
         current.scheduler?.stop()
         current.http?.stop()
+        current.databaseUse?.release()
         log.info("Octopus Server (stand-in) node \(runtime.nodeName) stopped.")
         finished.lock()
         lock.lock()
         state.stopped = true
         state.http = nil
         state.scheduler = nil
+        state.databaseUse = nil
         lock.unlock()
         finished.broadcast()
         finished.unlock()

@@ -259,10 +259,9 @@ struct ExportBundle: Sendable {
                 bundle.taskLogs.append((id, file.data))
                 continue
             }
-            guard
-                OctopusSchema.tables.contains(where: { $0.name == parts[0] })
-                    || parts[0] == ExportImportTables.deploymentProcess.name
-            else { throw malformed("it holds documents of an unknown table \(parts[0])") }
+            guard OctopusSchema.tables.contains(where: { $0.name == parts[0] }) else {
+                throw malformed("it holds documents of an unknown table \(parts[0])")
+            }
             let object: OctopusJSON.Object
             do {
                 guard let parsed = try OctopusJSON(parsing: file.data).objectValue else {
@@ -289,17 +288,6 @@ struct ExportBundle: Sendable {
         }
         return bundle
     }
-}
-
-/// The tables export/import uses that the stand-in's schema (``OctopusSchema``) does not have yet. An
-/// export reads them when the database has them; an import creates them when it brings rows for them.
-enum ExportImportTables {
-    /// Deployment processes: `Id` (`deploymentprocess-<project Id>`, as Octopus names them), `SpaceId`,
-    /// `OwnerId` (the project) and the `[JSON]` document with `Steps`.
-    static let deploymentProcess = OctopusSchema.Table(
-        name: "DeploymentProcess",
-        columns: ["[SpaceId] TEXT COLLATE NOCASE", "[OwnerId] TEXT COLLATE NOCASE"]
-    )
 }
 
 /// The password that protects an export's sensitive values: AES-256-CBC with a key derived from the

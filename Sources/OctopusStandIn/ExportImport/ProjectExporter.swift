@@ -34,8 +34,8 @@ struct ProjectExportContent {
 
 /// Collects what an export holds, by following a project's references through the database:
 ///
-/// - the project, its project group, channels, variable set and deployment process (a
-///   `DeploymentProcess` table, when the database has one);
+/// - the project, its project group, channels, variable set and deployment process (not the frozen
+///   snapshots releases keep, which go only with their releases);
 /// - the lifecycles of the project and its channels, and their environments (except the default
 ///   lifecycle's when ``ProjectExportOptions/skipDefaultLifecycleEnvironments``; those are named in
 ///   `References` instead);
@@ -111,15 +111,20 @@ struct ProjectExporter {
                 documents.append(channel)
                 if let lifecycle = channel.document["LifecycleId"]?.stringValue { lifecycleIds.append(lifecycle) }
             }
+            // The project's own variable set and process; a release's frozen snapshots go only with the release.
             let variableSetId = project.document["VariableSetId"]?.stringValue ?? ""
-            for set in try rows("VariableSet", "OwnerId = ? OR Id = ?", [.text(projectId), .text(variableSetId)]) {
+            for set in try rows(
+                "VariableSet",
+                "(OwnerId = ? OR Id = ?)\(try notFrozen("VariableSet"))",
+                [.text(projectId), .text(variableSetId)]
+            ) {
                 _ = add(set)
                 documents.append(set)
             }
             let processId = project.document["DeploymentProcessId"]?.stringValue ?? ""
             for process in try rows(
-                ExportImportTables.deploymentProcess.name,
-                "OwnerId = ? OR Id = ?",
+                "DeploymentProcess",
+                "(OwnerId = ? OR Id = ?)\(try notFrozen("DeploymentProcess"))",
                 [.text(projectId), .text(processId)]
             ) {
                 _ = add(process)
@@ -182,6 +187,14 @@ struct ProjectExporter {
                 for release in try rows("Release", "ProjectId = ?", [.text(projectId)], space: space)
                 where Self.matches(release.columns["Version"]?.text ?? "", options.releaseVersion) {
                     _ = add(release)
+                    // The release's snapshots of the process and variables it was created with.
+                    for (table, member) in [
+                        ("DeploymentProcess", "ProjectDeploymentProcessSnapshotId"),
+                        ("VariableSet", "ProjectVariableSetSnapshotId"),
+                    ] {
+                        guard let snapshot = release.document[member]?.stringValue else { continue }
+                        for row in try rows(table, "Id = ?", [.text(snapshot)]) { _ = add(row) }
+                    }
                 }
             }
         }
@@ -288,6 +301,16 @@ struct ProjectExporter {
             }
         } catch {
             throw ExportImportError.storage("read \(table) rows", error)
+        }
+    }
+
+    /// ` AND IsFrozen = 0` when a table has `IsFrozen` (databases from before it have no snapshots).
+    func notFrozen(_ table: String) throws(ExportImportError) -> String {
+        do {
+            guard try database.tableExists(table) else { return "" }
+            return try ProjectDocuments.columns(of: table, in: database).contains("IsFrozen") ? " AND IsFrozen = 0" : ""
+        } catch {
+            throw ExportImportError.storage("read the columns of \(table)", error)
         }
     }
 

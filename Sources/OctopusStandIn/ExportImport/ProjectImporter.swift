@@ -65,7 +65,7 @@ struct ProjectImporter {
     /// A project's children, in import order: table, Id prefix, the column naming the owner project.
     static let childTables: [(table: String, prefix: String, owner: String)] = [
         ("Channel", "Channels", "ProjectId"), ("VariableSet", "variableset", "OwnerId"),
-        (ExportImportTables.deploymentProcess.name, "deploymentprocess", "OwnerId"),
+        ("DeploymentProcess", "deploymentprocess", "OwnerId"),
         ("Release", "Releases", "ProjectId"),
     ]
 
@@ -113,6 +113,8 @@ struct ProjectImporter {
     // The whole import, inside the transaction.
     private func plan(_ bundle: ExportBundle, password: ExportPassword) throws -> ProjectImportSummary {
         var summary = ProjectImportSummary()
+        // A database from an older stand-in gets the tables and columns the export's rows need first.
+        try ProjectDocuments.upgradeModel(in: database)
         let spaces = try resolveSpaces(bundle, summary: &summary)
         func space(_ source: String?) -> String? {
             if let fixed = options.targetSpace { return fixed }
@@ -184,9 +186,23 @@ struct ProjectImporter {
                     continue
                 }
                 let conventional = "\(prefix)-\(ownerId)".lowercased()
-                let id =
-                    row.id.lowercased() == conventional
-                    ? "\(prefix)-\(ownerTarget)" : try allocator.next(table, prefix: prefix)
+                let id: String
+                if row.id.lowercased() == conventional {
+                    id = "\(prefix)-\(ownerTarget)"
+                } else if row.id.lowercased().hasPrefix(conventional + "-") {
+                    // A release's snapshot, `deploymentprocess-<project>-s-<version>-<letters>`: frozen, so one
+                    // the target already has (the same export imported again) is the same document.
+                    id = "\(prefix)-\(ownerTarget)" + row.id.dropFirst(conventional.count)
+                    if try database.tableExists(table),
+                        !(try database.query("SELECT 1 FROM [\(table)] WHERE Id = ?", [.text(id)]).rows.isEmpty)
+                    {
+                        actions[index] = .skip(id)
+                        idMap[row.id.lowercased()] = id
+                        continue
+                    }
+                } else {
+                    id = try allocator.next(table, prefix: prefix)
+                }
                 actions[index] = .insert(id)
                 idMap[row.id.lowercased()] = id
             }
@@ -260,6 +276,12 @@ struct ProjectImporter {
                     row.id = id
                     row.document = Self.rewrite(.object(row.document), idMap, unresolved).objectValue ?? row.document
                     row.document["Id"] = .string(id)
+                    if table == "DeploymentProcess", let last = source.document["LastSnapshotId"]?.stringValue,
+                        idMap[last.lowercased()] == nil
+                    {
+                        // The source's last release snapshot did not come along (releases are not exported).
+                        row.document["LastSnapshotId"] = .null
+                    }
                     let target = space(source.spaceId)
                     if row.document["SpaceId"] != nil { row.document["SpaceId"] = target.map { .string($0) } ?? .null }
                     for (column, value) in row.columns {
@@ -298,6 +320,8 @@ struct ProjectImporter {
                 }
             }
         }
+        // Every imported project has its process and variable set, even from an export that had none.
+        try ProjectDocuments.ensure(in: database)
         return summary
     }
 
@@ -366,12 +390,13 @@ struct ProjectImporter {
         return info.rows.compactMap { $0[nameIndex].text }
     }
 
-    /// Creates a table export/import knows but the database lacks (``ExportImportTables``).
+    /// Creates a table of the stand-in's schema that the database lacks (a database from before the stand-in
+    /// modelled it, e.g. `DeploymentProcess`).
     /// - Returns: Whether the table exists now.
     private func ensureTable(_ table: String) throws -> Bool {
         if try database.tableExists(table) { return true }
-        guard table == ExportImportTables.deploymentProcess.name else { return false }
-        try database.execute(ExportImportTables.deploymentProcess.createStatement)
+        guard table == "DeploymentProcess", let schema = OctopusSchema.table(table) else { return false }
+        try database.execute(schema.createStatement)
         return true
     }
 
@@ -379,7 +404,9 @@ struct ProjectImporter {
     private func deleteChildren(of project: String) throws {
         for (table, _, owner) in Self.childTables where table != "Release" {
             guard try database.tableExists(table) else { continue }
-            try database.run("DELETE FROM [\(table)] WHERE [\(owner)] = ?", [.text(project)])
+            // Releases stay, and so do the frozen snapshots they were created with.
+            let frozen = try columns(table).contains("IsFrozen") ? " AND IsFrozen = 0" : ""
+            try database.run("DELETE FROM [\(table)] WHERE [\(owner)] = ?\(frozen)", [.text(project)])
         }
     }
 

@@ -142,7 +142,9 @@ public struct Seeder {
         for index in 1...max(1, plan.projects) {
             let name = "Web App \(number).\(index)"
             let project = nextId("Projects")
-            let variableSet = "variableset-\(project)"
+            let variableSet = ProjectDocuments.variableSetId(project: project)
+            let process = ProjectDocuments.processId(project: project)
+            let spaceMember: [String: Any] = space.map { ["SpaceId": $0] } ?? [:]
             try insert(
                 "Project",
                 id: project,
@@ -154,39 +156,76 @@ public struct Seeder {
                         with: "-"
                     ),
                     "ProjectGroupId": group, "LifecycleId": lifecycle, "VariableSetId": variableSet,
-                    "DeploymentProcessId": "deploymentprocess-\(project)", "Description": "Seeded project",
+                    "DeploymentProcessId": process, "Description": "Seeded project",
+                    "LastModifiedOn": Self.seededAt, "LastModifiedBy": "admin",
                 ]
             )
+            let channel = nextId("Channels")
             try database.run(
                 "INSERT INTO [Channel] ([Id], [Name], [SpaceId], [ProjectId], [JSON]) VALUES (?, ?, ?, ?, ?)",
                 [
-                    .text(nextId("Channels")), .text("Default"), space.map(SQLValue.text) ?? .null, .text(project),
-                    .text(try json(["IsDefault": true, "LifecycleId": lifecycle])),
+                    .text(channel), .text("Default"), space.map(SQLValue.text) ?? .null, .text(project),
+                    .text(try json(["IsDefault": true, "LifecycleId": lifecycle, "ProjectId": project])),
                 ]
             )
-            try database.run(
-                "INSERT INTO [VariableSet] ([Id], [SpaceId], [OwnerId], [JSON]) VALUES (?, ?, ?, ?)",
-                [
-                    .text(variableSet), space.map(SQLValue.text) ?? .null, .text(project),
-                    .text(
-                        try json([
-                            "Variables": [
-                                [
-                                    "Name": "ConnectionString", "Value": "Server=db;Database=\(name)",
-                                    "IsSensitive": false,
-                                ],
-                                ["Name": "ApiPassword", "Value": try encrypt("p@ss-\(project)"), "IsSensitive": true],
-                            ]
-                        ])
-                    ),
-                ]
-            )
+            let variables: [String: Any] = spaceMember.merging([
+                "OwnerId": project, "Version": 1, "LastModifiedOn": Self.seededAt, "LastModifiedBy": "admin",
+                "Variables": [
+                    [
+                        "Id": UUID().uuidString.lowercased(), "Name": "ConnectionString",
+                        "Value": "Server=db;Database=\(name)", "Type": "String", "IsSensitive": false, "Scope": [:],
+                    ],
+                    [
+                        "Id": UUID().uuidString.lowercased(), "Name": "ApiPassword",
+                        "Value": try encrypt("p@ss-\(project)"), "Type": "Sensitive", "IsSensitive": true,
+                        "Scope": [:],
+                    ],
+                ],
+            ]) { first, _ in first }
+            let steps = Self.steps(project: name, role: "web-server")
+            // The release was created from Version 1 of the process and variables: frozen snapshots of both.
+            let processSnapshot = "\(process)-s-1-\(Self.snapshotSuffix(number, index))"
+            let variableSnapshot = "\(variableSet)-s-1-\(Self.snapshotSuffix(number, index))"
+            let processDocument: [String: Any] = spaceMember.merging([
+                "ProjectId": project, "Version": 1, "Steps": steps, "LastSnapshotId": processSnapshot,
+                "LastModifiedOn": Self.seededAt, "LastModifiedBy": "admin",
+            ]) { first, _ in first }
+            for (id, frozen) in [(variableSet, false), (variableSnapshot, true)] {
+                try database.run(
+                    "INSERT INTO [VariableSet] ([Id], [SpaceId], [OwnerId], [IsFrozen], [JSON]) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        .text(id), space.map(SQLValue.text) ?? .null, .text(project), .integer(frozen ? 1 : 0),
+                        .text(try json(variables.merging(["Id": id]) { _, new in new })),
+                    ]
+                )
+            }
+            for (id, frozen) in [(process, false), (processSnapshot, true)] {
+                try database.run(
+                    "INSERT INTO [DeploymentProcess] ([Id], [SpaceId], [OwnerId], [IsFrozen], [JSON]) "
+                        + "VALUES (?, ?, ?, ?, ?)",
+                    [
+                        .text(id), space.map(SQLValue.text) ?? .null, .text(project), .integer(frozen ? 1 : 0),
+                        .text(try json(processDocument.merging(["Id": id]) { _, new in new })),
+                    ]
+                )
+            }
             let release = nextId("Releases")
             try database.run(
                 "INSERT INTO [Release] ([Id], [SpaceId], [ProjectId], [Version], [JSON]) VALUES (?, ?, ?, ?, ?)",
                 [
                     .text(release), space.map(SQLValue.text) ?? .null, .text(project), .text("1.0.\(index)"),
-                    .text(try json(["ChannelId": "", "ReleaseNotes": "Seeded"])),
+                    .text(
+                        try json(
+                            spaceMember.merging([
+                                "ProjectId": project, "Version": "1.0.\(index)", "ChannelId": channel,
+                                "ReleaseNotes": "Seeded", "Assembled": Self.seededAt, "IgnoreChannelRules": false,
+                                "ProjectDeploymentProcessSnapshotId": processSnapshot,
+                                "ProjectVariableSetSnapshotId": variableSnapshot, "LibraryVariableSetSnapshotIds": [],
+                                "SelectedPackages": [["ActionName": "Deploy web package", "Version": "1.0.\(index)"]],
+                                "BuildInformation": [], "LastModifiedOn": Self.seededAt, "LastModifiedBy": "admin",
+                            ]) { first, _ in first }
+                        )
+                    ),
                 ]
             )
             let event = nextId("Events")
@@ -327,6 +366,74 @@ public struct Seeder {
     }
 
     // MARK: - Helpers
+
+    /// When the seeded documents were last modified (before the seeded deployment events).
+    static let seededAt = "2026-11-23T21:00:00.000+00:00"
+
+    /// Five letters for a seeded snapshot Id, as Octopus's random ones look, but the same on every run.
+    static func snapshotSuffix(_ space: Int, _ project: Int) -> String {
+        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ")
+        var value = space * 7919 + project * 104_729
+        return String(
+            (0..<5).map { _ in
+                defer { value /= alphabet.count }
+                return alphabet[value % alphabet.count]
+            }
+        )
+    }
+
+    /// A two-step process as Octopus stores one: deploy a package to the role's targets, then a smoke-test
+    /// script run on the server. Steps and actions carry Octopus's members and GUID Ids.
+    static func steps(project: String, role: String) -> [[String: Any]] {
+        func step(
+            _ name: String,
+            actionType: String,
+            properties: [String: String],
+            packages: [[String: Any]]
+        )
+            -> [String: Any]
+        {
+            [
+                "Id": UUID().uuidString.lowercased(), "Name": name, "PackageRequirement": "LetOctopusDecide",
+                "Properties": actionType == "Octopus.TentaclePackage" ? ["Octopus.Action.TargetRoles": role] : [:],
+                "Condition": "Success", "StartTrigger": "StartAfterPrevious",
+                "Actions": [
+                    [
+                        "Id": UUID().uuidString.lowercased(), "Name": name, "ActionType": actionType,
+                        "IsDisabled": false, "IsRequired": false, "Environments": [], "ExcludedEnvironments": [],
+                        "Channels": [], "TenantTags": [], "Properties": properties, "Packages": packages,
+                    ]
+                ],
+            ]
+        }
+        let packageId = project.replacingOccurrences(of: " ", with: "")
+        return [
+            step(
+                "Deploy web package",
+                actionType: "Octopus.TentaclePackage",
+                properties: [
+                    "Octopus.Action.Package.PackageId": packageId, "Octopus.Action.Package.FeedId": "feeds-builtin",
+                    "Octopus.Action.Package.DownloadOnTentacle": "False",
+                ],
+                packages: [
+                    [
+                        "Name": "", "PackageId": packageId, "FeedId": "feeds-builtin", "AcquisitionLocation": "Server",
+                        "Properties": [:],
+                    ]
+                ]
+            ),
+            step(
+                "Smoke test",
+                actionType: "Octopus.Script",
+                properties: [
+                    "Octopus.Action.RunOnServer": "true", "Octopus.Action.Script.Syntax": "PowerShell",
+                    "Octopus.Action.Script.ScriptSource": "Inline",
+                    "Octopus.Action.Script.ScriptBody": "Write-Host 'Smoke testing \(project)'",
+                ],
+                packages: []
+            ),
+        ]
+    }
 
     private mutating func nextId(_ prefix: String) -> String {
         counters[prefix, default: 0] += 1

@@ -12,7 +12,18 @@ extension VerbContext {
         let connection = try self.connection(of: configuration)
         try requireServer(connection)
         if options.has("delete") {
+            // SQL Server refuses to drop a database in use; so does the stand-in while a server runs on it.
+            let path = dataFolder.databasePath(server: connection.server, database: connection.database)
+            if DatabaseUse.isInUse(databasePath: path) {
+                throw OctopusServerError(
+                    .database,
+                    "Cannot drop database \"\(connection.database)\" because it is currently in use: an Octopus Server "
+                        + "(stand-in) is running on it; stop it first (`Octopus.Server service --instance "
+                        + "\(instanceName) --stop`)."
+                )
+            }
             let dropped = dataFolder.deleteDatabase(server: connection.server, database: connection.database)
+            DatabaseUse.removeMarker(databasePath: path)
             info(
                 dropped
                     ? "Deleted database '\(connection.database)' on SQL Server '\(connection.server)'."

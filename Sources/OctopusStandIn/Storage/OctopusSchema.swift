@@ -24,6 +24,7 @@ public enum OctopusSchema {
     private static let name = "[Name] TEXT COLLATE NOCASE"
     private static let spaceId = "[SpaceId] TEXT COLLATE NOCASE"
     private static let isDisabled = "[IsDisabled] INTEGER NOT NULL DEFAULT 0"
+    private static let isFrozen = "[IsFrozen] INTEGER NOT NULL DEFAULT 0"
 
     /// Every table, in creation order.
     public static let tables: [Table] = [
@@ -63,7 +64,10 @@ public enum OctopusSchema {
         Table(name: "ProjectGroup", columns: [name, spaceId]),
         Table(name: "Lifecycle", columns: [name, spaceId]),
         Table(name: "Channel", columns: [name, spaceId, "[ProjectId] TEXT COLLATE NOCASE"]),
-        Table(name: "VariableSet", columns: [spaceId, "[OwnerId] TEXT COLLATE NOCASE"]),
+        // `IsFrozen` marks a release's snapshot (a copy taken when the release was created), which is never
+        // changed again; the project's own set and process have `IsFrozen = 0`.
+        Table(name: "VariableSet", columns: [spaceId, "[OwnerId] TEXT COLLATE NOCASE", isFrozen]),
+        Table(name: "DeploymentProcess", columns: [spaceId, "[OwnerId] TEXT COLLATE NOCASE", isFrozen]),
         Table(name: "WorkerPool", columns: [name, spaceId]),
         Table(name: "Release", columns: [spaceId, "[ProjectId] TEXT COLLATE NOCASE", "[Version] TEXT"]),
         Table(
@@ -76,6 +80,11 @@ public enum OctopusSchema {
         Table(name: "Artifact", columns: [spaceId, "[ServerTaskId] TEXT COLLATE NOCASE", "[Filename] TEXT"]),
         Table(name: "Event", columns: [spaceId, "[Category] TEXT", "[Occurred] TEXT"]),
     ]
+
+    /// The table of a name (as Octopus spells it), if the schema has it.
+    public static func table(_ name: String) -> Table? {
+        tables.first { $0.name == name }
+    }
 
     /// Creates the Octopus tables in a database, in one transaction.
     /// - Parameters:

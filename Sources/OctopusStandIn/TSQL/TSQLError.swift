@@ -14,6 +14,8 @@ public struct TSQLError: Error, Sendable, CustomStringConvertible {
             case undeclaredVariable
             case constraint
             case storage
+            case databaseInUse
+            case systemDatabase
         }
         let base: Base
         init(_ base: Base) { self.base = base }
@@ -38,6 +40,10 @@ public struct TSQLError: Error, Sendable, CustomStringConvertible {
         public static let constraint = Code(.constraint)
         /// The SQLite file failed underneath (I/O, locking).
         public static let storage = Code(.storage)
+        /// Msg 3702: `DROP DATABASE` of a database in use (the connection's own, or one a server is running on).
+        public static let databaseInUse = Code(.databaseInUse)
+        /// Msg 3708: `DROP DATABASE` of a system database.
+        public static let systemDatabase = Code(.systemDatabase)
 
         public var description: String { base.rawValue }
     }

@@ -166,6 +166,18 @@ struct TSQLParser {
             statement = .restore(try parseRestore(line: line))
         case "BACKUP":
             statement = .backup(try parseBackup(line: line))
+        case "DROP":
+            guard accept(keyword: "DATABASE") else {
+                throw .unsupported("The DROP statement (only DROP DATABASE is)", line: line)
+            }
+            var ifExists = false
+            if accept(keyword: "IF") {
+                try expect(keyword: "EXISTS")
+                ifExists = true
+            }
+            var names = [try databaseName()]
+            while accept(symbol: ",") { names.append(try databaseName()) }
+            statement = .dropDatabase(names, ifExists: ifExists)
         default:
             if Self.knownStatements.contains(keyword) {
                 throw .unsupported("The \(keyword) statement", line: line)
@@ -307,6 +319,21 @@ struct TSQLParser {
     }
 
     private mutating func parseIf() throws(TSQLError) -> TSQLStatement {
+        if peekKeyword("DB_ID"), peekSymbol("(", offset: 1) {
+            // `IF DB_ID(N'name') IS [NOT] NULL statement`: whether a database exists.
+            position += 2
+            let name = try expression()
+            try expect(symbol: ")")
+            try expect(keyword: "IS")
+            let exists = accept(keyword: "NOT")
+            try expect(keyword: "NULL")
+            guard current != nil else { throw .incorrectSyntax(near: nil, line: lastLine) }
+            let then = try parseStatement()
+            if let token = current, token.isKeyword("ELSE") {
+                throw .unsupported("IF … ELSE", line: token.line)
+            }
+            return .ifDatabase(name, exists: exists, then: then)
+        }
         let negated = accept(keyword: "NOT")
         guard accept(keyword: "EXISTS") else {
             throw .unsupported("IF without EXISTS (SELECT …)", line: current?.line ?? lastLine)

@@ -119,6 +119,20 @@ public final class TSQLSession {
             let sql = try selectSQL(select, parameters: &parameters, line: line, forExists: true)
             let exists = try query("SELECT EXISTS(\(sql))", parameters, line: line).rows.first?.first == .integer(1)
             if exists != negated { try execute(then, output: output) }
+        case .ifDatabase(let name, let exists, let then):
+            let value = try evaluate(name, line: line)
+            let found = value.text.map { dataFolder.databaseExists(server: server, database: $0) } ?? false
+            if found == exists { try execute(then, output: output) }
+        case .dropDatabase(let names, let ifExists):
+            guard transactionCount == 0 else {
+                throw TSQLError(
+                    .transaction,
+                    number: 226,
+                    line: line,
+                    message: "DROP DATABASE statement not allowed within multi-statement transaction."
+                )
+            }
+            for name in names { try dropDatabase(try text(name, line: line), ifExists: ifExists, line: line) }
         case .delete(let table, let filter):
             var parameters: [SQLValue] = []
             var sql = "DELETE FROM \(try tableSQL(table, &parameters, line: line, writable: true))"
@@ -198,6 +212,45 @@ public final class TSQLSession {
         case .backup(let backup):
             try runBackup(backup, line: line, output: output)
         }
+    }
+
+    // MARK: DROP DATABASE
+
+    /// Drops a database as SQL Server does: never a system database (Msg 3708) or one in use — this
+    /// connection's current database, or one a stand-in server is running on (Msg 3702); a missing one fails
+    /// (Msg 3701) unless `IF EXISTS`. Prints nothing on success.
+    private func dropDatabase(_ name: String, ifExists: Bool, line: Int) throws(TSQLError) {
+        if Self.systemDatabases.contains(name.lowercased()) {
+            throw TSQLError(
+                .systemDatabase,
+                number: 3708,
+                line: line,
+                message: "Cannot drop the database '\(name)' because it is a system database."
+            )
+        }
+        try Self.checkDatabaseName(name, line: line)
+        guard dataFolder.databaseExists(server: server, database: name) else {
+            if ifExists { return }
+            throw TSQLError(
+                .unknownDatabase,
+                number: 3701,
+                level: 11,
+                line: line,
+                message: "Cannot drop the database '\(name)', because it does not exist or you do not have permission."
+            )
+        }
+        let path = dataFolder.databasePath(server: server, database: name)
+        guard name.lowercased() != database.lowercased(), !DatabaseUse.isInUse(databasePath: path) else {
+            throw TSQLError(
+                .databaseInUse,
+                number: 3702,
+                state: 4,
+                line: line,
+                message: "Cannot drop database \"\(name)\" because it is currently in use."
+            )
+        }
+        dataFolder.deleteDatabase(server: server, database: name)
+        DatabaseUse.removeMarker(databasePath: path)
     }
 
     // MARK: BACKUP and RESTORE

@@ -62,6 +62,10 @@ struct TSQLSelect {
 indirect enum TSQLStatement {
     case use(String)
     case ifExists(TSQLSelect, negated: Bool, then: TSQLLocated)
+    /// `IF DB_ID(name) IS NOT NULL …` (`exists` true) or `IF DB_ID(name) IS NULL …`.
+    case ifDatabase(TSQLExpression, exists: Bool, then: TSQLLocated)
+    /// `DROP DATABASE [IF EXISTS] a[, b …]`.
+    case dropDatabase([TSQLExpression], ifExists: Bool)
     case delete(TSQLTable, filter: TSQLExpression?)
     case update(TSQLTable, [(String, TSQLExpression)], filter: TSQLExpression?)
     case insert(TSQLTable, columns: [String]?, rows: [[TSQLExpression]])

@@ -102,7 +102,8 @@ public enum SchemaScripts {
     }
 
     /// Runs scripts on a database and records them, with an installation history row for `version`, in
-    /// one transaction (rolled back on error, as DbUp's upgrade is).
+    /// one transaction (rolled back on error, as DbUp's upgrade is), then the always-run script
+    /// (``ProjectDocuments/upgradeModel(in:)``), which is not journaled.
     /// - Parameters:
     ///   - scripts: From ``scripts(from:to:)``.
     ///   - database: The database.
@@ -120,6 +121,8 @@ public enum SchemaScripts {
                     [.text(script.scriptName)]
                 )
             }
+            // The stand-in's always-run script: tables and columns later stand-in builds added to the model.
+            try ProjectDocuments.upgradeModel(in: database)
             try database.run(
                 "INSERT INTO OctopusServerInstallationHistory (Id, [Version], Installed, [JSON]) VALUES "
                     + "((SELECT CAST(COALESCE(MAX(rowid), 0) + 1 AS TEXT) FROM OctopusServerInstallationHistory), ?, "
