@@ -1,0 +1,151 @@
+import Foundation
+import Provisioning
+import Sandbox
+import Testing
+
+/// Issue 7's acceptance against `octoprov sandbox`, through the built binary: a clone at production's version A
+/// upgraded to B and verified there (every check in the JUnit report), a rerun that changes nothing, a downgrade
+/// refused before anything changes; then two projects changed on production, which `drift` reports exactly, and a
+/// `rebuild` from a fresh backup that leaves no drift.
+@Suite("octoprov upgrade, drift and rebuild on a sandbox", .tags(.large))
+struct UpgradeRebuildDriftLiveTests {
+    @Test func aCloneUpgradesThenDriftsAndARebuildCatchesUp() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-upg-\(UUID().uuidString)")
+        let directory = base.appendingPathComponent("sbx").path
+        let stateDirectory = base.appendingPathComponent("state").path
+        defer { try? FileManager.default.removeItem(at: base) }
+
+        let up = try await octoprov(["sandbox", "up", "--vms", "1", "--dir", directory])
+        try #require(up.status == 0, "\(up.stderr)")
+        let layout = SandboxLayout(directory: directory)
+        defer { _ = try? Sandbox.down(layout) }
+        let state = try #require(SandboxState.read(from: layout))
+        let versionA = try #require(state.productionVersion)
+        let versionB = "2024.1.11892"
+        let older = "2020.6.4937"
+        let common = ["-i", layout.inventoryPath, "--state-dir", stateDirectory]
+        let provisioned = try await octoprov(["provision"] + common)
+        try #require(provisioned.status == 0, "\(provisioned.stdout.suffix(2000))")
+
+        let vm = try #require(state.vms.first)
+        let clone = try OctopusClient(
+            baseURL: "http://\(vm.address):\(vm.webPort ?? 8080)",
+            apiKey: try Self.apiKey(stateDirectory)
+        )
+        #expect(try await clone.root().version == versionA)
+
+        // A downgrade is refused before anything connects: the clone still runs A, nothing in its upgrade journal.
+        let downgrade = try await octoprov(
+            ["upgrade"] + common + ["--to", older, "--sha256", try mirrorPackageSHA256(layout, version: older)]
+        )
+        #expect(downgrade.status == 64, "\(downgrade.stderr)")
+        #expect(
+            downgrade.stderr.contains("is older than \(versionA)") && downgrade.stderr.contains("Nothing was changed")
+        )
+        #expect(try await clone.root().version == versionA)
+
+        // A → B: the path's caveats are printed, every step runs, verify passes at B, and JUnit lists each check.
+        let upgradeArguments =
+            ["upgrade"] + common + ["--to", versionB, "--sha256", try mirrorPackageSHA256(layout, version: versionB)]
+        let upgraded = try await octoprov(
+            upgradeArguments + ["--junit", "\(base.path)/upgrade.xml", "--report-json", "\(base.path)/upgrade.json"]
+        )
+        #expect(upgraded.status == 0, "\(upgraded.stdout.suffix(3000))")
+        #expect(upgraded.stdout.contains("Instance sandbox-clone: \(versionA) → \(versionB)"))
+        #expect(try await clone.root().version == versionB)
+        let report = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/upgrade.json")))
+        let host = try #require(report.instances.first?.hosts.first)
+        #expect(
+            host.steps.map(\.name) == [
+                "upgrade-preflight", "backup-database", "drain", "install", "upgrade-database", "start", "undrain",
+                "verify",
+            ]
+        )
+        // The preflight and verify only read; every step between them changed the clone.
+        #expect(host.steps.dropFirst().dropLast().allSatisfy { $0.status == .changed }, "\(host.steps)")
+        #expect(host.steps.first?.status == .ok && host.steps.last?.status == .ok)
+        #expect(host.checks.count >= 8 && host.checks.allSatisfy { $0.passed }, "\(host.checks)")
+        let junit = try String(contentsOfFile: "\(base.path)/upgrade.xml", encoding: .utf8)
+        for check in host.checks {
+            #expect(junit.contains("name=\"verify: \(check.name)\""), "\(check.name)")
+        }
+        #expect(junit.contains("failures=\"0\""))
+
+        // A rerun changes nothing.
+        let again = try await octoprov(upgradeArguments + ["--report-json", "\(base.path)/again.json"])
+        #expect(again.status == 0, "\(again.stdout.suffix(2000))")
+        let rerun = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/again.json")))
+        let rerunSteps = rerun.instances.flatMap(\.hosts).flatMap(\.steps)
+        #expect(!rerunSteps.isEmpty && rerunSteps.allSatisfy { $0.status == .ok }, "\(rerunSteps)")
+
+        // No drift yet: the clone is production's backup, upgraded.
+        let calm = try await octoprov(["drift"] + common + ["--fail-above", "0"])
+        #expect(calm.status == 0, "\(calm.stdout) \(calm.stderr)")
+        #expect(calm.stdout.contains("sandbox-clone/vm1: 0 of "))
+
+        // Two projects change on production: one's deployment process, another gets a release.
+        let production = try OctopusClient(
+            baseURL: try #require(state.productionURL),
+            apiKey: try String(contentsOfFile: "\(directory)/production/api-key", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        )
+        let projects = try await production.list(.projects, in: .space("Spaces-1"))
+        let first = try #require(projects.first { $0.name == "Web App 1.1" })
+        let second = try #require(projects.first { $0.name == "Web App 1.3" })
+        let processPath =
+            "/api/Spaces-1/deploymentprocesses/\(try #require(first.document["DeploymentProcessId"]?.stringValue))"
+        guard case .object(var process) = try await production.get(OctopusJSONValue.self, processPath),
+            case .array(var steps) = process["Steps"] ?? .null, case .object(var step) = steps.first ?? .null
+        else {
+            Issue.record("The deployment process of Web App 1.1 has no steps")
+            return
+        }
+        step["Name"] = .string("Deploy the new way")
+        steps[0] = .object(step)
+        process["Steps"] = .array(steps)
+        _ = try await production.put(OctopusJSONValue.self, processPath, body: .object(process))
+        _ = try await production.post(
+            OctopusJSONValue.self,
+            "/api/Spaces-1/releases",
+            body: .object(["ProjectId": .string(second.id), "Version": .string("7.0.0")])
+        )
+        let drifted = try await octoprov(
+            ["drift"] + common + ["--fail-above", "1", "--report-json", "\(base.path)/drift.json"]
+        )
+        #expect(drifted.status == 1, "\(drifted.stdout) \(drifted.stderr)")
+        #expect(drifted.stdout.contains("2 of "), "\(drifted.stdout)")
+        let driftJSON = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/drift.json"))
+        )
+        let hosts = try #require(driftJSON as? [[String: Any]])
+        let changed = try #require((hosts.first?["drift"] as? [String: Any])?["projects"] as? [[String: Any]])
+        #expect(changed.compactMap { $0["project"] as? String } == ["Default/Web App 1.1", "Default/Web App 1.3"])
+        #expect(
+            changed.map { ($0["details"] as? [String]) ?? [] } == [
+                ["deployment process version 1 → 2"], ["new release(s) 7.0.0"],
+            ]
+        )
+
+        // Production's nightly backup, then rebuild: the clone is production's version again, with no drift.
+        let backup = try await octoprov(["sandbox", "backup", "--dir", directory])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        let rebuilt = try await octoprov(["rebuild"] + common + ["--report-json", "\(base.path)/rebuild.json"])
+        #expect(rebuilt.status == 0, "\(rebuilt.stdout.suffix(3000))")
+        let rebuildReport = try ProvisionReport(
+            json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/rebuild.json"))
+        )
+        let rebuiltHost = try #require(rebuildReport.instances.first?.hosts.first)
+        #expect(rebuiltHost.steps.first { $0.name == "restore" }?.status == .changed)
+        #expect(rebuiltHost.steps.first { $0.name == "quarantine" }?.status == .changed)
+        #expect(rebuiltHost.checks.allSatisfy { $0.passed }, "\(rebuiltHost.checks)")
+        #expect(try await clone.root().version == versionA)
+        let caughtUp = try await octoprov(["drift"] + common + ["--fail-above", "0"])
+        #expect(caughtUp.status == 0, "\(caughtUp.stdout) \(caughtUp.stderr)")
+        #expect(caughtUp.stdout.contains("sandbox-clone/vm1: 0 of "), "\(caughtUp.stdout)")
+    }
+
+    /// The API key octoprov generated for the sandbox clone (the journal's secret file).
+    static func apiKey(_ stateDirectory: String) throws -> String {
+        try TestInstanceLiveTests.apiKey(stateDirectory, instance: "sandbox-clone")
+    }
+}
