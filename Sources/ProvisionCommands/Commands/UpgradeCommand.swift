@@ -71,12 +71,30 @@ struct UpgradeCommand: AsyncParsableCommand {
         } else if let packageURL {
             origin = .url(packageURL)
         }
-        let flow = ProvisioningPlan.Flow.upgrade(to: target, package: UpgradePackage(sha256: sha256, origin: origin))
-        // The path, per instance, before anything connects: a refused path changes nothing.
-        let (plan, check) = try selection.buildPlan(environment: ProcessInfo.processInfo.environment, flow: flow)
+        let package = UpgradePackage(sha256: sha256, origin: origin)
+        let environment = ProcessInfo.processInfo.environment
+        let (first, check) = try selection.buildPlan(
+            environment: environment,
+            flow: .upgrade(to: target, package: package)
+        )
+        // Where each host is now: an earlier upgrade may have taken it past the inventory's version.
+        let reached = try Self.reachedVersions(
+            first.hosts,
+            target: target,
+            inventory: check.file,
+            stateDirectory: runOptions.stateDirectory,
+            redactor: check.redactor
+        )
+        let flow = ProvisioningPlan.Flow.upgrade(to: target, package: package, from: reached)
+        // The path, per host, before anything connects: a refused path changes nothing.
         var seen: Set<String> = []
-        for hostPlan in plan.hosts where seen.insert(hostPlan.instance.name).inserted {
-            guard let from = check.inventory.instance(named: hostPlan.instance.name)?.version else { continue }
+        for hostPlan in first.hosts {
+            let key = "\(hostPlan.instance.name)/\(hostPlan.host.name)"
+            guard let inventoryVersion = check.inventory.instance(named: hostPlan.instance.name)?.version else {
+                continue
+            }
+            let from = reached[key] ?? inventoryVersion
+            guard seen.insert("\(hostPlan.instance.name) \(from)").inserted else { continue }
             let path: UpgradePlan
             do {
                 path = try UpgradePathPlanner.plan(from: from, to: target)
@@ -97,5 +115,46 @@ struct UpgradeCommand: AsyncParsableCommand {
             for line in path.lines() { Console.shared.out("  \(line)") }
         }
         try await ProvisionRun.perform(selection: selection, options: runOptions, flow: flow)
+    }
+
+    /// The version each host upgrades from, by `instance/host`, when an earlier `upgrade` recorded one in the
+    /// instance's upgrade journal: the version it reached, or, when that upgrade was to `target` (a rerun) or did
+    /// not finish, the version it started from. Hosts without an upgrade upgrade from the inventory's version.
+    static func reachedVersions(
+        _ hosts: [ProvisioningPlan.HostPlan],
+        target: OctopusVersion,
+        inventory: String,
+        stateDirectory: String?,
+        redactor: Redactor
+    ) throws -> [String: OctopusVersion] {
+        var reached: [String: OctopusVersion] = [:]
+        for instance in Set(hosts.map(\.instance.name)).sorted() {
+            let journal: Journal
+            do {
+                journal = try Journal.open(
+                    inventory: inventory,
+                    instance: ProvisionRun.journalKey(instance, flow: ProvisioningPlan.Flow.upgradeName),
+                    stateDirectory: stateDirectory,
+                    redactor: redactor
+                )
+            } catch {
+                Console.shared.err(redactor.redact(error.description))
+                if case .locked = error { throw ExitCode(75) }
+                throw ExitCode(1)
+            }
+            defer { journal.close() }
+            for host in hosts where host.instance.name == instance {
+                // A record marked to rerun (`rebuild` cleared the journal) says nothing about the host any more.
+                guard let record = journal.record(host: host.host.name, step: "upgrade-preflight"), record.rerun == nil
+                else { continue }
+                let facts = record.facts
+                guard let started = facts["from_version"].flatMap({ try? OctopusVersion(parsing: $0) }),
+                    let aimed = facts["target_version"].flatMap({ try? OctopusVersion(parsing: $0) })
+                else { continue }
+                let finished = journal.succeeded(host: host.host.name, step: "upgrade-database")
+                reached["\(instance)/\(host.host.name)"] = finished && aimed != target ? aimed : started
+            }
+        }
+        return reached
     }
 }

@@ -66,8 +66,9 @@ public struct ProvisioningPlan: Sendable {
         /// `provision`: the clone or test-instance flow.
         case provision
         /// `upgrade`: the instance upgraded in place to `to`, installing `package` (``StepCatalogue/upgrade``). The
-        /// host plans' spec is pinned to `to`, so that `verify` expects it.
-        case upgrade(to: OctopusVersion, package: UpgradePackage)
+        /// host plans' spec is pinned to `to`, so that `verify` expects it. `from` gives, by `instance/host`, the
+        /// version a host upgrades from when it is not the inventory's (an earlier `upgrade` took it further).
+        case upgrade(to: OctopusVersion, package: UpgradePackage, from: [String: OctopusVersion] = [:])
         /// `rebuild`'s first half: the instance and its database removed, folders kept (``StepCatalogue/teardown``).
         case teardown
 
@@ -155,17 +156,19 @@ public struct ProvisioningPlan: Sendable {
                             flow == .teardown
                             ? StepCatalogue.teardownSteps(for: spec, variables: variables)
                             : StepCatalogue.steps(for: spec, variables: variables)
-                    case .upgrade(let target, let choice):
+                    case .upgrade(let target, let choice, let from):
                         let package = try choice.resolve(for: spec, to: target)
+                        var current = spec
+                        if let version = from["\(spec.name)/\(host.name)"] { current.version = version }
                         variables = try StepVariables.buildForUpgrade(
                             host: host,
-                            instance: spec,
+                            instance: current,
                             to: target,
                             package: package,
                             overrides: check.overrides,
                             backupSHA256: backupSHA256
                         )
-                        steps = StepCatalogue.upgradeSteps(for: spec, variables: variables)
+                        steps = StepCatalogue.upgradeSteps(for: current, variables: variables)
                         planned.version = target
                         planned.package = package
                     }
