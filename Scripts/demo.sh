@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Tries octoprov on a sandbox: fresh "VMs" (real sshd on loopback), a seeded production to clone, and
 # listeners that would catch any contact with production. Checks the sandbox inventory, provisions a
-# quarantined, verified clone on every VM, runs provision again (nothing to do), verifies, shows that
-# production was never contacted, then stops everything. Needs a built octoprov (swift build -c
+# quarantined, verified clone on every VM, runs provision again (nothing to do), verifies, upgrades one
+# clone, compares it with production, rebuilds it from a fresh backup, shows that production was never
+# contacted, then stops everything. Needs a built octoprov (swift build -c
 # release) and Debian's openssh-server (bash .ci/setup); run as root. Leaves nothing running.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,5 +33,14 @@ show "$octoprov" provision -i "$SANDBOX/inventory.yml" --state-dir "$WORK/state"
     --report-json "$WORK/report.json" --junit "$WORK/junit.xml"
 show "$octoprov" provision -i "$SANDBOX/inventory.yml" --state-dir "$WORK/state" --quiet
 show "$octoprov" verify -i "$SANDBOX/inventory.yml" --state-dir "$WORK/state" --quiet
+# The rehearsal on vm1: upgrade to the next version, compare with production, then the nightly rebuild
+# from a fresh backup takes it back to production's version.
+target=2024.1.11892
+read -r target_sha256 _ <"$SANDBOX/mirror/octopus-standin-$target.tar.gz.sha256"
+show "$octoprov" upgrade -i "$SANDBOX/inventory.yml" --state-dir "$WORK/state" --quiet --limit vm1 \
+    --to "$target" --sha256 "$target_sha256"
+show "$octoprov" drift -i "$SANDBOX/inventory.yml" --state-dir "$WORK/state" --limit vm1 --fail-above 0
+show "$octoprov" sandbox backup --dir "$SANDBOX"
+show "$octoprov" rebuild -i "$SANDBOX/inventory.yml" --state-dir "$WORK/state" --quiet --limit vm1
 show "$octoprov" sandbox status --dir "$SANDBOX"
 show "$octoprov" sandbox down --dir "$SANDBOX"
