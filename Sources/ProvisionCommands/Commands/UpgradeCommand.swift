@@ -112,7 +112,10 @@ struct UpgradeCommand: AsyncParsableCommand {
                 throw ExitCode(64)
             }
             Console.shared.out("Instance \(hostPlan.instance.name): \(from) → \(target)")
-            for line in path.lines() { Console.shared.out("  \(line)") }
+            // The path and its caveats; `upgrade-path` prints the whole text with the sources' legend.
+            for line in path.lines().dropFirst().prefix(while: { $0 != "Sources:" }) where !line.isEmpty {
+                Console.shared.out("  \(line)")
+            }
         }
         try await ProvisionRun.perform(selection: selection, options: runOptions, flow: flow)
     }
