@@ -5,7 +5,7 @@ import Testing
 /// `octoprov upgrade`'s and `rebuild`'s plans: the flows of ``ProvisioningPlan/Flow`` rendered from the repository's
 /// own templates, and where the target version's package comes from.
 @Suite struct UpgradePlanTests {
-    static let target = try! OctopusVersion(parsing: "2024.1.11892")
+    static let target = OctopusVersion(major: 2024, minor: 1, build: 11892)
     static let sha256 = String(repeating: "ab", count: 32)
 
     /// Plans `flow` for the clone fixture (its package from `mirror/`, which also holds `extra` files).
