@@ -57,6 +57,9 @@ struct APIResourceKind: Sendable {
     var spaceScoped: Bool
     /// Whether `PUT /…/{id}` replaces a resource.
     var writable: Bool
+    /// The query part of the paged list's `Links.Template` when it is not the stand-in's usual
+    /// `{?skip,take,ids,partialName,name[,isDisabled]}` (as Octopus's root document lists it).
+    var queryTemplate: String? = nil
 
     static let machines = APIResourceKind(
         collection: "machines",
@@ -99,6 +102,22 @@ struct APIResourceKind: Sendable {
         itemType: "Environment",
         spaceScoped: true,
         writable: true
+    )
+    static let channels = APIResourceKind(
+        collection: "channels",
+        table: "Channel",
+        itemType: "Channel",
+        spaceScoped: true,
+        writable: false,
+        queryTemplate: "{?skip,take,ids,partialName}"
+    )
+    static let lifecycles = APIResourceKind(
+        collection: "lifecycles",
+        table: "Lifecycle",
+        itemType: "Lifecycle",
+        spaceScoped: true,
+        writable: false,
+        queryTemplate: "{?skip,take,ids,partialName}"
     )
     static let spaces = APIResourceKind(
         collection: "spaces",
@@ -143,9 +162,9 @@ struct APIResourceKind: Sendable {
         writable: false
     )
 
-    /// The space-scoped collections served with GET and PUT.
+    /// The space-scoped collections served with GET (and PUT where ``writable``).
     static let spaceCollections: [APIResourceKind] = [
-        machines, workers, projectTriggers, subscriptions, projects, environments,
+        machines, workers, projectTriggers, subscriptions, projects, environments, channels, lifecycles,
     ]
 
     /// Real columns mirrored into the JSON of every resource that has them; the column wins over the

@@ -30,8 +30,10 @@ extension OctopusAPI {
                 page(
                     itemType: kind.itemType,
                     link: link,
-                    template: "\(link){/id}{?skip,take,ids,partialName,name"
-                        + (store.hasColumn(kind.table, "IsDisabled") ? ",isDisabled}" : "}"),
+                    template: "\(link){/id}"
+                        + (kind.queryTemplate
+                            ?? "{?skip,take,ids,partialName,name"
+                            + (store.hasColumn(kind.table, "IsDisabled") ? ",isDisabled}" : "}")),
                     request: request,
                     total: result.total,
                     items: try result.rows.map { try resource(kind, $0) },
@@ -59,10 +61,13 @@ extension OctopusAPI {
         }
     }
 
-    /// `/projects/{id}/deploymentprocesses` and `/projects/{id}/releases`.
+    /// `/projects/{id}/deploymentprocesses`, `/projects/{id}/releases`, `/projects/{id}/channels[/{id}]`.
     func projectChild(_ context: APIContext) throws -> HTTPResponse {
         guard let project = try store.row("Project", id: context.rest[1], space: scopedSpace(context)) else {
             throw APIError.notFound(context.rest[1])
+        }
+        if context.rest[2].lowercased() == "channels", context.rest.count <= 4, store.hasTable("Channel") {
+            return try projectChannels(context, project: project)
         }
         guard context.rest.count == 3 else { throw unknownPath(context.request) }
         switch context.rest[2].lowercased() {
@@ -120,14 +125,21 @@ extension OctopusAPI {
             let variableSetId = object["VariableSetId"]?.stringValue ?? ProjectDocuments.variableSetId(project: row.id)
             object["DeploymentProcessId"] = .string(processId)
             object["VariableSetId"] = .string(variableSetId)
+            // Every Octopus project names its lifecycle; one written without it uses its space's default.
+            object["LifecycleId"] = try projectLifecycleId(row, document: object).map { .string($0) } ?? .null
             let space = row.columns["SpaceId"]?.text
             var links = object["Links"]?.objectValue ?? OctopusJSON.Object()
             let selfLink = "\(builder.collectionLink(kind, space: space))/\(row.id)"
             links["DeploymentProcess"] = .string("\(selfLink)/deploymentprocesses")
             links["Variables"] = .string("\(builder.collectionLink(.variables, space: space))/\(variableSetId)")
             links["Releases"] = .string("\(selfLink)/releases{/version}{?skip,take,searchByVersion}")
+            links["Channels"] = .string("\(selfLink)/channels{/id}{?skip,take,partialName}")
             object["Links"] = .object(links)
             return .object(object)
+        case "Channel":
+            return channelResource(row)
+        case "Lifecycle":
+            return lifecycleResource(row)
         case "Space":
             var object = builder.resource(kind, row).objectValue ?? OctopusJSON.Object()
             var links = object["Links"]?.objectValue ?? OctopusJSON.Object()

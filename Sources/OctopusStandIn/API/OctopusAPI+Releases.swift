@@ -40,7 +40,8 @@ extension OctopusAPI {
         return try releasePage(query, link: link, request: context.request)
     }
 
-    private func releasePage(_ base: APIListQuery, link: String, request: HTTPRequest) throws -> HTTPResponse {
+    /// A paged list of releases, newest first.
+    func releasePage(_ base: APIListQuery, link: String, request: HTTPRequest) throws -> HTTPResponse {
         var query = base
         query.skip = try Self.integer(request, "skip", default: 0) ?? 0
         let take = try Self.integer(request, "take", default: 30) ?? 30

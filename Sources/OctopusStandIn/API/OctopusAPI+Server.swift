@@ -85,6 +85,8 @@ extension OctopusAPI {
             ("Subscriptions", "\(base)/subscriptions{/id}{?skip,take,ids,partialName}"),
             ("Projects", "\(base)/projects{/id}{?skip,take,name,ids,partialName}"),
             ("Environments", "\(base)/environments{/id}{?skip,take,name,ids,partialName}"),
+            ("Channels", "\(base)/channels{/id}{?skip,take,ids,partialName}"),
+            ("Lifecycles", "\(base)/lifecycles{/id}{?skip,take,ids,partialName}"),
             ("Artifacts", "\(base)/artifacts{/id}{?skip,take,regarding}"),
             ("DeploymentProcesses", "\(base)/deploymentprocesses{/id}{?skip,take,ids}"),
             ("Variables", "\(base)/variables{/id}{?ids}"),

@@ -97,6 +97,7 @@ final class OctopusAPI: Sendable {
                 return try importExport(context)
             }
             if kind.collection == "projects", rest.count >= 3 { return try projectChild(context) }
+            if kind.collection == "channels", rest.count == 3 { return try channelChild(context) }
             return try collection(kind, context)
         }
         switch first {

@@ -119,20 +119,30 @@ public struct Seeder {
             )
             summary.spaces.append(space)
         }
-        let environments = try ["Development", "Test", "Production"].map { name in
+        let environmentNames = ["Development", "Test", "Production"]
+        let environments = try environmentNames.map { name in
             let id = nextId("Environments")
             try insert("Environment", id: id, name: name, space: space, json: ["UseGuidedFailure": false])
             summary.environments += 1
             return id
         }
+        // Octopus's "Default Lifecycle": one phase per environment, named after it, releases kept forever.
         let lifecycle = nextId("Lifecycles")
+        let keepForever: [String: Any] = ["Unit": "Days", "QuantityToKeep": 0, "ShouldKeepForever": true]
         try insert(
             "Lifecycle",
             id: lifecycle,
-            name: "Default Lifecycle",
+            name: ProjectExportOptions.defaultLifecycleName,
             space: space,
             json: [
-                "Phases": environments.map { ["AutomaticDeploymentTargets": [], "OptionalDeploymentTargets": [$0]] }
+                "Description": "", "ReleaseRetentionPolicy": keepForever, "TentacleRetentionPolicy": keepForever,
+                "Phases": zip(environmentNames, environments).map { name, environment in
+                    [
+                        "Id": UUID().uuidString.lowercased(), "Name": name, "AutomaticDeploymentTargets": [],
+                        "OptionalDeploymentTargets": [environment], "MinimumEnvironmentsBeforePromotion": 0,
+                        "IsOptionalPhase": false,
+                    ]
+                },
             ]
         )
         let group = nextId("ProjectGroups")
@@ -165,7 +175,13 @@ public struct Seeder {
                 "INSERT INTO [Channel] ([Id], [Name], [SpaceId], [ProjectId], [JSON]) VALUES (?, ?, ?, ?, ?)",
                 [
                     .text(channel), .text("Default"), space.map(SQLValue.text) ?? .null, .text(project),
-                    .text(try json(["IsDefault": true, "LifecycleId": lifecycle, "ProjectId": project])),
+                    // The default channel follows the project's lifecycle: `LifecycleId` null, as Octopus stores it.
+                    .text(
+                        try json([
+                            "IsDefault": true, "LifecycleId": NSNull(), "ProjectId": project, "Description": "",
+                            "Rules": [], "TenantTags": [],
+                        ])
+                    ),
                 ]
             )
             let variables: [String: Any] = spaceMember.merging([

@@ -3,8 +3,8 @@
 struct TSQLParser {
     private let tokens: [TSQLToken]
     private var position = 0
-    /// Where the expression being parsed is, for `COUNT`: SQL Server takes aggregates only in a SELECT
-    /// list and in ORDER BY.
+    /// Where the expression being parsed is, for `COUNT` and `SUM`: SQL Server takes aggregates only in a
+    /// SELECT list and in ORDER BY.
     private var aggregateContext = AggregateContext.elsewhere
 
     private enum AggregateContext {
@@ -676,10 +676,20 @@ struct TSQLParser {
 
     /// `a + b + …`: string concatenation or addition (the session decides by the operands' types).
     private mutating func additive() throws(TSQLError) -> TSQLExpression {
-        var left = try primary()
+        var left = try multiplicative()
         while let token = current, token.kind == .symbol("+") {
             position += 1
-            left = .add(left, try primary(), line: token.line)
+            left = .add(left, try multiplicative(), line: token.line)
+        }
+        return left
+    }
+
+    /// `a * b * …`, binding tighter than `+`, as in SQL Server.
+    private mutating func multiplicative() throws(TSQLError) -> TSQLExpression {
+        var left = try primary()
+        while let token = current, token.kind == .symbol("*") {
+            position += 1
+            left = .multiply(left, try primary(), line: token.line)
         }
         return left
     }
@@ -732,8 +742,15 @@ struct TSQLParser {
         let arity: [String: Int] = [
             "JSON_VALUE": 2, "JSON_MODIFY": 3, "NEWID": 0, "LOWER": 1, "NCHAR": 1, "SYSUTCDATETIME": 0,
         ]
-        if name == "COUNT" {
-            return try countCall(line: line)
+        if name == "COUNT" || name == "SUM" {
+            return try aggregateCall(name, line: line)
+        }
+        if name == "CAST" {
+            let value = try expression()
+            try expect(keyword: "AS")
+            let converted = try typeName(defaultLength: 30)
+            try expect(symbol: ")")
+            return .convert(converted, value)
         }
         if name == "CONVERT" {
             let converted = try typeName(defaultLength: 30)
@@ -761,8 +778,8 @@ struct TSQLParser {
         return .function(name, arguments)
     }
 
-    /// `COUNT(*)`, `COUNT(expression)` or `COUNT(ALL expression)`, after `COUNT(`.
-    private mutating func countCall(line: Int) throws(TSQLError) -> TSQLExpression {
+    /// `COUNT(*)`, `COUNT([ALL] expression)` or `SUM([ALL] expression)`, after the name and `(`.
+    private mutating func aggregateCall(_ name: String, line: Int) throws(TSQLError) -> TSQLExpression {
         switch aggregateContext {
         case .selectList:
             break
@@ -782,46 +799,48 @@ struct TSQLParser {
                 message: "Cannot perform an aggregate function on an expression containing an aggregate or a subquery."
             )
         case .elsewhere:
-            throw .unsupported("COUNT outside a SELECT list or ORDER BY", line: line)
+            throw .unsupported("\(name) outside a SELECT list or ORDER BY", line: line)
         }
-        if accept(symbol: "*") {
+        if name == "COUNT", accept(symbol: "*") {
             try expect(symbol: ")")
             return .count(nil)
         }
         if let token = current, token.isKeyword("DISTINCT") {
-            throw .unsupported("COUNT(DISTINCT …)", line: token.line)
+            throw .unsupported("\(name)(DISTINCT …)", line: token.line)
         }
         _ = accept(keyword: "ALL")
         aggregateContext = .insideAggregate
         let argument = try expression()
         aggregateContext = .selectList
         try expect(symbol: ")")
-        return .count(argument)
+        return name == "COUNT" ? .count(argument) : .sum(argument, line: line)
     }
 }
 
 extension TSQLExpression {
-    /// Whether a `COUNT` is in it.
+    /// Whether a `COUNT` or `SUM` is in it.
     var containsAggregate: Bool {
         switch self {
-        case .count: true
+        case .count, .sum: true
         case .literal, .column, .variable: false
         case .function(_, let arguments): arguments.contains { $0.containsAggregate }
         case .convert(_, let value): value.containsAggregate
-        case .add(let left, let right, _), .comparison(let left, _, let right), .and(let left, let right):
+        case .add(let left, let right, _), .multiply(let left, let right, _), .comparison(let left, _, let right),
+            .and(let left, let right):
             left.containsAggregate || right.containsAggregate
         case .inList(let value, let list): value.containsAggregate || list.contains { $0.containsAggregate }
         }
     }
 
-    /// The first column it names outside a `COUNT`, if any.
+    /// The first column it names outside a `COUNT` or `SUM`, if any.
     var columnOutsideAggregate: String? {
         switch self {
         case .column(let name): name
-        case .count, .literal, .variable: nil
+        case .count, .sum, .literal, .variable: nil
         case .function(_, let arguments): arguments.lazy.compactMap(\.columnOutsideAggregate).first
         case .convert(_, let value): value.columnOutsideAggregate
-        case .add(let left, let right, _), .comparison(let left, _, let right), .and(let left, let right):
+        case .add(let left, let right, _), .multiply(let left, let right, _), .comparison(let left, _, let right),
+            .and(let left, let right):
             left.columnOutsideAggregate ?? right.columnOutsideAggregate
         case .inList(let value, let list):
             value.columnOutsideAggregate ?? list.lazy.compactMap(\.columnOutsideAggregate).first

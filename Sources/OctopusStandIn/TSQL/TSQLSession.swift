@@ -1,3 +1,5 @@
+import Foundation
+
 /// One connection to a stand-in "SQL Server": runs batches of the T-SQL subset against the SQLite file
 /// of the current database, and writes what sqlcmd would show (result sets, row counts, PRINT, context
 /// changes) to an output callback. The library never prints.
@@ -529,14 +531,29 @@ public final class TSQLSession {
                 throw .unsupported("Changing sys.database_files", line: line)
             }
             let files = dataFolder.databaseFiles(server: server, database: database)
+            let pages = databaseFilePages()
             let row =
                 "SELECT ? AS [file_id], ? AS [type], ? AS [type_desc], ? AS [name], ? AS [physical_name], "
-                + "'ONLINE' AS [state_desc]"
+                + "'ONLINE' AS [state_desc], ? AS [size]"
             parameters += [.integer(1), .integer(0), .text("ROWS"), .text(files.data.logicalName)]
-            parameters += [.text(files.data.physicalName), .integer(2), .integer(1), .text("LOG")]
-            parameters += [.text(files.log.logicalName), .text(files.log.physicalName)]
+            parameters += [.text(files.data.physicalName), .integer(pages.data)]
+            parameters += [.integer(2), .integer(1), .text("LOG")]
+            parameters += [.text(files.log.logicalName), .text(files.log.physicalName), .integer(pages.log)]
             return "(\(row) UNION ALL \(row)) AS [database_files]"
         }
+    }
+
+    /// `sys.database_files.size`: each file's size in 8-KB pages, rounded up, as SQL Server counts it. The data
+    /// file is the database's SQLite file; the log is SQLite's journal (`-journal`, `-wal`), 0 pages when there is
+    /// none (SQLite removes its rollback journal when a transaction ends).
+    private func databaseFilePages() -> (data: Int64, log: Int64) {
+        let path = dataFolder.databasePath(server: server, database: database)
+        func bytes(_ file: String) -> Int64 {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+            return (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+        }
+        func pages(_ bytes: Int64) -> Int64 { (bytes + 8191) / 8192 }
+        return (pages(bytes(path)), pages(bytes("\(path)-journal") + bytes("\(path)-wal")))
     }
 
     /// The names `sys.databases` lists: the system databases, then the server folder's databases (as they
@@ -628,6 +645,23 @@ public final class TSQLSession {
         case .count(let argument):
             return try argument.map { (value) throws(TSQLError) in "COUNT(\(try expressionSQL(value, &parameters)))" }
                 ?? "COUNT(*)"
+        case .sum(let argument, let line):
+            if case .text = kind(of: argument) {
+                throw TSQLError(
+                    .syntax,
+                    number: 8117,
+                    line: line,
+                    message: "Operand data type nvarchar is invalid for sum operator."
+                )
+            }
+            return "SUM(\(try expressionSQL(argument, &parameters)))"
+        case .multiply(let left, let right, let line):
+            for operand in [left, right] {
+                if case .text = kind(of: operand) {
+                    throw .unsupported("The operator '*' on text", line: line)
+                }
+            }
+            return "(\(try expressionSQL(left, &parameters)) * \(try expressionSQL(right, &parameters)))"
         case .add(let left, let right, let line):
             let lhs = try expressionSQL(left, &parameters)
             let rhs = try expressionSQL(right, &parameters)
@@ -676,7 +710,7 @@ public final class TSQLSession {
     private func kind(of expression: TSQLExpression) -> OperandKind {
         switch expression {
         case .literal(.text): .text
-        case .literal(.integer), .literal(.real), .count: .number
+        case .literal(.integer), .literal(.real), .count, .sum, .multiply: .number
         case .literal(.null): .null
         case .column(let name): .other("the column '\(name)'")
         case .variable(let name, _): variables[name.lowercased()].map { OperandKind($0.type) } ?? .other("@\(name)")

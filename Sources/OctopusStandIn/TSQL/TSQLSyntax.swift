@@ -5,11 +5,16 @@ indirect enum TSQLExpression: Equatable {
     case variable(String, line: Int)
     /// `JSON_VALUE`, `JSON_MODIFY`, `NEWID`, `LOWER`, `NCHAR`, `SYSUTCDATETIME` (name upper-cased).
     case function(String, [TSQLExpression])
+    /// `CONVERT(type, x)` or `CAST(x AS type)`.
     case convert(TSQLType, TSQLExpression)
     /// `a + b`: concatenation of two strings or the sum of two numbers, decided by their types.
     case add(TSQLExpression, TSQLExpression, line: Int)
+    /// `a * b`: the product of two numbers.
+    case multiply(TSQLExpression, TSQLExpression, line: Int)
     /// `COUNT(*)` (`nil`) or `COUNT(expression)`; only in a SELECT list or ORDER BY.
     case count(TSQLExpression?)
+    /// `SUM(expression)`; only in a SELECT list or ORDER BY. NULL over no rows, as SQL Server's.
+    case sum(TSQLExpression, line: Int)
     /// `=` or `<>`.
     case comparison(TSQLExpression, String, TSQLExpression)
     case and(TSQLExpression, TSQLExpression)
@@ -38,7 +43,7 @@ enum TSQLTable: Equatable {
     /// `sys.databases`: `master`, `tempdb`, `model`, `msdb` and the databases of the server's folder.
     case systemDatabases
     /// `sys.database_files`: the current database's data (`ROWS`) and log (`LOG`) file, with the logical and
-    /// physical names a restore's `MOVE` set.
+    /// physical names a restore's `MOVE` set and `size` in 8-KB pages (the stand-in's files, rounded up).
     case systemDatabaseFiles
 }
 
