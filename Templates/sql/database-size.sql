@@ -1,6 +1,5 @@
 -- octoprov: the size of the instance's database files (8 KB pages), which bounds its backup's size.
--- Read-only; one `name|value` line (run with sqlcmd -x -b -h -1 -W -s "|"). Run on windows and
--- linux-container only: the stand-in's sys.database_files has no size column.
+-- Read-only; one `name|value` line (run with sqlcmd -x -b -h -1 -W -s "|"), on every platform.
 USE {{ database | ident }};
 GO
 SET NOCOUNT ON;

@@ -282,6 +282,7 @@ if ! same_version "$installed" "$from_version" && ! same_version "$installed" "$
 fi
 require_sql database-exists.sql
 require_sql database-version.sql
+require_sql database-size.sql
 run_sql "$work_dir/database-exists.sql" || fail "Checking whether the database exists failed; see the sqlcmd output above."
 [[ $(sql_value database_exists) == 1 ]] || fail "The instance's database does not exist; provision the instance before upgrading it."
 run_sql "$work_dir/database-version.sql" || fail "Reading the database failed; see the sqlcmd output above."
@@ -303,7 +304,8 @@ fact free_bytes_work_dir "$free"
 if [[ $upgraded == true ]]; then
     finish false "The instance's database is already upgraded to $version."
 fi
-database_bytes=$(du -sk -- "$sql_data_root" 2>/dev/null | awk '{ printf "%d\n", $1 * 1024 }') || true
+run_sql "$work_dir/database-size.sql" || fail "Reading the database's size failed; see the sqlcmd output above."
+database_bytes=$(sql_value database_bytes)
 fact database_bytes "$database_bytes"
 if [[ ! -f $upgrade_backup_file && $database_bytes =~ ^[0-9]+$ && $free =~ ^[0-9]+$ ]] && ((free < database_bytes)); then
     fail "The work folder has $free bytes free, less than the $database_bytes bytes the database's backup may take; free some space on the host."

@@ -30,7 +30,7 @@ extension StandInStepFlow {
 
     /// The upgrade's T-SQL files and the teardown's, which octoprov uploads with those steps.
     static let upgradeSQL = [
-        "database-exists", "database-version", "backup-header", "backup-database", "verify-quarantine",
+        "database-exists", "database-version", "database-size", "backup-header", "backup-database", "verify-quarantine",
         "drop-database",
     ]
 

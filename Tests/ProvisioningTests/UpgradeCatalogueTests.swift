@@ -98,12 +98,12 @@ import Testing
         func step(_ name: String, in steps: [StepDefinition]) -> StepDefinition? { steps.first { $0.name == name } }
 
         // A clone on a standin host: no SQL login, no Master Key on the host (the stand-in keeps its own), the
-        // quarantine read by start and verify, no database-size.sql (the stand-in cannot size its files).
+        // quarantine read by start and verify, and the database's size read as on the other platforms.
         let standin = try #require(try Self.inventory(CheckFixture.yaml(CheckFixture.clone)).inventory.instances.first)
         let clone = StepCatalogue.upgradeSteps(for: standin)
         #expect(clone.map(\.name) == StepCatalogue.upgrade.map(\.name))
         let cloneSQL = Dictionary(uniqueKeysWithValues: clone.map { ($0.name, $0.sqlTemplates) })
-        #expect(cloneSQL["upgrade-preflight"] == ["database-exists", "database-version"])
+        #expect(cloneSQL["upgrade-preflight"] == ["database-exists", "database-version", "database-size"])
         #expect(cloneSQL["backup-database"] == ["database-version", "backup-header", "backup-database"])
         #expect(cloneSQL["drain"] == ["database-version"])
         #expect(cloneSQL["upgrade-database"] == ["database-version"])

@@ -395,8 +395,6 @@ public enum StepCatalogue {
     /// - the Master Key only by a clone on `linux-container`, for `start` and `upgrade-database` (which runs the
     ///   new image's container);
     /// - `verify` needs octoprov's API key (`admin_api_key`);
-    /// - `database-size.sql` is read only on `windows` and `linux-container` (the stand-in's `sys.database_files`
-    ///   has no `size`: the standin script measures the stand-in's data folder);
     /// - `verify-quarantine.sql` is read only for a clone: by `start` and `verify`, and by `upgrade-database`
     ///   on `linux-container`, which starts the server.
     ///
@@ -408,8 +406,6 @@ public enum StepCatalogue {
         upgrade.map { definition in
             var step = resolved(definition, for: spec, variables: variables)
             switch step.name {
-            case "upgrade-preflight" where spec.platform == .standin:
-                step.sqlTemplates.removeAll { $0 == "database-size" }
             case "upgrade-database" where spec.mode != .clone || spec.platform != .linuxContainer:
                 step.sqlTemplates.removeAll { $0 == "verify-quarantine" }
             case "start" where spec.mode != .clone, "verify" where spec.mode != .clone:
