@@ -143,6 +143,21 @@ struct MigratorRouteLiveTests {
         }
         #expect(projects.sorted() == ["Web App 1.1", "Web App 1.3"])
         #expect(triggers == 0 && machines == 0)
+        // Each with its deployment process, variables, channels and their lifecycles, as on the source.
+        let sourceClient = try OctopusClient(
+            baseURL: source,
+            apiKey: try String(contentsOfFile: "\(directory)/production/api-key", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        )
+        let sourceProjects = try await sourceClient.list(.projects, in: .space("Spaces-1"))
+        let copies = try await client.list(.projects, in: .space("Spaces-1"))
+        for name in projects {
+            let original = try #require(sourceProjects.first { $0.name == name })
+            let copy = try #require(copies.first { $0.name == name })
+            let expected = try await TestInstanceLiveTests.model(of: original, on: sourceClient)
+            #expect(!expected.steps.isEmpty && !expected.variables.isEmpty && !expected.channels.isEmpty, "\(name)")
+            #expect(try await TestInstanceLiveTests.model(of: copy, on: client) == expected, "\(name)")
+        }
 
         // The source host's export folder is gone; the password was in no process's arguments and in no output.
         let leftovers =

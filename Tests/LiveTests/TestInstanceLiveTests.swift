@@ -109,6 +109,21 @@ struct TestInstanceLiveTests {
         }
         #expect(projects.sorted() == ["Web App 1.1", "Web App 1.3", "Web App 1.4"])
         #expect(triggers == 0 && machines == 0)
+        // Each arrived with its deployment process, variables, channels and their lifecycles, as on the source.
+        let sourceClient = try OctopusClient(
+            baseURL: source,
+            apiKey: try String(contentsOfFile: "\(directory)/production/api-key", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        )
+        let sourceProjects = try await sourceClient.list(.projects, in: .space("Spaces-1"))
+        let copies = try await client.list(.projects, in: .space("Spaces-1"))
+        for name in projects {
+            let original = try #require(sourceProjects.first { $0.name == name })
+            let copy = try #require(copies.first { $0.name == name })
+            let expected = try await Self.model(of: original, on: sourceClient)
+            #expect(!expected.steps.isEmpty && !expected.variables.isEmpty && !expected.channels.isEmpty, "\(name)")
+            #expect(try await Self.model(of: copy, on: client) == expected, "\(name)")
+        }
 
         // A pattern that selects nothing, and a source at another version than the pin: one sentence each, at
         // preflight, before anything is installed.
@@ -189,11 +204,6 @@ struct TestInstanceLiveTests {
         // An export made earlier on the source, as an administrator hands it over (`source.export_file`, no
         // `source.url`): with the wrong password the import fails with Octopus's sentence and nothing is imported;
         // with the password the export was made with, a rerun imports it. (vm3 stopped at preflight above.)
-        let sourceClient = try OctopusClient(
-            baseURL: source,
-            apiKey: try String(contentsOfFile: "\(directory)/production/api-key", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-        )
         let wanted = try await sourceClient.list(.projects, in: .space("Spaces-1"))
             .filter { ["Web App 1.1", "Web App 1.4"].contains($0.name ?? "") }
         try #require(wanted.count == 2)
@@ -275,6 +285,40 @@ struct TestInstanceLiveTests {
         #expect(
             try await vm3Client.list(.projects, in: .space("Spaces-1")).compactMap(\.name).sorted()
                 == ["Web App 1.1", "Web App 1.4"]
+        )
+    }
+
+    /// What an import must carry of a project, by name: its deployment process's step names, its variables' names,
+    /// and its channels with their lifecycles (a channel without one follows the project's).
+    struct ProjectModel: Equatable {
+        var steps: [String]
+        var variables: [String]
+        var channels: [String]
+    }
+
+    static func model(of project: OctopusResource, on client: OctopusClient) async throws -> ProjectModel {
+        let prefix = "/api/\(project.spaceId ?? "Spaces-1")"
+        let process = try await client.get(
+            OctopusJSONValue.self,
+            "\(prefix)/deploymentprocesses/\(project.document["DeploymentProcessId"]?.stringValue ?? "")"
+        )
+        let variables = try await client.get(
+            OctopusJSONValue.self,
+            "\(prefix)/variables/\(project.document["VariableSetId"]?.stringValue ?? "")"
+        )
+        var channels: [String] = []
+        for channel in try await client.all(OctopusJSONValue.self, "\(prefix)/projects/\(project.id)/channels") {
+            let lifecycleId =
+                channel["LifecycleId"]?.stringValue ?? project.document["LifecycleId"]?.stringValue ?? ""
+            let lifecycle = try await client.get(OctopusJSONValue.self, "\(prefix)/lifecycles/\(lifecycleId)")
+            channels.append(
+                "\(channel["Name"]?.stringValue ?? "") → \(lifecycle["Name"]?.stringValue ?? "")"
+            )
+        }
+        return ProjectModel(
+            steps: (process["Steps"]?.arrayValue ?? []).compactMap { $0["Name"]?.stringValue },
+            variables: (variables["Variables"]?.arrayValue ?? []).compactMap { $0["Name"]?.stringValue }.sorted(),
+            channels: channels.sorted()
         )
     }
 
