@@ -78,6 +78,17 @@ struct UpgradeRebuildDriftLiveTests {
         let rerunSteps = rerun.instances.flatMap(\.hosts).flatMap(\.steps)
         #expect(!rerunSteps.isEmpty && rerunSteps.allSatisfy { $0.status == .ok }, "\(rerunSteps)")
 
+        // Provisioning an upgraded host again is refused, naming the way forward; nothing changes.
+        let reprovision = try await octoprov(["provision"] + common)
+        #expect(reprovision.status == 1)
+        #expect(
+            (reprovision.stdout + reprovision.stderr).contains(
+                "`octoprov upgrade` took this host to Octopus \(versionB), not the inventory's \(versionA)"
+            ),
+            "\(reprovision.stdout.suffix(1500))"
+        )
+        #expect(try await clone.root().version == versionB)
+
         // No drift yet: the clone is production's backup, upgraded.
         let calm = try await octoprov(["drift"] + common + ["--fail-above", "0"])
         #expect(calm.status == 0, "\(calm.stdout) \(calm.stderr)")

@@ -68,7 +68,7 @@ struct DriftCommand: AsyncParsableCommand {
 
     func run() async throws {
         let run = try ProvisionRun.prepare(selection: selection, stateDirectory: stateDirectory)
-        defer { for journal in run.journals.values { journal.close() } }
+        defer { run.closeJournals() }
         let redactor = run.redactor
         let clones = run.plan.hosts.filter { $0.instance.mode == .clone }
         for skipped in Set(run.plan.hosts.filter { $0.instance.mode != .clone }.map(\.instance.name)).sorted() {

@@ -14,6 +14,8 @@ struct ProvisionRun {
     /// Each instance's journal of the run's flow when it is not provisioning (`<instance>@upgrade`), kept apart so
     /// that an upgrade's `install` never stands for provisioning's.
     var flowJournals: [String: Journal] = [:]
+    /// `provision` and `verify`: each instance's upgrade journal, when an `upgrade` ran on it.
+    var upgradeJournals: [String: Journal] = [:]
     var environment: [String: String]
     var flow: ProvisioningPlan.Flow = .provision
 
@@ -55,8 +57,18 @@ struct ProvisionRun {
         }
         var journals: [String: Journal] = [:]
         var flowJournals: [String: Journal] = [:]
+        var upgradeJournals: [String: Journal] = [:]
+        let directory = stateDirectory ?? JournalLocation.defaultStateDirectory(environment: environment)
         for name in Set(plan.hosts.map(\.instance.name)).sorted() {
-            let keys = [name] + (flow == .provision ? [] : [journalKey(name, flow: flow.name)])
+            var keys = [name] + (flow == .provision ? [] : [journalKey(name, flow: flow.name)])
+            // Provisioning reads an earlier upgrade's journal, when there is one: an upgraded host is not provisioned.
+            let upgradeKey = journalKey(name, flow: ProvisioningPlan.Flow.upgradeName)
+            let upgradeJournal = JournalLocation.journalPath(
+                stateDirectory: directory,
+                inventoryPath: JournalLocation.canonicalInventoryPath(check.file),
+                instance: upgradeKey
+            )
+            if flow == .provision, FileManager.default.fileExists(atPath: upgradeJournal) { keys.append(upgradeKey) }
             for key in keys {
                 do {
                     let journal = try Journal.open(
@@ -67,9 +79,17 @@ struct ProvisionRun {
                         environment: environment
                     )
                     for warning in journal.warnings { Console.shared.err(redactor.redact(warning)) }
-                    if key == name { journals[name] = journal } else { flowJournals[name] = journal }
+                    if key == name {
+                        journals[name] = journal
+                    } else if flow == .provision {
+                        upgradeJournals[name] = journal
+                    } else {
+                        flowJournals[name] = journal
+                    }
                 } catch {
-                    for journal in Array(journals.values) + Array(flowJournals.values) { journal.close() }
+                    for journal in Array(journals.values) + Array(flowJournals.values) + Array(upgradeJournals.values) {
+                        journal.close()
+                    }
                     if case .locked = error { throw fail([error.description], 75) }
                     throw fail([error.description], 1)
                 }
@@ -80,6 +100,7 @@ struct ProvisionRun {
             redactor: redactor,
             journals: journals,
             flowJournals: flowJournals,
+            upgradeJournals: upgradeJournals,
             environment: environment,
             flow: flow
         )
@@ -125,9 +146,19 @@ struct ProvisionRun {
     /// instance names, so it never collides with an instance's own journal.
     static func journalKey(_ instance: String, flow: String) -> String { "\(instance)@\(flow)" }
 
+    /// The version an `upgrade` took `host` to, when its database upgrade finished and no `rebuild` cleared it.
+    static func upgradedVersion(_ journal: Journal?, host: String) -> String? {
+        guard let journal, journal.succeeded(host: host, step: "upgrade-database"),
+            let record = journal.record(host: host, step: "upgrade-preflight"), record.rerun == nil
+        else { return nil }
+        return record.facts["target_version"]
+    }
+
     /// Closes every journal the run opened.
     func closeJournals() {
-        for journal in Array(journals.values) + Array(flowJournals.values) { journal.close() }
+        for journal in Array(journals.values) + Array(flowJournals.values) + Array(upgradeJournals.values) {
+            journal.close()
+        }
     }
 
     /// Runs every host plan (at most `parallel` hosts at once) and closes the journals.
@@ -144,6 +175,7 @@ struct ProvisionRun {
         let redactor = redactor
         let journals = journals
         let flowJournals = flowJournals
+        let upgradeJournals = upgradeJournals
         let flowName = flow.name
         let printer = ProgressPrinter(quiet: quiet)
         let verifier = RESTVerifier.make(logger: logger, environment: environment)
@@ -161,6 +193,15 @@ struct ProvisionRun {
         let outcomes = await forEachHost(hostPlans, name: hostName, parallel: parallel) { hostPlan in
             guard let journal = journals[hostPlan.instance.name] else {
                 throw RunnerError("No journal is open for instance \(hostPlan.instance.name).")
+            }
+            if let upgraded = Self.upgradedVersion(upgradeJournals[hostPlan.instance.name], host: hostPlan.host.name),
+                upgraded != hostPlan.instance.version.description
+            {
+                throw RunnerError(
+                    "Nothing was changed: `octoprov upgrade` took this host to Octopus \(upgraded), not the inventory's "
+                        + "\(hostPlan.instance.version); run `octoprov upgrade --to \(upgraded)` to verify it there, or "
+                        + "`octoprov rebuild` to make it a copy at \(hostPlan.instance.version) again."
+                )
             }
             let secrets: StepSecretValues
             do {
