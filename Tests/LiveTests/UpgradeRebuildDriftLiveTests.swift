@@ -153,6 +153,19 @@ struct UpgradeRebuildDriftLiveTests {
         let caughtUp = try await octoprov(["drift"] + common + ["--fail-above", "0"])
         #expect(caughtUp.status == 0, "\(caughtUp.stdout) \(caughtUp.stderr)")
         #expect(caughtUp.stdout.contains("sandbox-clone/vm1: 0 of "), "\(caughtUp.stdout)")
+
+        // The rebuild kept the server folders, so its copy sent nothing; without them, everything is sent again.
+        #expect(rebuiltHost.steps.first { $0.name == "copy-folders" }?.status == .ok, "\(rebuiltHost.steps)")
+        let fresh = try await octoprov(
+            ["rebuild"] + common + ["--no-keep-folders", "--report-json", "\(base.path)/fresh.json"]
+        )
+        #expect(fresh.status == 0, "\(fresh.stdout.suffix(2000))")
+        #expect(fresh.stdout.contains("vm1: removed 5 server folder(s)."), "\(fresh.stdout.suffix(2000))")
+        let freshReport = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/fresh.json")))
+        let freshCopy = try #require(
+            freshReport.instances.first?.hosts.first?.steps.first { $0.name == "copy-folders" }
+        )
+        #expect(freshCopy.status == .changed, "\(freshCopy)")
     }
 
     /// The API key octoprov generated for the sandbox clone (the journal's secret file).
