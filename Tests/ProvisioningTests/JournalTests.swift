@@ -848,3 +848,47 @@ private final class LockHolder {
         )
     }
 }
+
+// MARK: - Upgrade state
+
+@Suite struct UpgradeStateTests {
+    @Test func theUpgradeJournalSaysWhichVersionAHostRuns() throws {
+        try withJournalFolder { stateDirectory, inventory in
+            let journal = try openJournal(stateDirectory, inventory, instance: "lab@upgrade")
+            defer { journal.close() }
+            let steps = StepCatalogue.upgrade.map(\.name)
+            journal.declareSteps(steps, host: "vm1")
+            #expect(UpgradeState.currentVersion(in: journal, host: "vm1") == nil)
+            #expect(UpgradeState.currentVersion(in: nil, host: "vm1") == nil)
+
+            // A → B, stopped before the database was upgraded: still at A.
+            let toB = ["from_version": "2023.3.13026", "target_version": "2024.1.11892"]
+            try record(
+                journal,
+                host: "vm1",
+                step: "upgrade-preflight",
+                hash: journal.inputHash(parts: ["to": "B"]),
+                facts: toB
+            )
+            try record(journal, host: "vm1", step: "drain", hash: journal.inputHash(parts: ["to": "B"]))
+            #expect(UpgradeState.currentVersion(in: journal, host: "vm1") == "2023.3.13026")
+
+            // Once the database is upgraded: at B.
+            try record(journal, host: "vm1", step: "upgrade-database", hash: journal.inputHash(parts: ["to": "B"]))
+            #expect(UpgradeState.currentVersion(in: journal, host: "vm1") == "2024.1.11892")
+
+            // B → C failing after its preflight: still at B (the preflight's new input reruns the later steps).
+            let toC = ["from_version": "2024.1.11892", "target_version": "2025.2.1"]
+            let hashC = journal.inputHash(parts: ["to": "C"])
+            _ = journal.decision(host: "vm1", step: "upgrade-preflight", inputHash: hashC)
+            try record(journal, host: "vm1", step: "upgrade-preflight", hash: hashC, facts: toC)
+            try record(journal, host: "vm1", step: "drain", hash: hashC, status: .failed)
+            #expect(UpgradeState.currentVersion(in: journal, host: "vm1") == "2024.1.11892")
+
+            // `rebuild` clears the journal: it says nothing any more.
+            try journal.reset(host: "vm1", from: "upgrade-preflight")
+            #expect(UpgradeState.currentVersion(in: journal, host: "vm1") == nil)
+            #expect(UpgradeState.currentVersion(in: journal, host: "vm2") == nil)
+        }
+    }
+}

@@ -121,8 +121,9 @@ struct UpgradeCommand: AsyncParsableCommand {
     }
 
     /// The version each host upgrades from, by `instance/host`, when an earlier `upgrade` recorded one in the
-    /// instance's upgrade journal: the version it reached, or, when that upgrade was to `target` (a rerun) or did
-    /// not finish, the version it started from. Hosts without an upgrade upgrade from the inventory's version.
+    /// instance's upgrade journal: where it is now (``UpgradeState/currentVersion(in:host:)``), or, when the last
+    /// upgrade was to `target` (a rerun), where that one started. Hosts without an upgrade upgrade from the
+    /// inventory's version.
     static func reachedVersions(
         _ hosts: [ProvisioningPlan.HostPlan],
         target: OctopusVersion,
@@ -147,15 +148,18 @@ struct UpgradeCommand: AsyncParsableCommand {
             }
             defer { journal.close() }
             for host in hosts where host.instance.name == instance {
-                // A record marked to rerun (`rebuild` cleared the journal) says nothing about the host any more.
-                guard let record = journal.record(host: host.host.name, step: "upgrade-preflight"), record.rerun == nil
-                else { continue }
-                let facts = record.facts
-                guard let started = facts["from_version"].flatMap({ try? OctopusVersion(parsing: $0) }),
-                    let aimed = facts["target_version"].flatMap({ try? OctopusVersion(parsing: $0) })
-                else { continue }
-                let finished = journal.succeeded(host: host.host.name, step: "upgrade-database")
-                reached["\(instance)/\(host.host.name)"] = finished && aimed != target ? aimed : started
+                // A rerun of the last upgrade starts where that upgrade started, so that nothing changes.
+                let record = journal.record(host: host.host.name, step: "upgrade-preflight")
+                let aimed = record?.facts["target_version"].flatMap { try? OctopusVersion(parsing: $0) }
+                let current = UpgradeState.currentVersion(in: journal, host: host.host.name)
+                    .flatMap { try? OctopusVersion(parsing: $0) }
+                guard var version = current else { continue }
+                if aimed == target,
+                    let started = record?.facts["from_version"].flatMap({ try? OctopusVersion(parsing: $0) })
+                {
+                    version = started
+                }
+                reached["\(instance)/\(host.host.name)"] = version
             }
         }
         return reached

@@ -146,14 +146,6 @@ struct ProvisionRun {
     /// instance names, so it never collides with an instance's own journal.
     static func journalKey(_ instance: String, flow: String) -> String { "\(instance)@\(flow)" }
 
-    /// The version an `upgrade` took `host` to, when its database upgrade finished and no `rebuild` cleared it.
-    static func upgradedVersion(_ journal: Journal?, host: String) -> String? {
-        guard let journal, journal.succeeded(host: host, step: "upgrade-database"),
-            let record = journal.record(host: host, step: "upgrade-preflight"), record.rerun == nil
-        else { return nil }
-        return record.facts["target_version"]
-    }
-
     /// Closes every journal the run opened.
     func closeJournals() {
         for journal in Array(journals.values) + Array(flowJournals.values) + Array(upgradeJournals.values) {
@@ -194,7 +186,10 @@ struct ProvisionRun {
             guard let journal = journals[hostPlan.instance.name] else {
                 throw RunnerError("No journal is open for instance \(hostPlan.instance.name).")
             }
-            if let upgraded = Self.upgradedVersion(upgradeJournals[hostPlan.instance.name], host: hostPlan.host.name),
+            if let upgraded = UpgradeState.currentVersion(
+                in: upgradeJournals[hostPlan.instance.name],
+                host: hostPlan.host.name
+            ),
                 upgraded != hostPlan.instance.version.description
             {
                 throw RunnerError(
