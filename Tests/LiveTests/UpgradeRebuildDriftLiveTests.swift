@@ -24,7 +24,8 @@ struct UpgradeRebuildDriftLiveTests {
         let versionB = "2024.1.11892"
         let older = "2020.6.4937"
         let common = ["-i", layout.inventoryPath, "--state-dir", stateDirectory]
-        let provisioned = try await octoprov(["provision"] + common)
+        // `rebuild` on a fresh VM: nothing to tear down, then the clone is provisioned.
+        let provisioned = try await octoprov(["rebuild"] + common)
         try #require(provisioned.status == 0, "\(provisioned.stdout.suffix(2000))")
 
         let vm = try #require(state.vms.first)

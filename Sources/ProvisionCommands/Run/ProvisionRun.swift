@@ -205,7 +205,7 @@ struct ProvisionRun {
                     let host = hostPlan.host.name
                     let name = StepSecret.adminAPIKey.rawValue
                     apiKey = journal.storedSecret(named: name, host: host)
-                    if apiKey == nil, onlyStep == "verify" || flowName != "provision" {
+                    if apiKey == nil, onlyStep == "verify" || flowName == ProvisioningPlan.Flow.upgradeName {
                         throw RunnerError(
                             "No API key was created on \(host) yet (the admin step makes one); run `octoprov "
                                 + "provision` for it first."
