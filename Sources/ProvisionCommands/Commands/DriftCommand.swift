@@ -92,7 +92,7 @@ struct DriftCommand: AsyncParsableCommand {
         let environment = run.environment
         // Production once per instance: every clone of one spec is compared with the same snapshot.
         var sources: [String: Result<[ProjectSnapshot], any Error>] = [:]
-        for spec in uniqueInstances(clones) {
+        for spec in run.plan.instances where spec.mode == .clone {
             guard let production = spec.production else { continue }
             do {
                 let apiKey = try production.apiKey.read(environment: environment)
@@ -112,10 +112,7 @@ struct DriftCommand: AsyncParsableCommand {
                 guard let journal = run.journals[plan.instance.name],
                     let apiKey = journal.storedSecret(named: StepSecret.adminAPIKey.rawValue, host: plan.host.name)
                 else {
-                    throw RunnerError(
-                        "No API key was created on \(plan.host.name) yet (the admin step makes one); run `octoprov "
-                            + "provision` for it first."
-                    )
+                    throw RunnerError.noAPIKey(host: plan.host.name)
                 }
                 let secrets = StepSecretValues(values: [.adminAPIKey: apiKey])
                 Console.shared.out("Reading the clone's projects on \(label).")
@@ -177,14 +174,5 @@ struct DriftCommand: AsyncParsableCommand {
         }
         if unreachable { throw ExitCode(2) }
         if exceeded || results.contains(where: { $0.drift == nil }) { throw ExitCode(1) }
-    }
-
-    /// The instances of `plans`, each once, in plan order.
-    private func uniqueInstances(_ plans: [ProvisioningPlan.HostPlan]) -> [InstanceSpec] {
-        var instances: [InstanceSpec] = []
-        for plan in plans where !instances.contains(where: { $0.name == plan.instance.name }) {
-            instances.append(plan.instance)
-        }
-        return instances
     }
 }

@@ -46,10 +46,7 @@ struct RebuildCommand: AsyncParsableCommand {
         )
         // Teardown always runs: its journal is only there to report what it did.
         for hostPlan in teardown.plan.hosts {
-            guard let journal = teardown.flowJournals[hostPlan.instance.name],
-                let first = journal.records(host: hostPlan.host.name).first?.step
-            else { continue }
-            try? journal.reset(host: hostPlan.host.name, from: first)
+            try? teardown.flowJournals[hostPlan.instance.name]?.resetAll(host: hostPlan.host.name)
         }
         let environment = teardown.environment
         let hostPlans = teardown.plan.hosts

@@ -133,19 +133,12 @@ struct UpgradeCommand: AsyncParsableCommand {
     ) throws -> [String: OctopusVersion] {
         var reached: [String: OctopusVersion] = [:]
         for instance in Set(hosts.map(\.instance.name)).sorted() {
-            let journal: Journal
-            do {
-                journal = try Journal.open(
-                    inventory: inventory,
-                    instance: ProvisionRun.journalKey(instance, flow: ProvisioningPlan.Flow.upgradeName),
-                    stateDirectory: stateDirectory,
-                    redactor: redactor
-                )
-            } catch {
-                Console.shared.err(redactor.redact(error.description))
-                if case .locked = error { throw ExitCode(75) }
-                throw ExitCode(1)
-            }
+            let journal = try ProvisionRun.openJournal(
+                inventory: inventory,
+                instance: ProvisionRun.journalKey(instance, flow: ProvisioningPlan.Flow.upgradeName),
+                stateDirectory: stateDirectory,
+                redactor: redactor
+            )
             defer { journal.close() }
             for host in hosts where host.instance.name == instance {
                 // A rerun of the last upgrade starts where that upgrade started, so that nothing changes.

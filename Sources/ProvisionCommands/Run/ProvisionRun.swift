@@ -70,28 +70,28 @@ struct ProvisionRun {
             )
             if flow == .provision, FileManager.default.fileExists(atPath: upgradeJournal) { keys.append(upgradeKey) }
             for key in keys {
+                let journal: Journal
                 do {
-                    let journal = try Journal.open(
+                    journal = try openJournal(
                         inventory: check.file,
                         instance: key,
                         stateDirectory: stateDirectory,
                         redactor: redactor,
                         environment: environment
                     )
-                    for warning in journal.warnings { Console.shared.err(redactor.redact(warning)) }
-                    if key == name {
-                        journals[name] = journal
-                    } else if flow == .provision {
-                        upgradeJournals[name] = journal
-                    } else {
-                        flowJournals[name] = journal
-                    }
                 } catch {
                     for journal in Array(journals.values) + Array(flowJournals.values) + Array(upgradeJournals.values) {
                         journal.close()
                     }
-                    if case .locked = error { throw fail([error.description], 75) }
-                    throw fail([error.description], 1)
+                    throw error
+                }
+                for warning in journal.warnings { Console.shared.err(redactor.redact(warning)) }
+                if key == name {
+                    journals[name] = journal
+                } else if flow == .provision {
+                    upgradeJournals[name] = journal
+                } else {
+                    flowJournals[name] = journal
                 }
             }
         }
@@ -116,29 +116,46 @@ struct ProvisionRun {
     ) throws {
         for instance in Set(hosts.map(\.instance.name)).sorted() {
             for key in [instance, journalKey(instance, flow: ProvisioningPlan.Flow.upgradeName)] {
-                let journal: Journal
-                do {
-                    journal = try Journal.open(
-                        inventory: inventory,
-                        instance: key,
-                        stateDirectory: stateDirectory,
-                        redactor: redactor
-                    )
-                } catch {
-                    Console.shared.err(redactor.redact(error.description))
-                    throw ExitCode(1)
-                }
+                let journal = try openJournal(
+                    inventory: inventory,
+                    instance: key,
+                    stateDirectory: stateDirectory,
+                    redactor: redactor
+                )
                 defer { journal.close() }
                 for host in hosts where host.instance.name == instance {
-                    guard let first = journal.records(host: host.host.name).first?.step else { continue }
                     do {
-                        try journal.reset(host: host.host.name, from: first)
+                        try journal.resetAll(host: host.host.name)
                     } catch {
                         Console.shared.err(redactor.redact(error.description))
                         throw ExitCode(1)
                     }
                 }
             }
+        }
+    }
+
+    /// Opens (locks) the journal of `instance` (or of a flow's key, ``journalKey(_:flow:)``); on failure prints the
+    /// one sentence and throws the exit code: 75 when another run holds it, else 1.
+    static func openJournal(
+        inventory: String,
+        instance: String,
+        stateDirectory: String?,
+        redactor: Redactor,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> Journal {
+        do {
+            return try Journal.open(
+                inventory: inventory,
+                instance: instance,
+                stateDirectory: stateDirectory,
+                redactor: redactor,
+                environment: environment
+            )
+        } catch {
+            Console.shared.err(redactor.redact(error.description))
+            if case .locked = error { throw ExitCode(75) }
+            throw ExitCode(1)
         }
     }
 
@@ -206,10 +223,7 @@ struct ProvisionRun {
                     let name = StepSecret.adminAPIKey.rawValue
                     apiKey = journal.storedSecret(named: name, host: host)
                     if apiKey == nil, onlyStep == "verify" || flowName == ProvisioningPlan.Flow.upgradeName {
-                        throw RunnerError(
-                            "No API key was created on \(host) yet (the admin step makes one); run `octoprov "
-                                + "provision` for it first."
-                        )
+                        throw RunnerError.noAPIKey(host: host)
                     }
                     if apiKey == nil {
                         let generated = OctopusAPIKey.generate()
@@ -287,13 +301,9 @@ struct ProvisionRun {
                 )
             }
         }
-        var instances: [InstanceSpec] = []
-        for hostPlan in plan.hosts where !instances.contains(where: { $0.name == hostPlan.instance.name }) {
-            instances.append(hostPlan.instance)
-        }
         return ProvisionOutcome(
             inventory: plan.file,
-            instances: instances,
+            instances: plan.instances,
             started: startedAt,
             hosts: hosts,
             unreachable: unreachable,

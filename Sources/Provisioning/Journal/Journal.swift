@@ -443,6 +443,16 @@ public final class Journal: Sendable {
         }
     }
 
+    /// Marks every recorded step of `host` to rerun, as after its instance was torn down (`rebuild`); a host with no
+    /// recorded steps is left alone.
+    ///
+    /// - Parameter host: The host's name.
+    /// - Throws: ``JournalError/file(_:)``; ``JournalError/closed(path:)``.
+    public func resetAll(host: String) throws(JournalError) {
+        guard let first = records(host: host).first?.step else { return }
+        try reset(host: host, from: first)
+    }
+
     // MARK: - Generated secrets
 
     /// The secret named `name` that octoprov generated for `host` in an earlier run (``storeSecret(_:named:host:)``).

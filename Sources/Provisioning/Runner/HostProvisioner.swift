@@ -672,4 +672,12 @@ public struct RunnerError: Error, Sendable, CustomStringConvertible {
     public init(_ description: String) {
         self.description = description
     }
+
+    /// `host` has no API key of octoprov's yet: a command that reads its REST API (`verify`, `upgrade`, `drift`)
+    /// needs `provision` to have run its admin step first.
+    public static func noAPIKey(host: String) -> RunnerError {
+        RunnerError(
+            "No API key was created on \(host) yet (the admin step makes one); run `octoprov provision` for it first."
+        )
+    }
 }

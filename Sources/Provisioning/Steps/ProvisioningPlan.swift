@@ -92,6 +92,15 @@ public struct ProvisioningPlan: Sendable {
     /// The plans, instance by instance in file order, and within an instance host by host in file order.
     public var hosts: [HostPlan]
 
+    /// The planned instances, each once, in plan order (their host plans' specs).
+    public var instances: [InstanceSpec] {
+        var instances: [InstanceSpec] = []
+        for host in hosts where !instances.contains(where: { $0.name == host.instance.name }) {
+            instances.append(host.instance)
+        }
+        return instances
+    }
+
     /// Builds the plan for a checked inventory.
     ///
     /// - Parameters:
