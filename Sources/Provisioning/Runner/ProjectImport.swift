@@ -84,23 +84,16 @@ public enum ProjectImport {
                 scope = .unscoped
             }
             let available = try await client.list(.projects, in: scope)
-            var selected: [Selection.Project] = []
-            for pattern in chosen.patterns {
-                let matches = available.filter { project in
-                    globMatches(pattern.lowercased(), (project.name ?? "").lowercased())
-                }
-                guard !matches.isEmpty else {
-                    let names = available.compactMap(\.name).sorted()
-                    throw RunnerError(
-                        "The project pattern `\(pattern)` matches no project in \(spaceName ?? "the source") "
-                            + "(it has: \(names.prefix(20).joined(separator: ", "))\(names.count > 20 ? ", …" : "")); "
-                            + "correct `source.projects`."
-                    )
-                }
-                for match in matches where !selected.contains(where: { $0.id == match.id }) {
-                    selected.append(Selection.Project(id: match.id, name: match.name ?? match.id))
-                }
+            let matched = matching(chosen.patterns, in: available, name: { $0.name ?? "" })
+            if let pattern = matched.unmatched.first {
+                let names = available.compactMap(\.name).sorted()
+                throw RunnerError(
+                    "The project pattern `\(pattern)` matches no project in \(spaceName ?? "the source") "
+                        + "(it has: \(names.prefix(20).joined(separator: ", "))\(names.count > 20 ? ", …" : "")); "
+                        + "correct `source.projects`."
+                )
             }
+            let selected = matched.selected.map { Selection.Project(id: $0.id, name: $0.name ?? $0.id) }
             selections.append(
                 Selection(version: root.version, spaceId: spaceId, spaceName: spaceName, projects: selected)
             )
@@ -273,7 +266,9 @@ public enum ProjectImport {
             let scope = try await target.scope(forSpaceNamed: hasSpaces ? selection.space ?? "Default" : nil)
             let fileName = (file as NSString).lastPathComponent
             let before = try await target.list(.projects, in: scope).compactMap(\.name)
-            if let chosen = Self.chosen(selection.patterns, among: before) {
+            let present = matching(selection.patterns, in: before, name: { $0 })
+            if present.unmatched.isEmpty {
+                let chosen = present.selected
                 return StepScriptResult(
                     changed: false,
                     message: "The \(chosen.count) project(s) of \(fileName) are already on the test instance.",
@@ -295,14 +290,13 @@ public enum ProjectImport {
                 interval: pollInterval
             )
             let after = try await target.list(.projects, in: scope).compactMap(\.name)
-            guard let chosen = Self.chosen(selection.patterns, among: after) else {
-                let unmatched = selection.patterns.filter { pattern in
-                    !after.contains { globMatches(pattern.lowercased(), $0.lowercased()) }
-                }
+            let arrived = matching(selection.patterns, in: after, name: { $0 })
+            let chosen = arrived.selected
+            guard arrived.unmatched.isEmpty else {
                 throw RunnerError(
-                    "\(fileName) was imported but `\(unmatched.joined(separator: "`, `"))` selects no project on the test "
-                        + "instance (it has: \(after.sorted().joined(separator: ", "))); correct `source.projects` or use "
-                        + "another export."
+                    "\(fileName) was imported but `\(arrived.unmatched.joined(separator: "`, `"))` selects no project on "
+                        + "the test instance (it has: \(after.sorted().joined(separator: ", "))); correct `source.projects` "
+                        + "or use another export."
                 )
             }
             let new = chosen.filter { !before.contains($0) }
@@ -312,17 +306,23 @@ public enum ProjectImport {
                 facts: ["projects": chosen.joined(separator: ", "), "export_file": fileName]
             )
         }
+    }
 
-        /// The projects `patterns` select among `names`, or `nil` when a pattern selects none.
-        static func chosen(_ patterns: [String], among names: [String]) -> [String]? {
-            var chosen: [String] = []
-            for pattern in patterns {
-                let matches = names.filter { globMatches(pattern.lowercased(), $0.lowercased()) }
-                guard !matches.isEmpty else { return nil }
-                chosen += matches.filter { !chosen.contains($0) }
-            }
-            return chosen
+    /// What project names or globs (`*`, `?`, case ignored) select among `items`: each item once, in the order the
+    /// patterns first select them, and the patterns that select nothing.
+    static func matching<Item: Equatable>(
+        _ patterns: [String],
+        in items: [Item],
+        name: (Item) -> String
+    ) -> (selected: [Item], unmatched: [String]) {
+        var selected: [Item] = []
+        var unmatched: [String] = []
+        for pattern in patterns {
+            let matches = items.filter { globMatches(pattern.lowercased(), name($0).lowercased()) }
+            if matches.isEmpty { unmatched.append(pattern) }
+            selected += matches.filter { !selected.contains($0) }
         }
+        return (selected, unmatched)
     }
 
     /// Waits for a task and throws one sentence when it did not succeed.
