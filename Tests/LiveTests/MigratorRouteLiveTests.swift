@@ -144,11 +144,7 @@ struct MigratorRouteLiveTests {
         #expect(projects.sorted() == ["Web App 1.1", "Web App 1.3"])
         #expect(triggers == 0 && machines == 0)
         // Each with its deployment process, variables, channels and their lifecycles, as on the source.
-        let sourceClient = try OctopusClient(
-            baseURL: source,
-            apiKey: try String(contentsOfFile: "\(directory)/production/api-key", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-        )
+        let sourceClient = try productionClient(layout, state: state)
         let sourceProjects = try await sourceClient.list(.projects, in: .space("Spaces-1"))
         let copies = try await client.list(.projects, in: .space("Spaces-1"))
         for name in projects {

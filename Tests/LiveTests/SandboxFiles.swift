@@ -1,4 +1,5 @@
 import Foundation
+import Provisioning
 import Sandbox
 
 /// Writes `text` to `path`, created with mode 0600 as a secret file must be (never readable by others, not even
@@ -14,4 +15,11 @@ func mirrorPackageSHA256(_ layout: SandboxLayout, version: String) throws -> Str
     let file = "\(layout.mirrorDirectory)/octopus-standin-\(version).tar.gz.sha256"
     let line = try String(contentsOfFile: file, encoding: .utf8)
     return String(line.prefix { !$0.isWhitespace })
+}
+
+/// A client for the sandbox's production instance, with production's admin API key (`DIR/production/api-key`).
+func productionClient(_ layout: SandboxLayout, state: SandboxState) throws -> OctopusClient {
+    guard let url = state.productionURL else { throw CocoaError(.fileReadUnknown) }
+    let apiKey = try String(contentsOfFile: "\(layout.productionDirectory)/api-key", encoding: .utf8)
+    return try OctopusClient(baseURL: url, apiKey: apiKey.trimmingCharacters(in: .whitespacesAndNewlines))
 }

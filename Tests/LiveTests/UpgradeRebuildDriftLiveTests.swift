@@ -96,11 +96,7 @@ struct UpgradeRebuildDriftLiveTests {
         #expect(calm.stdout.contains("sandbox-clone/vm1: 0 of "))
 
         // Two projects change on production: one's deployment process, another gets a release.
-        let production = try OctopusClient(
-            baseURL: try #require(state.productionURL),
-            apiKey: try String(contentsOfFile: "\(directory)/production/api-key", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-        )
+        let production = try productionClient(layout, state: state)
         let projects = try await production.list(.projects, in: .space("Spaces-1"))
         let first = try #require(projects.first { $0.name == "Web App 1.1" })
         let second = try #require(projects.first { $0.name == "Web App 1.3" })
