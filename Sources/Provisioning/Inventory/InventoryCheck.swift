@@ -46,29 +46,23 @@ public struct InventoryCheck: Sendable {
 
     /// Local packages whose SHA-256 is not the pinned one.
     static func packageProblems(_ inventory: Inventory) -> [InventoryError] {
-        var digests: [String: String] = [:]
         var errors: [InventoryError] = []
         for spec in inventory.instances {
             guard let package = spec.package, let file = package.localFile else { continue }
             let keyPath = "instances.\(spec.name).package.sha256"
             let digest: String
-            if let known = digests[file] {
-                digest = known
-            } else {
-                do {
-                    digest = try FileDigest.sha256(path: file)
-                } catch {
-                    errors.append(
-                        InventoryError(
-                            .unreadableFile,
-                            at: package.sha256Location,
-                            keyPath: keyPath,
-                            "The package \(file) of instance `\(spec.name)` cannot be read (\(error))."
-                        )
+            do {
+                digest = try FileDigest.sha256(path: file)
+            } catch {
+                errors.append(
+                    InventoryError(
+                        .unreadableFile,
+                        at: package.sha256Location,
+                        keyPath: keyPath,
+                        "The package \(file) of instance `\(spec.name)` cannot be read (\(error))."
                     )
-                    continue
-                }
-                digests[file] = digest
+                )
+                continue
             }
             if digest != package.sha256 {
                 errors.append(

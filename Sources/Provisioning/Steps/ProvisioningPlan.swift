@@ -125,26 +125,20 @@ public struct ProvisioningPlan: Sendable {
         let selection = try select(inventory, file: check.file, instance: instance, limit: limit)
         var plans: [HostPlan] = []
         var problems: [TemplateError] = []
-        var digests: [String: String] = [:]
         for (spec, hostNames) in selection {
             var backupSHA256 = ""
             if let backup = spec.backup {
-                if let known = digests[backup] {
-                    backupSHA256 = known
-                } else {
-                    do {
-                        backupSHA256 = try FileDigest.sha256(path: backup)
-                        digests[backup] = backupSHA256
-                    } catch {
-                        throw .invalidInput([
-                            InventoryError(
-                                .unreadableFile,
-                                at: spec.location,
-                                keyPath: "instances.\(spec.name).backup",
-                                "The backup \(backup) of instance `\(spec.name)` cannot be read (\(error))."
-                            )
-                        ])
-                    }
+                do {
+                    backupSHA256 = try FileDigest.sha256(path: backup)
+                } catch {
+                    throw .invalidInput([
+                        InventoryError(
+                            .unreadableFile,
+                            at: spec.location,
+                            keyPath: "instances.\(spec.name).backup",
+                            "The backup \(backup) of instance `\(spec.name)` cannot be read (\(error))."
+                        )
+                    ])
                 }
             }
             for name in hostNames {
