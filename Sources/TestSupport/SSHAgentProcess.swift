@@ -47,7 +47,7 @@ public final class SSHAgentProcess: @unchecked Sendable {
         stop()
     }
 
-    /// Starts `ssh-agent -D -a directory/agent.sock` and waits (up to 5 s) for its socket to appear.
+    /// Starts `ssh-agent -D -a directory/agent.sock` and waits (up to 5 s) until its socket accepts a connection.
     ///
     /// `directory` is created if missing; it must not already hold an `agent.sock`. Unix socket paths are
     /// limited to about 100 bytes, so keep `directory` short (a folder under /tmp is fine).
@@ -97,11 +97,12 @@ public final class SSHAgentProcess: @unchecked Sendable {
             agent.lifeline = lifeline
         }
         let deadline = Date().addingTimeInterval(5)
-        while !FileManager.default.fileExists(atPath: agent.socketPath) {
+        // The socket file appears at bind(), before the agent listens: a connection is what says it is ready.
+        while !Self.accepts(agent.socketPath) {
             if !process.isRunning || Date() >= deadline {
                 let reason =
                     process.isRunning
-                    ? "its socket did not appear within 5 seconds"
+                    ? "its socket did not accept a connection within 5 seconds"
                     : "it exited with status \(process.exitStatus ?? -1)"
                 agent.stop()
                 throw TestSupportError.agentStartFailed(
@@ -112,6 +113,31 @@ public final class SSHAgentProcess: @unchecked Sendable {
             usleep(10_000)
         }
         return agent
+    }
+
+    /// Whether a Unix socket at `path` accepts a connection now.
+    private static func accepts(_ path: String) -> Bool {
+        #if canImport(Glibc) || canImport(Musl)
+            let stream = Int32(SOCK_STREAM.rawValue)
+        #else
+            let stream = SOCK_STREAM
+        #endif
+        let descriptor = socket(AF_UNIX, stream, 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: bytes)
+        }
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return connected == 0
     }
 
     /// Stops every agent started by this process that is still running.
