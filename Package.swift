@@ -126,7 +126,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProvisioningTests",
-            dependencies: ["Provisioning", "SSHKit"],
+            dependencies: ["Provisioning", "SSHKit", "TestSupport"],
             // Python checkers the template tests run with sqlglot and tree-sitter-powershell.
             exclude: [
                 "Support/check_tsql.py", "Support/check_powershell.py", "Support/check_step_tsql.py",

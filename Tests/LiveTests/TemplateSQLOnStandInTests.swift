@@ -594,15 +594,13 @@ final class StandInStepFlow {
         let current = ProcessInfo.processInfo.environment
         process.environment = ["PATH": current["PATH"] ?? "/usr/bin:/bin", "HOME": current["HOME"] ?? "/tmp"]
             .merging(environment) { _, new in new }
-        let inPipe = Pipe()
         let out = Pipe()
         let err = Pipe()
-        process.standardInput = inPipe
+        // A file, not a pipe: a script that refuses before reading its stdin must not SIGPIPE this process.
+        process.standardInput = try TestSupport.standardInput(input)
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        inPipe.fileHandleForWriting.write(input)
-        try inPipe.fileHandleForWriting.close()
         let stderrData = LockedData()
         let reader = Thread { stderrData.set(err.fileHandleForReading.readDataToEndOfFile()) }
         reader.start()

@@ -1,5 +1,6 @@
 import Foundation
 import Provisioning
+import TestSupport
 import Testing
 
 // MARK: - Running the checkers
@@ -16,16 +17,14 @@ func runTool(_ arguments: [String], input: String = "") throws -> ToolResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
-    let stdin = Pipe()
     let stdout = Pipe()
     let stderr = Pipe()
-    process.standardInput = stdin
+    // A file, not a pipe: a tool that exits before reading its stdin must not SIGPIPE this process.
+    process.standardInput = try TestSupport.standardInput(Data(input.utf8))
     process.standardOutput = stdout
     process.standardError = stderr
     try process.run()
-    // Inputs and outputs here are a few hundred bytes, well under a pipe's buffer.
-    try stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
-    try stdin.fileHandleForWriting.close()
+    // Outputs here are a few hundred bytes, well under a pipe's buffer.
     let out = stdout.fileHandleForReading.readDataToEndOfFile()
     let err = stderr.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
