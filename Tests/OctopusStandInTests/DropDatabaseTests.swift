@@ -121,6 +121,18 @@ struct DropDatabaseTests {
             #expect(dropped.status == 1)
             #expect(dropped.all.contains("Msg 3702, Level 16, State 4"), "\(dropped.all)")
             #expect(dropped.all.contains("Cannot drop database \"Octopus\" because it is currently in use."))
+            // Nor can it be overwritten by a restore: SQL Server wants exclusive access (Msg 3101).
+            let bak = machine.root + "/served.bak"
+            let backedUp = try machine.sqlcmd([
+                "-S", "(local)", "-b", "-Q", "BACKUP DATABASE [Octopus] TO DISK = N'\(bak)'",
+            ])
+            #expect(backedUp.status == 0, "\(backedUp.all)")
+            let restored = try machine.sqlcmd([
+                "-S", "(local)", "-b", "-Q", "RESTORE DATABASE [Octopus] FROM DISK = N'\(bak)' WITH REPLACE",
+            ])
+            #expect(restored.status == 1)
+            #expect(restored.all.contains("Msg 3101, Level 16"), "\(restored.all)")
+            #expect(restored.all.contains("Exclusive access could not be obtained because the database is in use."))
             let deleted = try machine.server(OctopusServerCLITests.current, ["database", "--delete"])
             #expect(deleted.status == 100)
             #expect(deleted.stderr.contains("currently in use") && deleted.stderr.contains("service"), "\(deleted.all)")

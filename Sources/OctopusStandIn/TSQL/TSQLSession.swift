@@ -281,7 +281,12 @@ public final class TSQLSession {
             case .database(let name):
                 let target = try text(name, line: line)
                 try Self.checkDatabaseName(target, line: line)
-                if target.lowercased() == database.lowercased() {
+                // SQL Server needs exclusive access to overwrite a database: not this connection's own, and not
+                // one a running Octopus Server holds connections to (here: a stand-in server running on it).
+                let served =
+                    dataFolder.databaseExists(server: server, database: target)
+                    && DatabaseUse.isInUse(databasePath: dataFolder.databasePath(server: server, database: target))
+                if target.lowercased() == database.lowercased() || served {
                     throw TSQLError(
                         .storage,
                         number: 3101,
