@@ -137,6 +137,18 @@ struct UpgradeRebuildDriftLiveTests {
         // Production's nightly backup, then rebuild: the clone is production's version again, with no drift.
         let backup = try await octoprov(["sandbox", "backup", "--dir", directory])
         #expect(backup.status == 0, "\(backup.stderr)")
+        // Until the rebuild, the upgraded clone is what it was: the upgrade's rerun is checked against the backup
+        // the clone was made from, not the newer one `backup:` now names, and changes nothing.
+        let afterBackup = try await octoprov(upgradeArguments + ["--report-json", "\(base.path)/after-backup.json"])
+        #expect(afterBackup.status == 0, "\(afterBackup.stdout.suffix(2000))")
+        #expect(afterBackup.stderr.contains("the clone was restored from another backup"), "\(afterBackup.stderr)")
+        let afterBackupSteps = try ProvisionReport(
+            json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/after-backup.json"))
+        ).instances.flatMap(\.hosts).flatMap(\.steps)
+        #expect(
+            !afterBackupSteps.isEmpty && afterBackupSteps.allSatisfy { $0.status == .ok },
+            "\(afterBackupSteps)"
+        )
         let rebuilt = try await octoprov(["rebuild"] + common + ["--report-json", "\(base.path)/rebuild.json"])
         #expect(rebuilt.status == 0, "\(rebuilt.stdout.suffix(3000))")
         let rebuildReport = try ProvisionReport(
@@ -163,6 +175,13 @@ struct UpgradeRebuildDriftLiveTests {
             freshReport.instances.first?.hosts.first?.steps.first { $0.name == "copy-folders" }
         )
         #expect(freshCopy.status == .changed, "\(freshCopy)")
+
+        // Another nightly backup: `verify` still checks the clone against the backup it was made from, and says so.
+        let nextBackup = try await octoprov(["sandbox", "backup", "--dir", directory])
+        #expect(nextBackup.status == 0, "\(nextBackup.stderr)")
+        let verified = try await octoprov(["verify"] + common)
+        #expect(verified.status == 0, "\(verified.stdout.suffix(2000))")
+        #expect(verified.stderr.contains("`octoprov rebuild` makes it again from the new one."), "\(verified.stderr)")
     }
 
     /// The API key octoprov generated for the sandbox clone (the journal's secret file).

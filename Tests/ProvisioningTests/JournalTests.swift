@@ -892,3 +892,43 @@ private final class LockHolder {
         }
     }
 }
+
+// MARK: - Clone state
+
+@Suite struct CloneStateTests {
+    @Test func theJournalSaysWhichBackupAClonesDatabaseHolds() throws {
+        try withJournalFolder { stateDirectory, inventory in
+            let journal = try openJournal(stateDirectory, inventory)
+            defer { journal.close() }
+            journal.declareSteps(cloneSteps, host: "vm1")
+            let first = String(repeating: "a1", count: 32)
+            let hash = journal.inputHash(parts: ["backup_sha256": first])
+            try record(journal, host: "vm1", step: "upload-backup", hash: hash, facts: ["backup_sha256": first])
+            try record(journal, host: "vm1", step: "restore", hash: hash)
+            // Uploaded and restored, not yet quarantined: nothing to check a clone against.
+            #expect(CloneState.restoredBackup(in: journal, host: "vm1") == nil)
+            try record(journal, host: "vm1", step: "quarantine", hash: hash, status: .ok)
+            #expect(CloneState.restoredBackup(in: journal, host: "vm1") == first)
+            #expect(CloneState.restoredBackup(in: journal, host: "vm2") == nil)
+
+            // A newer backup uploaded, its restore failed: the journal no longer vouches for either.
+            let second = String(repeating: "b2", count: 32)
+            let newer = journal.inputHash(parts: ["backup_sha256": second])
+            try record(journal, host: "vm1", step: "upload-backup", hash: newer, facts: ["backup_sha256": second])
+            try record(journal, host: "vm1", step: "restore", hash: newer, status: .failed)
+            #expect(CloneState.restoredBackup(in: journal, host: "vm1") == nil)
+
+            // Restored and quarantined again: the newer one.
+            try record(journal, host: "vm1", step: "restore", hash: newer)
+            try record(journal, host: "vm1", step: "quarantine", hash: newer)
+            #expect(CloneState.restoredBackup(in: journal, host: "vm1") == second)
+
+            // A fact that is not a checksum is not taken for one; `rebuild` clears the journal.
+            try record(journal, host: "vm1", step: "upload-backup", hash: newer, facts: ["backup_sha256": "B2"])
+            #expect(CloneState.restoredBackup(in: journal, host: "vm1") == nil)
+            try record(journal, host: "vm1", step: "upload-backup", hash: newer, facts: ["backup_sha256": second])
+            try journal.resetAll(host: "vm1")
+            #expect(CloneState.restoredBackup(in: journal, host: "vm1") == nil)
+        }
+    }
+}

@@ -24,47 +24,76 @@ struct PlanOptions: ParsableArguments {
     /// Checks the inventory and renders the plan without connecting. Prints the inventory's warnings, and on bad
     /// input (inventory, `--var`, `--instance`, `--limit`, templates) every problem, then throws exit code 64.
     ///
-    /// - Parameter environment: The environment secrets and `env:` references are read from.
+    /// - Parameters:
+    ///   - environment: The environment secrets and `env:` references are read from.
+    ///   - flow: The flow to plan.
     /// - Returns: The plan and the checked inventory (for its file and redactor).
     func buildPlan(
         environment: [String: String],
         flow: ProvisioningPlan.Flow = .provision
     ) throws -> (plan: ProvisioningPlan, check: InventoryCheck) {
+        let checked = try checkInventory(environment: environment)
+        return (try render(checked, flow: flow), checked.check)
+    }
+
+    /// An inventory checked, with the templates to render its plans.
+    struct Checked {
+        var check: InventoryCheck
+        var library: TemplateLibrary
+    }
+
+    /// Checks the inventory and loads the templates. Prints the inventory's warnings, and on bad input (inventory,
+    /// `--var`, templates) every problem, then throws exit code 64.
+    func checkInventory(environment: [String: String]) throws -> Checked {
         let check = InventoryCheck.run(
             path: inventory.inventory,
             environment: environment,
             variables: inventory.variables
         )
-        let redactor = check.redactor
-        func fail(_ lines: [String]) -> ExitCode {
-            for line in lines { Console.shared.err(redactor.redact(line)) }
-            return ExitCode(64)
-        }
-        for warning in check.warnings { Console.shared.err(redactor.redact(warning.description)) }
-        guard check.isValid else { throw fail(check.errors.map(\.description)) }
-        let library: TemplateLibrary
+        for warning in check.warnings { Console.shared.err(check.redactor.redact(warning.description)) }
+        guard check.isValid else { throw Self.fail(check.errors.map(\.description), check.redactor) }
         do {
             let folder = try TemplateFolder.locate(
                 explicit: templates,
                 executablePath: TemplateFolder.currentExecutablePath
             )
-            library = try TemplateLibrary(directory: folder)
+            return Checked(check: check, library: try TemplateLibrary(directory: folder))
         } catch {
-            throw fail(error.errors.map(\.description))
+            throw Self.fail(error.errors.map(\.description), check.redactor)
         }
+    }
+
+    /// Renders the plan of a checked inventory for `--instance` and `--limit`; on bad input prints every problem and
+    /// throws exit code 64.
+    ///
+    /// - Parameters:
+    ///   - checked: What ``checkInventory(environment:)`` returned.
+    ///   - flow: The flow to plan.
+    ///   - restoredBackups: By `instance/host`, the backup each clone was restored from
+    ///     (``ProvisioningPlan/build(check:instance:limit:templates:flow:restoredBackups:)``).
+    func render(
+        _ checked: Checked,
+        flow: ProvisioningPlan.Flow = .provision,
+        restoredBackups: [String: String] = [:]
+    ) throws -> ProvisioningPlan {
         do {
-            return (
-                try ProvisioningPlan.build(
-                    check: check,
-                    instance: instance,
-                    limit: limit,
-                    templates: library,
-                    flow: flow
-                ), check
+            return try ProvisioningPlan.build(
+                check: checked.check,
+                instance: instance,
+                limit: limit,
+                templates: checked.library,
+                flow: flow,
+                restoredBackups: restoredBackups
             )
         } catch {
-            throw fail(error.description.split(separator: "\n").map(String.init))
+            throw Self.fail(error.description.split(separator: "\n").map(String.init), checked.check.redactor)
         }
+    }
+
+    /// Prints each line, redacted, and returns exit code 64.
+    private static func fail(_ lines: [String], _ redactor: Redactor) -> ExitCode {
+        for line in lines { Console.shared.err(redactor.redact(line)) }
+        return ExitCode(64)
     }
 }
 

@@ -28,7 +28,12 @@ struct ProvisionRun {
         onlyStep: String? = nil,
         flow: ProvisioningPlan.Flow = .provision
     ) async throws {
-        let run = try prepare(selection: selection, stateDirectory: options.stateDirectory, flow: flow)
+        let run = try prepare(
+            selection: selection,
+            stateDirectory: options.stateDirectory,
+            flow: flow,
+            onlyStep: onlyStep
+        )
         let outcome = await run.execute(
             parallel: options.parallel,
             fromStep: fromStep,
@@ -43,13 +48,21 @@ struct ProvisionRun {
 
     /// Checks the inventory, renders the plan and opens (locks) each instance's journal; prints every problem and
     /// throws the exit code on bad input (64) or a held journal (75).
+    ///
+    /// `upgrade` and `verify` (`onlyStep` "verify") act on each clone as it is: a clone restored from another backup
+    /// than the one the inventory's `backup:` names now (a nightly backup arrived since) is checked against the
+    /// backup it was restored from (``CloneState/restoredBackup(in:host:)``), with a note that `rebuild` makes it
+    /// again from the new one.
     static func prepare(
         selection: PlanOptions,
         stateDirectory: String?,
-        flow: ProvisioningPlan.Flow = .provision
+        flow: ProvisioningPlan.Flow = .provision,
+        onlyStep: String? = nil
     ) throws -> ProvisionRun {
         let environment = ProcessInfo.processInfo.environment
-        let (plan, check) = try selection.buildPlan(environment: environment, flow: flow)
+        let checked = try selection.checkInventory(environment: environment)
+        let check = checked.check
+        var plan = try selection.render(checked, flow: flow)
         let redactor = check.redactor
         func fail(_ lines: [String], _ code: Int32) -> ExitCode {
             for line in lines { Console.shared.err(redactor.redact(line)) }
@@ -92,6 +105,33 @@ struct ProvisionRun {
                     upgradeJournals[name] = journal
                 } else {
                     flowJournals[name] = journal
+                }
+            }
+        }
+        var actsOnTheCloneAsItIs = onlyStep == "verify"
+        if case .upgrade = flow { actsOnTheCloneAsItIs = true }
+        if actsOnTheCloneAsItIs {
+            var restored: [String: String] = [:]
+            for host in plan.hosts {
+                guard let journal = journals[host.instance.name],
+                    let sha256 = CloneState.restoredBackup(in: journal, host: host.host.name),
+                    sha256 != host.variables["backup_sha256"]
+                else { continue }
+                restored["\(host.instance.name)/\(host.host.name)"] = sha256
+                Console.shared.err(
+                    "Instance \(host.instance.name) on \(host.host.name): the clone was restored from another backup "
+                        + "(SHA-256 \(sha256.prefix(12))…) than the one the inventory names now; octoprov checks it "
+                        + "against the backup it was made from. `octoprov rebuild` makes it again from the new one."
+                )
+            }
+            if !restored.isEmpty {
+                do {
+                    plan = try selection.render(checked, flow: flow, restoredBackups: restored)
+                } catch {
+                    for journal in Array(journals.values) + Array(flowJournals.values) + Array(upgradeJournals.values) {
+                        journal.close()
+                    }
+                    throw error
                 }
             }
         }

@@ -109,6 +109,9 @@ public struct ProvisioningPlan: Sendable {
     ///   - limit: A `--limit` value narrowing the instances' hosts, or `nil`.
     ///   - templates: The templates to render.
     ///   - flow: The flow to plan (default: provisioning).
+    ///   - restoredBackups: By `instance/host`, the SHA-256 of the backup a host's clone was restored from
+    ///     (``CloneState/restoredBackup(in:host:)``). It stands for the inventory's backup on that host: `upgrade` and
+    ///     `verify` act on the clone as it is, even when the inventory's `backup:` pattern now names a newer file.
     /// - Returns: The plan.
     /// - Throws: ``PlanError/invalidInput(_:)`` for an invalid inventory, an unknown `--instance` or a `--limit`
     ///   that selects nothing; ``PlanError/templates(_:)`` listing every template problem (a missing template,
@@ -118,7 +121,8 @@ public struct ProvisioningPlan: Sendable {
         instance: String? = nil,
         limit: String? = nil,
         templates: TemplateLibrary,
-        flow: Flow = .provision
+        flow: Flow = .provision,
+        restoredBackups: [String: String] = [:]
     ) throws(PlanError) -> ProvisioningPlan {
         guard check.isValid else { throw .invalidInput(check.errors) }
         let inventory = check.inventory
@@ -143,6 +147,7 @@ public struct ProvisioningPlan: Sendable {
             }
             for name in hostNames {
                 guard let host = inventory.host(named: name) else { continue }
+                let hostBackupSHA256 = restoredBackups["\(spec.name)/\(name)"] ?? backupSHA256
                 let variables: [String: String]
                 var planned = spec
                 let steps: [StepDefinition]
@@ -153,7 +158,7 @@ public struct ProvisioningPlan: Sendable {
                             host: host,
                             instance: spec,
                             overrides: check.overrides,
-                            backupSHA256: backupSHA256
+                            backupSHA256: hostBackupSHA256
                         )
                         steps =
                             flow == .teardown
@@ -169,7 +174,7 @@ public struct ProvisioningPlan: Sendable {
                             to: target,
                             package: package,
                             overrides: check.overrides,
-                            backupSHA256: backupSHA256
+                            backupSHA256: hostBackupSHA256
                         )
                         steps = StepCatalogue.upgradeSteps(for: current, variables: variables)
                         planned.version = target
