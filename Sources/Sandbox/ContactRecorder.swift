@@ -116,7 +116,8 @@ public final class ContactRecorder: @unchecked Sendable {
         let firstLine = received.split(separator: "\r\n", maxSplits: 1).first.map(String.init) ?? ""
         if firstLine.hasSuffix("HTTP/1.1") || firstLine.hasSuffix("HTTP/1.0") {
             let response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            _ = response.withCString { write(connection, $0, strlen($0)) }
+            // MSG_NOSIGNAL: a client gone before the answer must not end the recorder (and its process) with SIGPIPE.
+            _ = response.withCString { send(connection, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
         }
         record(role: listener.role, peer: Self.describe(peer), firstLine: firstLine)
     }
