@@ -184,6 +184,56 @@ struct UpgradeRebuildDriftLiveTests {
         #expect(verified.stderr.contains("`octoprov rebuild` makes it again from the new one."), "\(verified.stderr)")
     }
 
+    /// `upgrade` killed (SIGKILL) as its install starts, with the service stopped and the node drained, then run
+    /// again: what finished is not done again (no second pre-upgrade backup), the rest runs, and the clone ends at
+    /// the target, verified; a third run changes nothing.
+    @Test func anUpgradeKilledDuringItsInstallResumes() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-upk-\(UUID().uuidString)")
+        let directory = base.appendingPathComponent("sbx").path
+        let stateDirectory = base.appendingPathComponent("state").path
+        defer { try? FileManager.default.removeItem(at: base) }
+        let up = try await octoprov(["sandbox", "up", "--vms", "1", "--dir", directory])
+        try #require(up.status == 0, "\(up.stderr)")
+        let layout = SandboxLayout(directory: directory)
+        defer { _ = try? Sandbox.down(layout) }
+        let state = try #require(SandboxState.read(from: layout))
+        let vm = try #require(state.vms.first)
+        let common = ["-i", layout.inventoryPath, "--state-dir", stateDirectory]
+        let provisioned = try await octoprov(["provision"] + common)
+        try #require(provisioned.status == 0, "\(provisioned.stderr.suffix(2000))")
+
+        let versionB = "2024.1.11892"
+        let arguments =
+            ["upgrade"] + common + ["--to", versionB, "--sha256", try mirrorPackageSHA256(layout, version: versionB)]
+        let killed = try await offPool {
+            try runOctoprovKilled(arguments, when: { $0.hasPrefix("vm1 [04 install] ") })
+        }
+        #expect(killed, "octoprov was not seen starting the install")
+
+        let resumed = try await octoprov(arguments + ["--report-json", "\(base.path)/resumed.json"])
+        #expect(resumed.status == 0, "\(resumed.stderr.suffix(3000))")
+        let report = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/resumed.json")))
+        let steps = report.instances.flatMap(\.hosts).flatMap(\.steps)
+        let status = Dictionary(steps.map { ($0.name, $0.status) }, uniquingKeysWith: { first, _ in first })
+        // The backup and the drain finished before the kill: recorded, not repeated.
+        #expect(status["backup-database"] == .ok && status["drain"] == .ok, "\(steps)")
+        for step in ["upgrade-database", "start", "undrain"] {
+            #expect(status[step] == .changed, "\(step): \(steps)")
+        }
+        #expect(status["verify"] == .ok, "\(steps)")
+        let clone = try OctopusClient(
+            baseURL: "http://\(vm.address):\(vm.webPort ?? 8080)",
+            apiKey: try Self.apiKey(stateDirectory)
+        )
+        #expect(try await clone.root().version == versionB)
+
+        let again = try await octoprov(arguments + ["--report-json", "\(base.path)/again.json"])
+        #expect(again.status == 0, "\(again.stderr.suffix(2000))")
+        let rerun = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/again.json")))
+        let rerunSteps = rerun.instances.flatMap(\.hosts).flatMap(\.steps)
+        #expect(!rerunSteps.isEmpty && rerunSteps.allSatisfy { $0.status == .ok }, "\(rerunSteps)")
+    }
+
     /// The API key octoprov generated for the sandbox clone (the journal's secret file).
     static func apiKey(_ stateDirectory: String) throws -> String {
         try TestInstanceLiveTests.apiKey(stateDirectory, instance: "sandbox-clone")
