@@ -411,15 +411,11 @@ public struct HostProvisioner: Sendable {
         let files = [script] + plan.sqlFiles.filter { sqlNames.contains($0.outputName) }
         try await upload(files, sftp: sftp)
         let remoteScript = workDirectory + "/" + script.outputName
-        let command: String
-        switch plan.instance.platform {
-        case .windows:
-            command =
-                "powershell.exe -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \""
-                + remoteScript.replacingOccurrences(of: "\"", with: "") + "\""
-        case .linuxContainer, .standin:
-            command = "bash " + posixShellQuoted(remoteScript)
-        }
+        let command = StepCommand.command(
+            running: remoteScript,
+            on: plan.instance.platform,
+            workDirectory: workDirectory
+        )
         let printer = StepOutputLines(host: hostName, step: step.definition.name, redactor: redactor, events: events)
         // A long step says it is still at work, with its elapsed time.
         let ticker = Task { [heartbeat, events, hostName] in

@@ -89,15 +89,7 @@ extension HostProvisioner {
             + source.platform.scriptLanguage.fileExtension
         try await upload([script], sftp: sftp, to: work)
         let remoteScript = source.platform.join(work, script.outputName)
-        let command: String
-        switch source.platform {
-        case .windows:
-            command =
-                "powershell.exe -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \""
-                + remoteScript.replacingOccurrences(of: "\"", with: "") + "\""
-        case .linuxContainer, .standin:
-            command = "bash " + posixShellQuoted(remoteScript)
-        }
+        let command = StepCommand.command(running: remoteScript, on: source.platform, workDirectory: work)
         let label = "\(StepCatalogue.migratorExportTemplate)@\(source.host.name)"
         let printer = StepOutputLines(host: hostName, step: label, redactor: redactor, events: events)
         let result = try await session.run(
