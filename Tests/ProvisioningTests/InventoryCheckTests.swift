@@ -372,6 +372,19 @@ struct BrokenCheck: Sendable, CustomTestStringConvertible {
             ]
         ),
         BrokenCheck(
+            name: "two instances on one host",
+            yaml: yaml(clone, [:], ["  lab2:"] + Array(clone[7...])),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .conflictingKeys,
+                    line: 14,
+                    column: 3,
+                    keyPath: "instances.lab2.hosts",
+                    mentions: ["names host `vm1`, which instance `lab` has already", "give `lab2` other hosts"]
+                )
+            ]
+        ),
+        BrokenCheck(
             name: "two package sources",
             yaml: yaml(
                 clone,

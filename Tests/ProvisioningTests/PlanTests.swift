@@ -283,9 +283,13 @@ private func withPlan<Result>(
     }
 
     @Test func instanceAndLimitSelectHostPlans() throws {
+        // A second instance on a second host (octoprov puts one instance on a host).
+        let secondHost = ["  vm2:", "    address: 127.0.0.2", "    user: root", "    platform: standin"]
         let yaml = CheckFixture.yaml(
-            CheckFixture.clone,
-            adding: Array(CheckFixture.clone[6...]).map { $0.replacingOccurrences(of: "  lab:", with: "  lab2:") }
+            Array(CheckFixture.clone.prefix(5)) + secondHost + Array(CheckFixture.clone[5...]),
+            adding: Array(CheckFixture.clone[6...]).map {
+                $0.replacingOccurrences(of: "  lab:", with: "  lab2:").replacingOccurrences(of: "[vm1]", with: "[vm2]")
+            }
         )
         try withPlan(yaml, instance: "lab2") { result, _ in
             let hosts = try result.get().hosts
@@ -306,12 +310,17 @@ private func withPlan<Result>(
             }
             #expect(errors.map(\.keyPath) == ["--limit"])
             #expect(
-                errors.first?.description == "--limit: --limit pattern `vm7` matches no host; the inventory has vm1."
+                errors.first?.description
+                    == "--limit: --limit pattern `vm7` matches no host; the inventory has vm1, vm2."
             )
         }
-        try withPlan(yaml, limit: "vm1") { result, _ in
+        try withPlan(yaml, limit: "vm*") { result, _ in
             let hosts = try result.get().hosts
-            #expect(hosts.count == 2)
+            #expect(hosts.map { "\($0.instance.name)/\($0.host.name)" } == ["lab/vm1", "lab2/vm2"])
+        }
+        try withPlan(yaml, limit: "vm2") { result, _ in
+            let hosts = try result.get().hosts
+            #expect(hosts.map { "\($0.instance.name)/\($0.host.name)" } == ["lab2/vm2"])
         }
     }
 

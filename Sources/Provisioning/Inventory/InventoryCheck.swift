@@ -32,6 +32,7 @@ public struct InventoryCheck: Sendable {
         let inventory = analysis.inventory
         errors += packageProblems(inventory)
         errors += variableProblems(inventory, overrides: parsedOverrides.variables)
+        errors += sharedHostProblems(inventory)
         var seen: Set<InventoryError> = []
         let unique = errors.filter { seen.insert($0).inserted }
         return InventoryCheck(
@@ -71,6 +72,34 @@ public struct InventoryCheck: Sendable {
                         at: package.sha256Location,
                         keyPath: keyPath,
                         "`\(keyPath)` does not match \(file), whose SHA-256 is \(digest); check the file or the pin."
+                    )
+                )
+            }
+        }
+        return errors
+    }
+
+    /// Hosts that two instances name. octoprov keeps one instance per host: the host's work folder, its step
+    /// scripts (`04-install.sh`), its step marker and its Octopus instance, database and web port defaults would be
+    /// shared, so one instance's run would undo or mislead the other's.
+    static func sharedHostProblems(_ inventory: Inventory) -> [InventoryError] {
+        var firstInstance: [String: String] = [:]
+        var errors: [InventoryError] = []
+        for spec in inventory.instances {
+            for host in spec.hosts {
+                guard let other = firstInstance[host] else {
+                    firstInstance[host] = spec.name
+                    continue
+                }
+                guard other != spec.name else { continue }
+                errors.append(
+                    InventoryError(
+                        .conflictingKeys,
+                        at: spec.location,
+                        keyPath: "instances.\(spec.name).hosts",
+                        "`instances.\(spec.name).hosts` names host `\(host)`, which instance `\(other)` has already; "
+                            + "octoprov puts one instance on a host (two would share its work folder, step scripts and "
+                            + "Octopus instance), so give `\(spec.name)` other hosts."
                     )
                 )
             }
