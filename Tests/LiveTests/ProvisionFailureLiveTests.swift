@@ -251,12 +251,20 @@ struct ProvisionFailureLiveTests {
             }
         }
 
-        // No disk space: refused before any change; only the preflight's own files are in the work folder.
+        // No disk space: refused before any change; only the preflight's own files (and the step lock, an empty
+        // file) are in the work folder.
         for folder in ["/opt", "/octopus", "/var"] {
             #expect(!exists(root("vm5") + folder), "vm5 has \(folder) although preflight refused")
         }
         let work = try FileManager.default.contentsOfDirectory(atPath: root("vm5") + "/tmp/octoprov")
-        #expect(Set(work).isSubset(of: ["01-preflight.sh", "database-exists.sql"]), "\(work)")
+        #expect(
+            Set(work).isSubset(of: ["01-preflight.sh", "database-exists.sql", StepCommand.lockFileName]),
+            "\(work)"
+        )
+        let lock = try FileManager.default.attributesOfItem(
+            atPath: root("vm5") + "/tmp/octoprov/" + StepCommand.lockFileName
+        )
+        #expect((lock[.size] as? NSNumber)?.intValue == 0)
 
         // Another version: refused before the restore, so no database and no instance.
         let otherVersion = report.instances.first { $0.name == "other-version" }?.hosts.first?.steps
