@@ -97,9 +97,12 @@ struct MigratorRouteLiveTests {
             instances:
 
             """
-            + instance("chosen", projects: "[\"Web App 1.1\", \"Web App 1.3*\"]")
-            + instance("nothing", projects: "[\"Billing*\"]")
-        try Data(text.utf8).write(to: URL(fileURLWithPath: inventory))
+        try Data((text + instance("chosen", projects: "[\"Web App 1.1\", \"Web App 1.3*\"]")).utf8)
+            .write(to: URL(fileURLWithPath: inventory))
+        // A spec whose pattern matches nothing, for the same host: in a file of its own (one instance per host).
+        let nothingInventory = "\(directory)/migrator-nothing.yml"
+        try Data((text + instance("nothing", projects: "[\"Billing*\"]")).utf8)
+            .write(to: URL(fileURLWithPath: nothingInventory))
         let common = ["-i", inventory, "--state-dir", stateDirectory]
 
         // The plan names the source host's script.
@@ -189,7 +192,8 @@ struct MigratorRouteLiveTests {
 
         // A pattern that matches nothing on the source stops the host at preflight with one sentence.
         let nothing = try await octoprov(
-            ["provision"] + common + ["--instance", "nothing", "--report-json", "\(base.path)/nothing.json"]
+            ["provision", "-i", nothingInventory, "--state-dir", stateDirectory, "--instance", "nothing"]
+                + ["--report-json", "\(base.path)/nothing.json"]
         )
         #expect(nothing.status == 1, "\(nothing.stderr)")
         let nothingReport = try ProvisionReport(
