@@ -385,6 +385,23 @@ struct BrokenCheck: Sendable, CustomTestStringConvertible {
             ]
         ),
         BrokenCheck(
+            name: "two instances on two hosts",
+            yaml: {
+                let vm2 = ["  vm2:", "    address: 127.0.0.2", "    user: root", "    platform: standin"]
+                let lab = Array(clone[5...]).map { $0.replacingOccurrences(of: "[vm1]", with: "['vm*']") }
+                return yaml(host + vm2 + lab, [:], ["  lab2:"] + Array(lab[2...]))
+            }(),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .conflictingKeys,
+                    line: 18,
+                    column: 3,
+                    keyPath: "instances.lab2.hosts",
+                    mentions: ["names hosts `vm1`, `vm2`, which instance `lab` has already"]
+                )
+            ]
+        ),
+        BrokenCheck(
             name: "two package sources",
             yaml: yaml(
                 clone,

@@ -83,23 +83,32 @@ public struct InventoryCheck: Sendable {
     /// scripts (`04-install.sh`), its step marker and its Octopus instance, database and web port defaults would be
     /// shared, so one instance's run would undo or mislead the other's.
     static func sharedHostProblems(_ inventory: Inventory) -> [InventoryError] {
-        var firstInstance: [String: String] = [:]
+        var owner: [String: String] = [:]
         var errors: [InventoryError] = []
         for spec in inventory.instances {
+            // The hosts this spec shares, grouped by the earlier instance that has them, in host order.
+            var shared: [(instance: String, hosts: [String])] = []
             for host in spec.hosts {
-                guard let other = firstInstance[host] else {
-                    firstInstance[host] = spec.name
+                guard let other = owner[host], other != spec.name else {
+                    owner[host] = spec.name
                     continue
                 }
-                guard other != spec.name else { continue }
+                if let index = shared.firstIndex(where: { $0.instance == other }) {
+                    shared[index].hosts.append(host)
+                } else {
+                    shared.append((other, [host]))
+                }
+            }
+            for (other, hosts) in shared {
+                let named = hosts.map { "`\($0)`" }.joined(separator: ", ")
                 errors.append(
                     InventoryError(
                         .conflictingKeys,
                         at: spec.location,
                         keyPath: "instances.\(spec.name).hosts",
-                        "`instances.\(spec.name).hosts` names host `\(host)`, which instance `\(other)` has already; "
-                            + "octoprov puts one instance on a host (two would share its work folder, step scripts and "
-                            + "Octopus instance), so give `\(spec.name)` other hosts."
+                        "`instances.\(spec.name).hosts` names \(hosts.count == 1 ? "host" : "hosts") \(named), which "
+                            + "instance `\(other)` has already; octoprov puts one instance on a host (two would share "
+                            + "its work folder, step scripts and Octopus instance), so give `\(spec.name)` other hosts."
                     )
                 )
             }
