@@ -62,17 +62,16 @@ struct ProvisionRun {
         let environment = ProcessInfo.processInfo.environment
         let checked = try selection.checkInventory(environment: environment)
         let check = checked.check
-        var plan = try selection.render(checked, flow: flow)
         let redactor = check.redactor
-        func fail(_ lines: [String], _ code: Int32) -> ExitCode {
-            for line in lines { Console.shared.err(redactor.redact(line)) }
-            return ExitCode(code)
-        }
-        var journals: [String: Journal] = [:]
-        var flowJournals: [String: Journal] = [:]
-        var upgradeJournals: [String: Journal] = [:]
+        var run = ProvisionRun(
+            plan: try selection.render(checked, flow: flow),
+            redactor: redactor,
+            journals: [:],
+            environment: environment,
+            flow: flow
+        )
         let directory = stateDirectory ?? JournalLocation.defaultStateDirectory(environment: environment)
-        for name in Set(plan.hosts.map(\.instance.name)).sorted() {
+        for name in Set(run.plan.hosts.map(\.instance.name)).sorted() {
             var keys = [name] + (flow == .provision ? [] : [journalKey(name, flow: flow.name)])
             // Provisioning reads an earlier upgrade's journal, when there is one: an upgraded host is not provisioned.
             let upgradeKey = journalKey(name, flow: ProvisioningPlan.Flow.upgradeName)
@@ -93,57 +92,54 @@ struct ProvisionRun {
                         environment: environment
                     )
                 } catch {
-                    for journal in Array(journals.values) + Array(flowJournals.values) + Array(upgradeJournals.values) {
-                        journal.close()
-                    }
+                    run.closeJournals()
                     throw error
                 }
                 for warning in journal.warnings { Console.shared.err(redactor.redact(warning)) }
                 if key == name {
-                    journals[name] = journal
+                    run.journals[name] = journal
                 } else if flow == .provision {
-                    upgradeJournals[name] = journal
+                    run.upgradeJournals[name] = journal
                 } else {
-                    flowJournals[name] = journal
+                    run.flowJournals[name] = journal
                 }
             }
         }
         var actsOnTheCloneAsItIs = onlyStep == "verify"
         if case .upgrade = flow { actsOnTheCloneAsItIs = true }
         if actsOnTheCloneAsItIs {
-            var restored: [String: String] = [:]
-            for host in plan.hosts {
-                guard let journal = journals[host.instance.name],
-                    let sha256 = CloneState.restoredBackup(in: journal, host: host.host.name),
-                    sha256 != host.variables["backup_sha256"]
-                else { continue }
-                restored["\(host.instance.name)/\(host.host.name)"] = sha256
-                Console.shared.err(
-                    "Instance \(host.instance.name) on \(host.host.name): the clone was restored from another backup "
-                        + "(SHA-256 \(sha256.prefix(12))…) than the one the inventory names now; octoprov checks it "
-                        + "against the backup it was made from. `octoprov rebuild` makes it again from the new one."
-                )
-            }
-            if !restored.isEmpty {
-                do {
-                    plan = try selection.render(checked, flow: flow, restoredBackups: restored)
-                } catch {
-                    for journal in Array(journals.values) + Array(flowJournals.values) + Array(upgradeJournals.values) {
-                        journal.close()
-                    }
-                    throw error
-                }
+            do {
+                try run.checkClonesAgainstTheirOwnBackups(selection: selection, checked: checked)
+            } catch {
+                run.closeJournals()
+                throw error
             }
         }
-        return ProvisionRun(
-            plan: plan,
-            redactor: redactor,
-            journals: journals,
-            flowJournals: flowJournals,
-            upgradeJournals: upgradeJournals,
-            environment: environment,
-            flow: flow
-        )
+        return run
+    }
+
+    /// Renders the plan again so that each clone restored from another backup than the one the inventory names now
+    /// is checked against its own (``CloneState/restoredBackup(in:host:)``), and says so for each such host.
+    private mutating func checkClonesAgainstTheirOwnBackups(
+        selection: PlanOptions,
+        checked: PlanOptions.Checked
+    ) throws {
+        var restored: [String: String] = [:]
+        for host in plan.hosts {
+            guard let journal = journals[host.instance.name],
+                let sha256 = CloneState.restoredBackup(in: journal, host: host.host.name),
+                sha256 != host.variables["backup_sha256"]
+            else { continue }
+            restored["\(host.instance.name)/\(host.host.name)"] = sha256
+            Console.shared.err(
+                "Instance \(host.instance.name) on \(host.host.name): the clone was restored from another backup "
+                    + "(SHA-256 \(sha256.prefix(12))…) than the one the inventory names now; octoprov checks it "
+                    + "against the backup it was made from. `octoprov rebuild` makes it again from the new one."
+            )
+        }
+        if !restored.isEmpty {
+            plan = try selection.render(checked, flow: flow, restoredBackups: restored)
+        }
     }
 
     /// Marks every recorded step of `hosts` to run again in the instances' provisioning and upgrade journals, as
