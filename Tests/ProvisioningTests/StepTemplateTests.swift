@@ -145,15 +145,6 @@ func runDocumentChecker<Output: Decodable>(
     return try runChecker(script, input: input, as: Output.self)
 }
 
-/// The lines of `text` between the line starting with `begin` and the line starting with `end`.
-func block(_ text: String, from begin: String, to end: String) -> String? {
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-    guard let first = lines.firstIndex(where: { $0.hasPrefix(begin) }),
-        let last = lines[first...].firstIndex(where: { $0.hasPrefix(end) })
-    else { return nil }
-    return lines[first...last].joined(separator: "\n")
-}
-
 // MARK: - The contract
 
 @Suite struct StepTemplateContractTests {
@@ -199,35 +190,36 @@ func block(_ text: String, from begin: String, to end: String) -> String? {
         }
     }
 
-    @Test func sharedBlocksAreIdentical() throws {
+    /// Shared code lives once, in a partial: every step script includes its language's common partial and its
+    /// platform's partial, and no step template carries a copy of a shared block itself.
+    @Test func sharedCodeIsIncludedFromPartials() throws {
         let library = try loadStepTemplates()
-        let blocks: [(files: String, begin: String, end: String)] = [
-            (".sh", "# --- octoprov common (bash)", "# --- end octoprov common (bash)"),
-            (".ps1", "# --- octoprov common (PowerShell)", "# --- end octoprov common (PowerShell)"),
-            ("standin/", "# --- octoprov standin:", "# --- end octoprov standin"),
-            ("linux-container/", "# --- octoprov linux-container:", "# --- end octoprov linux-container"),
-            ("windows/", "# --- octoprov windows:", "# --- end octoprov windows"),
+        let partials: [(platform: String, common: String, own: String)] = [
+            ("standin", "_common/bash.sh", "standin/_platform.sh"),
+            ("linux-container", "_common/bash.sh", "linux-container/_platform.sh"),
+            ("windows", "_common/powershell.ps1", "windows/_platform.ps1"),
         ]
-        for (files, begin, end) in blocks {
-            var first: (path: String, text: String)?
-            for path in library.templates.keys.sorted() where path.hasSuffix(files) || path.hasPrefix(files) {
+        for (platform, common, own) in partials {
+            #expect(library.partials[common] != nil, "\(common) is missing")
+            #expect(library.partials[own] != nil, "\(own) is missing")
+            let steps = library.templates.keys.sorted().filter { $0.hasPrefix(platform + "/") }
+            #expect(!steps.isEmpty)
+            for path in steps {
                 let text = try String(contentsOfFile: library.directory + "/" + path, encoding: .utf8)
-                let shared = try #require(block(text, from: begin, to: end), "\(path) lacks the block `\(begin)`")
-                if let first {
-                    #expect(shared == first.text, "\(path)'s block `\(begin)` differs from \(first.path)'s")
-                } else {
-                    first = (path, shared)
-                }
+                let lines = text.split(separator: "\n")
+                #expect(lines.contains("{{> \(common) }}"), "\(path) does not include \(common)")
+                #expect(lines.contains("{{> \(own) }}"), "\(path) does not include \(own)")
+                #expect(!text.contains("# --- octoprov "), "\(path) carries a shared block instead of including it")
             }
-            #expect(first != nil, "no template has the block `\(begin)`")
         }
     }
 
     /// A script that falls off its end would exit 0 without a result: the last command must report one.
     @Test func everyScriptEndsWithAResultOrAFailure() throws {
         let library = try loadStepTemplates()
-        for path in library.templates.keys.sorted() where !path.hasPrefix("sql/") {
-            let text = try String(contentsOfFile: library.directory + "/" + path, encoding: .utf8)
+        for (path, template) in library.templates.sorted(by: { $0.key < $1.key }) where !path.hasPrefix("sql/") {
+            // The script as a host gets it, partials included (every placeholder standing for a plain word).
+            let text = try template.render(Dictionary(uniqueKeysWithValues: template.variables.map { ($0, "v") }))
             let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             if path.hasSuffix(".sh") {
                 let last = try #require(lines.last { !$0.isEmpty && !$0.hasPrefix("#") })

@@ -420,6 +420,91 @@ let hostileValues: [String] = [
         }
     }
 
+    @Test func includesPartialsWhenItLoadsTheFolder() throws {
+        let files = [
+            FixtureFile(path: "_common/bash.sh", contents: "say() {\n    printf '%s\\n' {{ greeting }}\n}\n"),
+            FixtureFile(path: "standin/_platform.sh", contents: "{{> _common/bash.sh }}\nplatform=standin\n"),
+            FixtureFile(path: "standin/start.sh", contents: "#!/bin/bash\n{{> standin/_platform.sh }}\n\nsay\n"),
+        ]
+        try withTemporaryDirectory(files) { directory in
+            let library = try TemplateLibrary(directory: directory)
+            #expect(library.templates.keys.sorted() == ["standin/start.sh"])
+            #expect(library.partials.keys.sorted() == ["_common/bash.sh", "standin/_platform.sh"])
+            let start = try library.template(platform: "standin", step: "start")
+            #expect(start.variables == ["greeting"])
+            #expect(
+                try start.render(["greeting": "it's $(id)"])
+                    == "#!/bin/bash\nsay() {\n    printf '%s\\n' 'it'\\''s $(id)'\n}\nplatform=standin\n\nsay\n"
+            )
+            // A problem inside a partial is reported at the partial's own file and line.
+            #expect {
+                _ = try start.render([:])
+            } throws: { error in
+                let errors = (error as? TemplateErrors)?.errors ?? []
+                return errors.map(\.description) == [
+                    "\(directory)/_common/bash.sh:2:19: Template variable `greeting` has no value."
+                ]
+            }
+            // A partial is no step.
+            #expect(throws: TemplateErrors.self) { try library.template(platform: "standin", step: "_platform") }
+        }
+    }
+
+    @Test func reportsEveryIncludeProblemAtOnce() throws {
+        let files = [
+            FixtureFile(path: "_common/bash.sh", contents: "common\n"),
+            FixtureFile(path: "_common/powershell.ps1", contents: "Write-Output 1\n"),
+            FixtureFile(path: "_common/loop-a.sh", contents: "{{> _common/loop-b.sh }}\n"),
+            FixtureFile(path: "_common/loop-b.sh", contents: "{{> _common/loop-a.sh }}\n"),
+            FixtureFile(path: "_common/unterminated.sh", contents: "no line break"),
+            FixtureFile(path: "standin/a.sh", contents: "{{> _common/bsh.sh }}\n"),
+            FixtureFile(path: "standin/b.sh", contents: "x {{> _common/bash.sh }}\n"),
+            FixtureFile(path: "standin/c.sh", contents: "{{> _common/powershell.ps1 }}\n"),
+            FixtureFile(path: "standin/d.sh", contents: "{{> standin/a.sh }}\n"),
+            FixtureFile(path: "standin/e.sh", contents: "{{> ../etc/passwd }}\n"),
+            FixtureFile(path: "standin/f.sh", contents: "{{> _common/unterminated.sh }}\nnext\n"),
+            FixtureFile(path: "standin/g.sh", contents: "{{> _common/loop-a.sh }}\n"),
+        ]
+        _ = try withTemporaryDirectory(files) { directory in
+            #expect {
+                _ = try TemplateLibrary(directory: directory)
+            } throws: { error in
+                let errors = (error as? TemplateErrors)?.errors ?? []
+                #expect(errors.allSatisfy { $0.code == .invalidInclude })
+                let found = errors.map {
+                    "\($0.location.file.dropFirst(directory.count + 1)):\($0.location.line) \($0.message)"
+                }
+                .sorted()
+                let expected = [
+                    "_common/loop-b.sh:1 `{{> _common/loop-a.sh }}` includes itself (_common/loop-a.sh → "
+                        + "_common/loop-b.sh → _common/loop-a.sh); break the cycle.",
+                    "standin/a.sh:1 `{{> _common/bsh.sh }}` names no partial in the templates folder; did you mean "
+                        + "`_common/bash.sh`?",
+                    "standin/b.sh:1 `{{> _common/bash.sh }}` must stand alone on its line (the partial replaces the "
+                        + "whole line).",
+                    "standin/c.sh:1 `{{> _common/powershell.ps1 }}` is a PowerShell partial; a bash template can only "
+                        + "include bash partials.",
+                    "standin/d.sh:1 `{{> standin/a.sh }}` names a step or T-SQL template; only partials (in a folder or "
+                        + "file whose name starts with `_`) are included.",
+                    "standin/e.sh:1 `{{> ../etc/passwd }}` must name a partial by its path inside the templates "
+                        + "folder, such as `{{> _common/bash.sh }}`, with no filter.",
+                    "standin/f.sh:1 `{{> _common/unterminated.sh }}` names a partial whose last line has no line "
+                        + "break; end the file with one.",
+                ]
+                #expect(found == expected)
+                return found == expected
+            }
+        }
+    }
+
+    @Test func aTemplateOutsideALibraryRefusesToRenderAnInclude() {
+        #expect {
+            _ = try TemplateRenderer.render("{{> _common/bash.sh }}\necho\n", file: "x.sh", values: [:])
+        } throws: { error in
+            (error as? TemplateErrors)?.errors.map(\.code) == [.invalidInclude]
+        }
+    }
+
     @Test func namesAMissingFolder() {
         #expect {
             _ = try TemplateLibrary(directory: "/nonexistent/templates")

@@ -19,6 +19,9 @@ public struct Template: Sendable {
         case text(String)
         /// A placeholder for `variable`, at `location`.
         case placeholder(variable: String, filter: Filter?, location: SourceLocation)
+        /// A line `{{> path }}`: the partial at `path` (relative to the library's folder) goes here, whole. A
+        /// ``TemplateLibrary`` replaces it with the partial's own parts when it loads the folder.
+        case include(path: String, location: SourceLocation)
     }
 
     /// The file as named to the loader, used in every message.
@@ -42,6 +45,22 @@ public struct Template: Sendable {
         parser.parse()
         self.parts = parser.parts
         self.syntaxErrors = parser.errors
+    }
+
+    /// A template made of parts already parsed, such as one whose includes a ``TemplateLibrary`` resolved.
+    init(file: String, language: TemplateLanguage, parts: [Part], syntaxErrors: [TemplateError]) {
+        self.file = file
+        self.language = language
+        self.parts = parts
+        self.syntaxErrors = syntaxErrors
+    }
+
+    /// The partials this template includes directly (`{{> path }}`), in file order, with where each is named.
+    var includes: [(path: String, location: SourceLocation)] {
+        parts.compactMap { part in
+            guard case .include(let path, let location) = part else { return nil }
+            return (path, location)
+        }
     }
 
     /// The variables the template's placeholders name, sorted and without repeats.
@@ -71,6 +90,15 @@ public struct Template: Sendable {
             switch part {
             case .text(let text):
                 output += text
+            case .include(let path, let location):
+                errors.append(
+                    TemplateError(
+                        .invalidInclude,
+                        at: location,
+                        "`{{> \(path) }}` includes a partial, which only a templates folder (TemplateLibrary) resolves; "
+                            + "load this template from its folder."
+                    )
+                )
             case .placeholder(let variable, let filter, let location):
                 guard let value = values[variable] else {
                     let suggestion = nearestName(to: variable, in: known).map { "; did you mean `\($0)`?" } ?? "."
@@ -195,7 +223,18 @@ struct TemplateParser {
                 inside.unicodeScalars.append(contentsOf: scalars[(index + 2)..<close])
                 let before = index > 0 ? scalars[index - 1] : nil
                 let after = close + 2 < scalars.count ? scalars[close + 2] : nil
-                placeholder(inside, at: location, between: before, and: after)
+                if inside.unicodeScalars.first == ">" {
+                    include(inside, at: location, between: before, and: after)
+                    if after == "\n" {
+                        // The include stands for its whole line, line break included: the partial brings its own.
+                        index = close + 3
+                        line += 1
+                        column = 1
+                        continue
+                    }
+                } else {
+                    placeholder(inside, at: location, between: before, and: after)
+                }
                 column += close + 2 - index
                 index = close + 2
                 continue
@@ -240,6 +279,42 @@ struct TemplateParser {
         case .tsql: quotes.formUnion(["[", "]"])
         }
         return quotes
+    }
+
+    /// An include, `{{> path }}`: alone on its line, naming a relative path inside the templates folder.
+    private mutating func include(
+        _ inside: String,
+        at location: SourceLocation,
+        between before: Unicode.Scalar?,
+        and after: Unicode.Scalar?
+    ) {
+        let path = inside.dropFirst().split(separator: "|", omittingEmptySubsequences: false)[0].trimmingSpaces()
+        guard before == nil || before == "\n", after == nil || after == "\n" else {
+            errors.append(
+                TemplateError(
+                    .invalidInclude,
+                    at: location,
+                    "`{{> \(path) }}` must stand alone on its line (the partial replaces the whole line)."
+                )
+            )
+            return
+        }
+        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard !path.isEmpty, !path.hasPrefix("/"),
+            !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }),
+            !inside.contains("|")
+        else {
+            errors.append(
+                TemplateError(
+                    .invalidInclude,
+                    at: location,
+                    "`{{> \(path) }}` must name a partial by its path inside the templates folder, such as "
+                        + "`{{> _common/bash.sh }}`, with no filter."
+                )
+            )
+            return
+        }
+        parts.append(.include(path: path, location: location))
     }
 
     private mutating func placeholder(

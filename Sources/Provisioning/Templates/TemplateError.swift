@@ -15,6 +15,7 @@ public struct TemplateError: LocatedProblem {
             case unknownFilter
             case missingVariable
             case invalidValue
+            case invalidInclude
         }
         let base: Base
         init(_ base: Base) { self.base = base }
@@ -36,6 +37,10 @@ public struct TemplateError: LocatedProblem {
         /// A value cannot be written safely: it contains NUL, or a `raw` or `ident` value breaks that filter's
         /// rules.
         public static let invalidValue = Code(.invalidValue)
+        /// An include (`{{> path }}`) is not on a line of its own, names no partial of the library, includes a
+        /// partial of another language or one ending without a line break, includes itself through other partials,
+        /// or is rendered outside a ``TemplateLibrary`` (which resolves includes).
+        public static let invalidInclude = Code(.invalidInclude)
 
         /// The code's name, such as `missingVariable`.
         public var description: String { base.rawValue }

@@ -5,11 +5,25 @@ import Foundation
 ///
 /// The folder is octoprov's own `Templates/`, or a person's copies given with `--templates DIR`. Every
 /// template is read and parsed when the library is created, and every problem of every file is reported then.
+///
+/// Code shared by several scripts lives once, in a *partial*: a file in a folder whose name starts with `_`
+/// (`_common/bash.sh`) or a file whose name starts with `_` in a platform folder (`standin/_platform.sh`). A
+/// template includes one with a line `{{> _common/bash.sh }}`; the library puts the partial's text there when
+/// it loads the folder (partials may include partials), so every rendered script stays self-contained, and a
+/// problem inside a partial is reported at the partial's own file and line.
 public struct TemplateLibrary: Sendable {
     /// The folder, as it was given (used in messages).
     public let directory: String
-    /// The templates by path relative to ``directory``, such as `windows/install.ps1` or `sql/quarantine.sql`.
+    /// The templates by path relative to ``directory``, such as `windows/install.ps1` or `sql/quarantine.sql`,
+    /// with their includes resolved.
     public let templates: [String: Template]
+    /// The partials by path relative to ``directory``, such as `_common/bash.sh`, with their includes resolved.
+    public let partials: [String: Template]
+
+    /// Whether `relativePath` (`folder/name`) names a partial rather than a step or T-SQL template.
+    public static func isPartial(_ relativePath: String) -> Bool {
+        relativePath.split(separator: "/").contains { $0.hasPrefix("_") }
+    }
 
     /// The subfolder holding the T-SQL templates.
     public static let sqlFolder = "sql"
@@ -37,7 +51,7 @@ public struct TemplateLibrary: Sendable {
         else {
             throw TemplateErrors(folderProblem)
         }
-        var templates: [String: Template] = [:]
+        var loaded: [String: Template] = [:]
         var errors: [TemplateError] = []
         for folder in folders.sorted() where !folder.hasPrefix(".") {
             let folderPath = directory + "/" + folder
@@ -59,17 +73,30 @@ public struct TemplateLibrary: Sendable {
                 let path = directory + "/" + relative
                 switch Self.load(path: path, folder: folder, name: name) {
                 case .success(let template):
-                    templates[relative] = template
+                    loaded[relative] = template
                     errors += template.syntaxErrors
                 case .failure(let error):
                     errors.append(error)
                 }
             }
         }
+        var resolver = IncludeResolver(loaded: loaded)
+        var templates: [String: Template] = [:]
+        var partials: [String: Template] = [:]
+        for relative in loaded.keys.sorted() {
+            let resolved = resolver.resolve(relative)
+            if Self.isPartial(relative) {
+                partials[relative] = resolved
+            } else {
+                templates[relative] = resolved
+            }
+        }
+        errors += resolver.errors
         if let errors = TemplateErrors(errors) {
             throw errors
         }
         self.templates = templates
+        self.partials = partials
     }
 
     /// The template for `step` on `platform`, whatever its language.
@@ -137,7 +164,7 @@ public struct TemplateLibrary: Sendable {
         }
         let fileExtension = (name as NSString).pathExtension
         guard let language = TemplateLanguage(fileExtension: fileExtension),
-            folder != sqlFolder || language == .tsql
+            folder != sqlFolder || language == .tsql || isPartial(name)
         else {
             let allowed = folder == sqlFolder ? "`.sql`" : "`.sh`, `.ps1` or `.sql`"
             return .failure(
@@ -153,6 +180,89 @@ public struct TemplateLibrary: Sendable {
             return .failure(TemplateError(.unreadableFile, at: wholeFile, "The template cannot be read as UTF-8 text."))
         }
         return .success(Template(text: text, file: path, language: language))
+    }
+}
+
+/// Puts each included partial's parts in place of its `{{> path }}` line, depth first, collecting every
+/// problem: a path that names no partial, a partial of another language, one whose last line has no line
+/// break (the line after the include would be glued to it), and an include cycle.
+struct IncludeResolver {
+    let loaded: [String: Template]
+    private var resolved: [String: Template] = [:]
+    private var inProgress: [String] = []
+    private(set) var errors: [TemplateError] = []
+
+    init(loaded: [String: Template]) {
+        self.loaded = loaded
+    }
+
+    /// The template at `path` (a key of ``loaded``) with its includes resolved.
+    mutating func resolve(_ path: String) -> Template {
+        if let done = resolved[path] { return done }
+        guard let template = loaded[path] else {
+            preconditionFailure("resolve is only called with a loaded path")
+        }
+        guard !template.includes.isEmpty else {
+            resolved[path] = template
+            return template
+        }
+        inProgress.append(path)
+        var parts: [Template.Part] = []
+        for part in template.parts {
+            guard case .include(let included, let location) = part else {
+                parts.append(part)
+                continue
+            }
+            guard canInclude(included, at: location, into: template) else { continue }
+            parts += resolve(included).parts
+        }
+        inProgress.removeLast()
+        let result = Template(
+            file: template.file,
+            language: template.language,
+            parts: parts,
+            syntaxErrors: template.syntaxErrors
+        )
+        resolved[path] = result
+        return result
+    }
+
+    /// Whether a partial's text ends with a line break, its own or that of the partial its last line includes.
+    private static func endsWithLineBreak(_ partial: Template) -> Bool {
+        switch partial.parts.last {
+        case .text(let text): text.hasSuffix("\n")
+        case .include: true
+        case .placeholder, nil: false
+        }
+    }
+
+    /// Whether `path` names a partial that `template` may include; otherwise records why not.
+    private mutating func canInclude(_ path: String, at location: SourceLocation, into template: Template) -> Bool {
+        let problem: String?
+        let partial = loaded[path]
+        if !TemplateLibrary.isPartial(path) {
+            problem =
+                "`{{> \(path) }}` names a step or T-SQL template; only partials (in a folder or file whose name "
+                + "starts with `_`) are included."
+        } else if let partial, partial.language != template.language {
+            problem =
+                "`{{> \(path) }}` is a \(partial.language) partial; a \(template.language) template can only include "
+                + "\(template.language) partials."
+        } else if let partial, !Self.endsWithLineBreak(partial) {
+            problem = "`{{> \(path) }}` names a partial whose last line has no line break; end the file with one."
+        } else if inProgress.contains(path) {
+            problem =
+                "`{{> \(path) }}` includes itself (\((inProgress + [path]).joined(separator: " → "))); break the cycle."
+        } else if partial == nil {
+            let names = loaded.keys.filter(TemplateLibrary.isPartial).sorted()
+            let suggestion = nearestName(to: path, in: names).map { "; did you mean `\($0)`?" } ?? "."
+            problem = "`{{> \(path) }}` names no partial in the templates folder\(suggestion)"
+        } else {
+            problem = nil
+        }
+        guard let problem else { return true }
+        errors.append(TemplateError(.invalidInclude, at: location, problem))
+        return false
     }
 }
 

@@ -1,0 +1,79 @@
+# Quarantines the restored database before any Octopus Server runs on it (sql/quarantine.sql), then
+# reads it back (sql/verify-quarantine.sql) and fails unless every part that is switched on took.
+read_sql_secret
+require_sql_tools
+[[ $mode == clone ]] || fail "The quarantine step belongs to the clone flow, not to mode $mode."
+[[ $backup_sha256 =~ ^[0-9a-f]{64}$ ]] || fail "backup_sha256 is not a lower-case hex SHA-256."
+# The quarantine options, name=value; each must be true or false.
+options=(
+    "quarantine_server_nodes=$quarantine_server_nodes"
+    "quarantine_targets=$quarantine_targets"
+    "quarantine_workers=$quarantine_workers"
+    "quarantine_triggers=$quarantine_triggers"
+    "quarantine_subscriptions=$quarantine_subscriptions"
+    "quarantine_installation_id=$quarantine_installation_id"
+    "quarantine_queued_tasks=$quarantine_queued_tasks"
+    "quarantine_server_uri=$quarantine_server_uri"
+    "quarantine_extensions=$quarantine_extensions"
+)
+for entry in "${options[@]}"; do check_flag "${entry%%=*}" "${entry#*=}"; done
+require_sql verify-quarantine.sql
+require_sql quarantine.sql
+
+# recorded: whether the database's quarantine record is for this backup and these options.
+recorded() {
+    local entry
+    [[ $(sql_value quarantine_sha256) == "$backup_sha256" ]] || return 1
+    for entry in "${options[@]}"; do
+        [[ $(sql_value "${entry%%=*}") == "${entry#*=}" ]] || return 1
+    done
+}
+# report: the counts as facts.
+report() {
+    local name
+    for name in server_nodes spaces projects machines machines_enabled workers workers_enabled triggers \
+        triggers_enabled subscriptions subscriptions_enabled tasks_pending extensions_to_remove installation_id \
+        server_uri production_installation_id production_server_uri; do
+        fact "$name" "$(sql_value "$name")"
+    done
+}
+# still_enabled OPTION_VALUE COUNT_NAME WHAT: notes a problem when the option is on and the count is not 0.
+problems=()
+still_enabled() {
+    local count
+    count=$(sql_value "$2")
+    if [[ $1 == true && -n $count && $count != 0 ]]; then problems+=("$count $3"); fi
+}
+
+say "Reading the restored database."
+run_sql "$work_dir/verify-quarantine.sql" || fail "Reading the restored database failed; run the restore step first."
+[[ $(sql_value restore_sha256) == "$backup_sha256" ]] || fail "The database was not restored from this backup by octoprov; run the restore step first."
+if recorded; then
+    report
+    finish false "The database is already quarantined for this backup with these options."
+fi
+installation_id_before=$(sql_value installation_id)
+
+say "Quarantining the database (one transaction)."
+run_sql "$work_dir/quarantine.sql" || fail "The quarantine SQL failed and was rolled back; see the sqlcmd output above."
+run_sql "$work_dir/verify-quarantine.sql" || fail "Reading the quarantined database failed; see the sqlcmd output above."
+recorded || fail "The quarantine record was not written; see the sqlcmd output above."
+still_enabled "$quarantine_server_nodes" server_nodes "server node rows remain"
+still_enabled "$quarantine_targets" machines_enabled "targets are enabled"
+still_enabled "$quarantine_workers" workers_enabled "workers are enabled"
+still_enabled "$quarantine_triggers" triggers_enabled "triggers are enabled"
+still_enabled "$quarantine_subscriptions" subscriptions_enabled "subscriptions are enabled"
+still_enabled "$quarantine_queued_tasks" tasks_pending "tasks are queued or executing"
+still_enabled "$quarantine_extensions" extensions_to_remove "extension settings remain"
+if [[ $quarantine_installation_id == true && -n $installation_id_before && $(sql_value installation_id) == "$installation_id_before" ]]; then
+    problems+=("the Installation ID is unchanged")
+fi
+if [[ $quarantine_server_uri == true && -n $(sql_value server_uri) && $(sql_value server_uri) != "$server_uri" ]]; then
+    problems+=("the Server URI is not the clone's")
+fi
+if ((${#problems[@]})); then
+    joined=$(printf '%s, ' "${problems[@]}")
+    fail "The quarantine did not take: ${joined%, }."
+fi
+report
+finish true "Quarantined the database: targets, workers, triggers and subscriptions are disabled as configured."
