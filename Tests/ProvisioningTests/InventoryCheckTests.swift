@@ -928,6 +928,143 @@ struct BrokenCheck: Sendable, CustomTestStringConvertible {
                 ExpectedCheckProblem(code: .missingKey, line: 14, column: 5, keyPath: "instances.lab.admin.password")
             ]
         ),
+        // Issue 17: every file an inventory names is a regular file, refused at its line before anything reads it
+        // (`/dev/zero` as a package or backup would be hashed forever).
+        BrokenCheck(
+            name: "a device as the backup",
+            yaml: yaml(clone, [12: "    backup: /dev/zero"]),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .notRegularFile,
+                    line: 12,
+                    column: 13,
+                    keyPath: "instances.lab.backup",
+                    mentions: ["/dev/zero", "not a regular file"]
+                )
+            ]
+        ),
+        BrokenCheck(
+            name: "a device as the package file",
+            yaml: yaml(clone, [11: "    package: {sha256: \(CheckFixture.packageSHA256), file: /dev/zero}"]),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .notRegularFile,
+                    line: 11,
+                    keyPath: "instances.lab.package.file",
+                    mentions: ["/dev/zero"]
+                )
+            ]
+        ),
+        BrokenCheck(
+            name: "a device as the identity",
+            yaml: yaml(clone, [4: "    user: root\n    identity: /dev/zero"]),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .notRegularFile,
+                    line: 5,
+                    column: 15,
+                    keyPath: "hosts.vm1.identity",
+                    mentions: ["/dev/zero"]
+                )
+            ]
+        ),
+        BrokenCheck(
+            name: "a folder as known_hosts",
+            yaml: yaml(clone, [4: "    user: root\n    known_hosts: production"]),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .notRegularFile,
+                    line: 5,
+                    column: 18,
+                    keyPath: "hosts.vm1.known_hosts",
+                    mentions: ["/production, which is a folder"]
+                )
+            ]
+        ),
+        BrokenCheck(
+            name: "an identity group and others can read",
+            yaml: yaml(clone, [4: "    user: root\n    identity: keys/id_open"]),
+            files: [FixtureFile(path: "keys/id_open", contents: "key\n", mode: 0o644)],
+            problems: [
+                ExpectedCheckProblem(
+                    code: .insecureSecretFile,
+                    line: 5,
+                    column: 15,
+                    keyPath: "hosts.vm1.identity",
+                    mentions: ["group or others can read", "chmod 600"]
+                )
+            ]
+        ),
+        BrokenCheck(
+            name: "a Server URI longer than quarantine.sql's NVARCHAR(4000)",
+            yaml: yaml(
+                clone,
+                [
+                    5:
+                        "    platform: standin\n    vars: {server_uri: 'http://clone/\(String(repeating: "a", count: 3990))'}"
+                ]
+            ),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .invalidValue,
+                    line: 6,
+                    keyPath: "hosts.vm1.vars.server_uri",
+                    mentions: ["at most 4000 characters"]
+                )
+            ]
+        ),
+        BrokenCheck(
+            name: "a database name ending in an invisible character",
+            yaml: yaml(clone, [5: "    platform: standin\n    vars: {database: \"Octo \\u200B\"}"]),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .invalidValue,
+                    line: 6,
+                    keyPath: "hosts.vm1.vars.database",
+                    mentions: ["U+200B"]
+                )
+            ]
+        ),
+        BrokenCheck(
+            name: "a database name ending in a blank",
+            yaml: yaml(clone, [5: "    platform: standin\n    vars: {database: 'Octo '}"]),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .invalidValue,
+                    line: 6,
+                    keyPath: "hosts.vm1.vars.database",
+                    mentions: ["blank"]
+                )
+            ]
+        ),
+        BrokenCheck(
+            name: "a NUL in the admin's user name",
+            yaml: yaml(clone, [:], ["    admin: {username: \"break\\0glass\", password: env:ADMIN_PW}"]),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .invalidValue,
+                    line: 14,
+                    keyPath: "instances.lab.admin.username",
+                    mentions: ["one line without control characters"]
+                )
+            ]
+        ),
+        BrokenCheck(
+            name: "a line break in the admin's e-mail",
+            yaml: yaml(
+                clone,
+                [:],
+                ["    admin: {username: ops, email: \"ops@example.com\\nBcc: x@y\", password: env:ADMIN_PW}"]
+            ),
+            problems: [
+                ExpectedCheckProblem(
+                    code: .invalidValue,
+                    line: 14,
+                    keyPath: "instances.lab.admin.email",
+                    mentions: ["one line"]
+                )
+            ]
+        ),
         BrokenCheck(
             name: "package missing on windows",
             yaml: yaml(clone, [5: "    platform: windows", 11: "    # no package"]),
@@ -974,6 +1111,30 @@ struct BrokenCheck: Sendable, CustomTestStringConvertible {
             for secret in CheckFixture.environment.values {
                 #expect(!error.description.contains(secret))
             }
+        }
+    }
+
+    /// A FIFO named as a package or `known_hosts` would block a reader forever: the check refuses it without
+    /// opening it (a hang here is the failure).
+    @Test func aFIFOIsRefusedWithoutBeingOpened() throws {
+        let yaml = BrokenCheck.yaml(
+            BrokenCheck.clone,
+            [
+                4: "    user: root\n    known_hosts: pipe",
+                11: "    package: {sha256: \(CheckFixture.packageSHA256), file: pipe}",
+            ]
+        )
+        try withTemporaryDirectory(CheckFixture.files + [FixtureFile(path: "inventory.yml", contents: yaml)]) {
+            directory in
+            try #require(mkfifo(directory + "/pipe", 0o600) == 0)
+            var environment = CheckFixture.environment
+            environment["HOME"] = directory + "/home"
+            let check = InventoryCheck.run(path: directory + "/inventory.yml", environment: environment)
+            let found = check.errors.map { "\($0.code) \($0.location.line) \($0.keyPath)" }
+            #expect(
+                found == ["notRegularFile 5 hosts.vm1.known_hosts", "notRegularFile 12 instances.lab.package.file"]
+            )
+            #expect(check.errors.allSatisfy { $0.message.contains(directory + "/pipe, which is not a regular file") })
         }
     }
 

@@ -26,6 +26,7 @@ public struct InventoryError: LocatedProblem {
             case unsupportedVersion
             case unsafeQuarantine
             case checksumMismatch
+            case notRegularFile
         }
         let base: Base
         init(_ base: Base) { self.base = base }
@@ -71,6 +72,9 @@ public struct InventoryError: LocatedProblem {
         public static let unsafeQuarantine = Code(.unsafeQuarantine)
         /// A local package whose SHA-256 is not the pinned `sha256`.
         public static let checksumMismatch = Code(.checksumMismatch)
+        /// A file the inventory names (a package, a backup, an identity, `known_hosts`) is a folder, device, FIFO or
+        /// socket rather than a regular file.
+        public static let notRegularFile = Code(.notRegularFile)
 
         /// The code's name, such as `unknownKey`.
         public var description: String { base.rawValue }

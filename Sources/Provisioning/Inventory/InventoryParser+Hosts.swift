@@ -242,7 +242,7 @@ extension InventoryParser {
             case .user:
                 settings.user = nonEmptyString(node, keyPath: path)
             case .identity:
-                settings.identity = existingFile(node, keyPath: path, what: "identity file")
+                settings.identity = identityFile(node, keyPath: path)
             case .identityPassphrase:
                 settings.identityPassphrase = secret(node, keyPath: path)
             case .password:
@@ -252,7 +252,7 @@ extension InventoryParser {
             case .agent:
                 settings.agent = boolean(node, keyPath: path)
             case .knownHosts:
-                settings.knownHosts = self.path(node, keyPath: path)
+                settings.knownHosts = optionalFile(node, keyPath: path, what: "known_hosts file")
             case .hostKeyPolicy:
                 settings.hostKeyPolicy = choice(node, keyPath: path, as: HostKeyPolicyName.self)
             case .connectTimeout:

@@ -283,17 +283,50 @@ struct InventoryParser {
         nonEmptyString(node, keyPath: keyPath).map { PathResolution.resolve($0, relativeTo: directory, home: home) }
     }
 
-    /// A path to a file that must exist.
+    /// A path to a regular file that must exist (following symbolic links): never a folder, device, FIFO or
+    /// socket, which octoprov could not read as a file or whose reading might never end.
     mutating func existingFile(_ node: Node, keyPath: String, what: String) -> String? {
         guard let resolved = path(node, keyPath: keyPath) else { return nil }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), !isDirectory.boolValue else {
+        let kind = LocalPathKind(resolved)
+        if let problem = kind.fileProblem(what, resolved) {
             report(
-                .fileNotFound,
+                kind == .missing ? .fileNotFound : .notRegularFile,
                 at: node,
                 keyPath: keyPath,
-                "`\(keyPath)` names \(what) \(resolved), which does not exist."
+                "`\(keyPath)` names \(problem)."
             )
+            return nil
+        }
+        return resolved
+    }
+
+    /// A private key file: a regular file (``existingFile(_:keyPath:what:)``) that, when it is the user's own,
+    /// group and others cannot read, the rule OpenSSH applies before it uses a key ("UNPROTECTED PRIVATE KEY
+    /// FILE!").
+    mutating func identityFile(_ node: Node, keyPath: String) -> String? {
+        guard let resolved = existingFile(node, keyPath: keyPath, what: "identity file") else { return nil }
+        if case .regularFile(let permissions, let owner) = LocalPathKind(resolved), owner == getuid(),
+            permissions & 0o077 != 0
+        {
+            report(
+                .insecureSecretFile,
+                at: node,
+                keyPath: keyPath,
+                "`\(keyPath)` names identity file \(resolved), which group or others can read (OpenSSH refuses such "
+                    + "a key too); run `chmod 600 \(resolved)`."
+            )
+            return nil
+        }
+        return resolved
+    }
+
+    /// A path to a file that need not exist yet (a `known_hosts` file `accept-new` creates), but that must be a
+    /// regular file when it does.
+    mutating func optionalFile(_ node: Node, keyPath: String, what: String) -> String? {
+        guard let resolved = path(node, keyPath: keyPath) else { return nil }
+        let kind = LocalPathKind(resolved)
+        if kind != .missing, let problem = kind.fileProblem(what, resolved) {
+            report(.notRegularFile, at: node, keyPath: keyPath, "`\(keyPath)` names \(problem).")
             return nil
         }
         return resolved

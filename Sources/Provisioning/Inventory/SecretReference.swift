@@ -141,22 +141,12 @@ public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
 
         /// Checks the file at `path` (following symbolic links); `nil` when it can be used.
         init?(checking path: String) {
-            var info = stat()
-            guard stat(path, &info) == 0 else {
-                let code = errno
-                if code == ENOENT || code == ENOTDIR {
-                    self = .missing
-                } else {
-                    self = .unreadable(String(cString: strerror(code)))
-                }
-                return
-            }
-            if info.st_mode & S_IFMT != S_IFREG {
-                self = .notRegular
-            } else if info.st_mode & 0o077 != 0 {
-                self = .openToOthers
-            } else {
-                return nil
+            switch LocalPathKind(path) {
+            case .missing: self = .missing
+            case .unreadable(let reason): self = .unreadable(reason)
+            case .directory, .special: self = .notRegular
+            case .regularFile(let permissions, _) where permissions & 0o077 != 0: self = .openToOthers
+            case .regularFile: return nil
             }
         }
 

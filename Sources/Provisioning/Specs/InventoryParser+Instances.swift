@@ -453,8 +453,16 @@ extension InventoryParser {
             if let folder = existingDirectory(origin.value, keyPath: origin.keyPath, what: "the package mirror") {
                 if let platform, let version {
                     let file = folder + "/" + platform.packageFileName(for: version)
-                    if FileManager.default.fileExists(atPath: file) {
+                    let kind = LocalPathKind(file)
+                    if case .regularFile = kind {
                         result = .mirror(folder: folder, file: file)
+                    } else if kind != .missing, let problem = kind.fileProblem("the package file", file) {
+                        report(
+                            .notRegularFile,
+                            at: origin.value,
+                            keyPath: origin.keyPath,
+                            "`\(origin.keyPath)` names \(problem)."
+                        )
                     } else {
                         report(
                             .fileNotFound,
@@ -879,9 +887,13 @@ extension InventoryParser {
                 "`\(entry.keyPath)` has no `\(key.rawValue)`; set `\(entry.keyPath).\(key.rawValue)`."
             )
         }
-        let username = byKey[.username].flatMap { nonEmptyString($0.value, keyPath: $0.keyPath) }
+        let username = byKey[.username].flatMap { item in
+            nonEmptyString(item.value, keyPath: item.keyPath).flatMap { adminText($0, item) }
+        }
         var email = ""
-        if let item = byKey[.email], let text = nonEmptyString(item.value, keyPath: item.keyPath) {
+        if let item = byKey[.email], let text = nonEmptyString(item.value, keyPath: item.keyPath),
+            let text = adminText(text, item)
+        {
             if text.contains("@") {
                 email = text
             } else {
@@ -896,6 +908,24 @@ extension InventoryParser {
         let password = byKey[.password].flatMap { secret($0.value, keyPath: $0.keyPath) }
         guard let username, let password else { return nil }
         return AdminSpec(username: username, email: email, password: password)
+    }
+
+    /// An administrator's user name or e-mail address, when it is one line that `Octopus.Server admin` and the
+    /// user's record can hold: no control character (a NUL or line break cannot pass through an argument or
+    /// the script), no blank or invisible character at either end or inside, at most 200 characters (octoprov's
+    /// bound: Octopus documents none [UNCONFIRMED], and 200 is far beyond any real name or address).
+    private mutating func adminText(_ text: String, _ item: Entry) -> String? {
+        var problem: String?
+        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            problem = "must be one line without control characters"
+        } else if text.utf16.count > 200 {
+            problem = "must be at most 200 characters"
+        } else {
+            problem = StepVariables.invisibleCharacterProblem(text)
+        }
+        guard let problem else { return text }
+        report(.invalidValue, at: item.value, keyPath: item.keyPath, "`\(item.keyPath)` \(problem).")
+        return nil
     }
 
     /// A clone's `production:` (`url`, `api_key`): production's REST API for `drift`.

@@ -282,18 +282,24 @@ public enum StepVariables {
                 return "must be a URL such as `http://localhost:8080` (http or https, a host, an optional port "
                     + "from 1 to 65535), not `\(value)`"
             }
+            // quarantine.sql keeps the clone's Server URI in an NVARCHAR(4000), which would cut a longer one.
+            guard value.utf16.count <= 4000 else { return "must be at most 4000 characters (NVARCHAR(4000))" }
         case "instance_name":
             let forbidden: Set<Unicode.Scalar> = ["\\", "/", ":", "*", "?", "\"", "<", ">", "|", ";"]
             guard !value.isEmpty, value.count <= 64, !value.unicodeScalars.contains(where: forbidden.contains)
             else {
                 return "must be 1 to 64 characters without `\\ / : * ? \" < > | ;`"
             }
+            return invisibleCharacterProblem(value)
         case "node_name":
-            guard !value.isEmpty, value.count <= 128 else { return "must be 1 to 128 characters" }
+            guard !value.isEmpty, value.utf16.count <= 128 else { return "must be 1 to 128 characters" }
+            return invisibleCharacterProblem(value)
         case "database", "sql_server":
-            guard !value.isEmpty, value.count <= 128, !value.contains(";") else {
+            // 128: SQL Server's sysname, counted as it counts (UTF-16 code units).
+            guard !value.isEmpty, value.utf16.count <= 128, !value.contains(";") else {
                 return "must be 1 to 128 characters without `;` (it goes into the connection string)"
             }
+            return invisibleCharacterProblem(value)
         case "container_name":
             guard platform == .linuxContainer else { return nil }
             guard isContainerName(value) else {
@@ -312,6 +318,31 @@ public enum StepVariables {
             if ServerFolder.allCases.contains(where: { $0.variableName == name }) {
                 return hostPathProblem(value, platform: platform)
             }
+        }
+        return nil
+    }
+
+    /// Why a name would not survive the way to SQL Server and back, or would not be the name a person reads:
+    /// SqlClient trims blanks around a connection string's values (so `Octo ` restores as one database and
+    /// connects to another), and invisible characters (U+200B, U+FEFF, bidirectional marks, private-use and
+    /// unassigned code points) make two names that look alike differ. `nil` when there is no such problem.
+    static func invisibleCharacterProblem(_ value: String) -> String? {
+        let scalars = value.unicodeScalars
+        if let first = scalars.first, let last = scalars.last,
+            first.properties.isWhitespace || last.properties.isWhitespace
+        {
+            return "must not start or end with a blank (the connection string would trim it)"
+        }
+        let invisible = scalars.first { scalar in
+            switch scalar.properties.generalCategory {
+            case .format, .privateUse, .unassigned, .surrogate, .lineSeparator, .paragraphSeparator: true
+            default: scalar.properties.isWhitespace && scalar != " "
+            }
+        }
+        if let invisible {
+            let code = String(invisible.value, radix: 16, uppercase: true)
+            return
+                "must not contain the invisible character U+\(String(repeating: "0", count: max(0, 4 - code.count)) + code)"
         }
         return nil
     }
