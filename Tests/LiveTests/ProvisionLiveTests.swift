@@ -90,6 +90,16 @@ struct ProvisionLiveTests {
                 #expect(served.sorted() == names.sorted(), "\(vm.name) \(space)")
             }
             #expect(try Self.decryptedAccountPassword(vm: vm, layout: layout) == "s3cret-1")
+
+            // Everything octoprov wrote in the work folder is private (issue 17): the folder 0700, the backup (it
+            // holds production's encrypted secrets and hash of every password and API key) and every script and
+            // T-SQL file readable by their owner only.
+            let workDirectory = vm.rootDirectory + "/tmp/octoprov"
+            let modes = try Self.modes(workDirectory)
+            #expect(modes["."] == 0o700, "\(vm.name): \(modes)")
+            #expect(modes.keys.contains { $0.hasSuffix(".bak") }, "\(vm.name): no backup in \(modes)")
+            let open = modes.filter { $0.value & 0o077 != 0 }
+            #expect(open.isEmpty, "\(vm.name): readable by group or others: \(open)")
         }
 
         // The reports: every host and step, and every verify check passed.
@@ -258,6 +268,17 @@ struct ProvisionLiveTests {
     }
 
     /// Relative path → SHA-256 of every regular file under `directory`.
+    /// The permission bits of `directory` (as `.`) and of everything below it, by relative path.
+    static func modes(_ directory: String) throws -> [String: mode_t] {
+        var result: [String: mode_t] = [:]
+        for relative in ["."] + (FileManager.default.subpaths(atPath: directory) ?? []) {
+            var info = stat()
+            try #require(lstat(directory + "/" + relative, &info) == 0, "\(relative)")
+            if info.st_mode & S_IFMT != S_IFLNK { result[relative] = info.st_mode & 0o7777 }
+        }
+        return result
+    }
+
     static func tree(_ directory: String) throws -> [String: String] {
         var result: [String: String] = [:]
         let enumerator = FileManager.default.enumerator(atPath: directory)

@@ -38,6 +38,31 @@ struct TransferLiveTests {
         #expect(FileManager.default.contentsEqual(atPath: source, andPath: remote))
     }
 
+    /// A file that holds secrets arrives with the permissions asked for, not the source's, and keeps them when
+    /// a later upload finds it already in place.
+    @Test func askedPermissionsReplaceTheSourcesAndAreRestoredOnAFileInPlace() async throws {
+        let fixture = try LiveFixture()
+        defer { fixture.close() }
+        let vm = try fixture.startVM()
+        let source = fixture.directory + "/backup.bak"
+        try LiveFixture.writeRandomFile(source, size: 300_000)
+        chmod(source, 0o644)
+        let remote = vm.rootDirectory + "/backup.bak"
+        try await SSHSession.withConnection(fixture.configuration(for: vm)) { session in
+            try await session.withSFTP { sftp in
+                let options = TransferOptions(permissions: 0o600)
+                let first = try await sftp.upload(from: source, to: remote, options: options)
+                #expect(!first.skipped)
+                #expect(try await sftp.attributes(at: remote)?.permissions == 0o600)
+                // A host provisioned before: the file is in place but open to others.
+                chmod(remote, 0o644)
+                let second = try await sftp.upload(from: source, to: remote, options: options)
+                #expect(second.skipped)
+                #expect(try await sftp.attributes(at: remote)?.permissions == 0o600)
+            }
+        }
+    }
+
     @Test func treesWithSubfoldersAndLinksRoundTrip() async throws {
         let fixture = try LiveFixture()
         defer { fixture.close() }

@@ -346,11 +346,10 @@ public struct HostProvisioner: Sendable {
         var packageChanged = false
         if name == "install", let local = plan.instance.package?.localFile {
             let remote = plan.variables["package_file"] ?? ""
-            let result = try await sftp.upload(
-                from: local,
-                to: remote,
-                options: transferOptions(step: name, label: "package", totalBytes: DiskSpaceCheck.fileSize(local))
-            )
+            // 0600 like everything in the work folder, though a package holds no secret: one rule, checked whole.
+            var options = transferOptions(step: name, label: "package", totalBytes: DiskSpaceCheck.fileSize(local))
+            options.permissions = 0o600
+            let result = try await sftp.upload(from: local, to: remote, options: options)
             packageChanged = !result.skipped
         }
         var outcome = StepOutcomeValue(status: .ok, message: "", facts: [:], checks: [])
@@ -494,11 +493,10 @@ public struct HostProvisioner: Sendable {
         guard let backup = plan.instance.backup, let remote = plan.variables["backup_file"] else {
             throw RunnerError("The instance has no backup to upload.")
         }
-        let result = try await sftp.upload(
-            from: backup,
-            to: remote,
-            options: transferOptions(step: step, label: "backup", totalBytes: DiskSpaceCheck.fileSize(backup))
-        )
+        // 0600: the backup holds production's encrypted secrets and its password and API-key hashes.
+        var options = transferOptions(step: step, label: "backup", totalBytes: DiskSpaceCheck.fileSize(backup))
+        options.permissions = 0o600
+        let result = try await sftp.upload(from: backup, to: remote, options: options)
         if result.skipped {
             return StepOutcomeValue(
                 status: .ok,

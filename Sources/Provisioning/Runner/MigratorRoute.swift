@@ -56,7 +56,7 @@ extension HostProvisioner {
         let uploaded = try await sftp.uploadTree(
             from: downloaded,
             to: exportDirectory,
-            options: TransferOptions(checksum: checksum, skipUnchanged: false)
+            options: TransferOptions(checksum: checksum, permissions: 0o600, skipUnchanged: false)
         )
         var outcome = try await runScript(step, session: session, sftp: sftp)
         guard outcome.status != .failed else { return outcome }

@@ -40,8 +40,10 @@ public enum StepCommand {
                 lockTimeout >= 60 && lockTimeout % 60 == 0
                 ? "\(lockTimeout / 60) minute\(lockTimeout == 60 ? "" : "s")"
                 : "\(lockTimeout) second\(lockTimeout == 1 ? "" : "s")"
-            // sh -c, whatever the SSH user's login shell is; fd 9 stays open in bash and in what it starts.
+            // sh -c, whatever the SSH user's login shell is; fd 9 stays open in bash and in what it starts. umask 077:
+            // the lock file, like everything octoprov leaves in the work folder, is its owner's alone.
             let wrapper = """
+                umask 077; \
                 if command -v flock >/dev/null 2>&1 && exec 9>>\(lock); then \
                 if ! flock -n 9; then \
                 echo "Waiting for another octoprov step on this host to end (it holds "\(lock)")." >&2; \

@@ -88,6 +88,15 @@ extension SFTPClient {
                 && (!options.preserveAttributes || remote.modificationTime == sizes[index].modificationTime)
         }
 
+        // A file in place keeps the permissions asked for, whatever an earlier upload gave it.
+        if let permissions = options.permissions {
+            for index in files.indices where results[index].skipped {
+                if try stat(files[index].remote)?.permissions != permissions & 0o7777 {
+                    try setAttributes(files[index].remote, mode: permissions, modificationTime: nil, accessTime: nil)
+                }
+            }
+        }
+
         // 2. Everything else goes to NAME.part, resuming from what an interrupted run left there.
         let pending = files.indices.filter { !results[$0].skipped }
         for index in pending {
@@ -142,7 +151,10 @@ extension SFTPClient {
         result.resumedFromBytes = offset
         result.transferredBytes += local.size - offset
         if options.preserveAttributes {
-            try setAttributes(part, mode: local.mode, modificationTime: local.modificationTime, accessTime: nil)
+            let mode = options.permissions ?? local.mode
+            try setAttributes(part, mode: mode, modificationTime: local.modificationTime, accessTime: nil)
+        } else if let permissions = options.permissions {
+            try setAttributes(part, mode: permissions, modificationTime: nil, accessTime: nil)
         }
     }
 

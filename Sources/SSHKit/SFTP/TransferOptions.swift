@@ -48,6 +48,10 @@ public struct TransferOptions: Sendable {
     public var checksum: RemoteChecksum?
     /// Copy the permission bits and modification time to the destination.
     public var preserveAttributes: Bool
+    /// The destination's permission bits instead of the source's: `0o600` for a file that holds secrets, such
+    /// as a database backup. Also set on a destination found already in place. `nil` keeps the source's (with
+    /// ``preserveAttributes``).
+    public var permissions: UInt32?
     /// Skip a file whose destination already has the same size and modification time (and, when
     /// verification is on, the same SHA-256).
     public var skipUnchanged: Bool
@@ -59,6 +63,7 @@ public struct TransferOptions: Sendable {
         resume: Bool = true,
         checksum: RemoteChecksum? = .posixSHA256Sum,
         preserveAttributes: Bool = true,
+        permissions: UInt32? = nil,
         skipUnchanged: Bool = true,
         windowBytes: Int = 8 * 1024 * 1024,
         progress: (@Sendable (TransferProgress) -> Void)? = nil
@@ -66,6 +71,7 @@ public struct TransferOptions: Sendable {
         self.resume = resume
         self.checksum = checksum
         self.preserveAttributes = preserveAttributes
+        self.permissions = permissions
         self.skipUnchanged = skipUnchanged
         self.windowBytes = windowBytes
         self.progress = progress
