@@ -137,6 +137,20 @@ func loadErrors(_ yaml: String, files: [FixtureFile] = []) throws -> [InventoryE
         }
     }
 
+    @Test func anInventoryThatIsNotUTF8IsRefusedAtItsFirstInvalidByte() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory + "/latin1.yml"
+            // "café" in Latin-1 on line 3: é is the byte 0xE9, which UTF-8 never has on its own.
+            let bytes = Data("hosts:\n  vm1:\n    user: caf".utf8) + Data([0xE9]) + Data("\n".utf8)
+            try bytes.write(to: URL(fileURLWithPath: path))
+            let error = try #require(throws: InventoryErrors.self) { try Inventory.load(path: path) }
+            #expect(error.errors.map(\.code) == [.unreadableFile])
+            #expect(
+                error.description == "\(path):3:14: The inventory is not UTF-8 text from here on; save it as UTF-8."
+            )
+        }
+    }
+
     @Test func exampleInventoryLoads() throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()

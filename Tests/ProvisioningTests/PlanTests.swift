@@ -338,6 +338,9 @@ private func withPlan<Result>(
                 return
             }
             #expect(errors.map(\.keyPath) == ["instances"])
+            // The file as a whole, at line 1, like every other refusal of the inventory: FILE:LINE:COLUMN.
+            #expect(errors.map(\.location.line) == [1])
+            #expect(errors.first?.description.contains("inventory.yml:1:1: The inventory has no `instances`") == true)
         }
     }
 }

@@ -127,7 +127,12 @@ public struct Inventory: Sendable, Hashable {
             return Analysis(
                 inventory: empty,
                 errors: [
-                    InventoryError(.unreadableFile, at: wholeFile, keyPath: "", "The inventory is not UTF-8 text.")
+                    InventoryError(
+                        .unreadableFile,
+                        at: firstInvalidUTF8(in: data, file: path),
+                        keyPath: "",
+                        "The inventory is not UTF-8 text from here on; save it as UTF-8."
+                    )
                 ],
                 secretValues: []
             )
@@ -172,6 +177,24 @@ public struct Inventory: Sendable, Hashable {
         parser.reportUnvisitedDuplicates()
         inventory.warnings = parser.warnings.sorted { $0.location < $1.location }
         return Analysis(inventory: inventory, errors: parser.errors, secretValues: parser.secretValues)
+    }
+
+    /// Where the first byte that is not part of valid UTF-8 stands (line and column counted in characters
+    /// decoded before it), so that a refusal names the place to fix.
+    static func firstInvalidUTF8(in data: Data, file: String) -> SourceLocation {
+        var line = 1
+        var column = 1
+        var decoder = UTF8()
+        var bytes = data.makeIterator()
+        while case .scalarValue(let scalar) = decoder.decode(&bytes) {
+            if scalar == "\n" {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
+        }
+        return SourceLocation(file: file, line: line, column: column)
     }
 
     private static func home(in environment: [String: String]) -> String {

@@ -231,7 +231,8 @@ public struct ProvisioningPlan: Sendable {
             throw .invalidInput([
                 InventoryError(
                     .missingKey,
-                    at: SourceLocation(file: file, line: 0, column: 0),
+                    // Line 1: the file as a whole, where a top-level `instances:` would go.
+                    at: SourceLocation(file: file, line: 1, column: 1),
                     keyPath: "instances",
                     "The inventory has no `instances`; add one to say what to provision (see docs/inventory.md)."
                 )
