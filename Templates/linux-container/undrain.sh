@@ -35,11 +35,7 @@ if node_draining; then
     say "Ending the node's drain."
     docker exec -- "$container_name" /Octopus/Octopus.Server node --instance=OctopusServer --drain=false --console \
         </dev/null || fail "Octopus.Server node --drain=false failed in the container; see its output above."
-    run_sql "$work_dir/database-version.sql" >/dev/null || fail "Reading the database failed; see the sqlcmd output above."
-    if node_draining; then fail "The node is still draining after node --drain=false."; fi
-    rm -f -- "$marker"
-    fact node_draining false
-    finish true "The node takes tasks again."
+{{> _linux/undrain-confirm.sh }}
 fi
 rm -f -- "$marker"
 fact node_draining false

@@ -33,11 +33,7 @@ instance_exists || fail "The instance does not exist on the host; provision it b
 if node_draining; then
     say "Ending the node's drain."
     octopus node "--instance=$instance_name" --drain=false
-    run_sql "$work_dir/database-version.sql" >/dev/null || fail "Reading the database failed; see the sqlcmd output above."
-    if node_draining; then fail "The node is still draining after node --drain=false."; fi
-    rm -f -- "$marker"
-    fact node_draining false
-    finish true "The node takes tasks again."
+{{> _linux/undrain-confirm.sh }}
 fi
 rm -f -- "$marker"
 fact node_draining false
