@@ -29,11 +29,7 @@ readonly upgrade_backup_file={{ upgrade_backup_file }}
 # target or the file already holds this database's backup at from_version: RESTORE HEADERONLY
 # (sql/backup-header.sql) shows a set named octoprov-upgrade-<from_version>, described with the
 # database's Installation ID, of this database.
-# same_version A B: whether two dotted versions are equal number by number (2023.3.13026 = 2023.3.13026.0).
-same_version() {
-    [[ -n $1 && -n $2 ]] || return 1
-    version_at_least "$1" "$2" && version_at_least "$2" "$1"
-}
+{{> _linux/same-version.sh }}
 # backed_up: whether the backup file holds this database's backup set at from_version.
 backed_up() {
     local line
@@ -51,24 +47,6 @@ read_sql_secret
 check_version "$version"
 check_version "$from_version"
 require_sql_tools
-require_sql database-version.sql
-require_sql backup-header.sql
-require_sql backup-database.sql
-fact upgrade_backup_file "$upgrade_backup_file"
-run_sql "$work_dir/database-version.sql" || fail "Reading the database failed; see the sqlcmd output above."
-database_version=$(sql_value database_version)
-installation_id=$(sql_value installation_id)
-fact database_version "$database_version"
-if same_version "$database_version" "$version"; then
-    finish false "The database is already at $version; it needs no backup before the upgrade."
-fi
-same_version "$database_version" "$from_version" ||
-    fail "The database is at Octopus ${database_version:-(unknown)}, not at the instance's version $from_version; octoprov backs up only the database it provisioned."
-if backed_up; then
-    finish false "The work folder already holds this database's backup at $from_version."
-fi
-say "Backing up the database at $from_version."
-run_sql "$work_dir/backup-database.sql" || fail "BACKUP DATABASE failed; see the sqlcmd output above."
-backed_up || fail "RESTORE HEADERONLY does not show this database's backup at $from_version in the new backup file."
+{{> _linux/back-up-database.sh }}
 fact upgrade_backup_bytes "$(stat -c %s -- "$upgrade_backup_file" 2>/dev/null || true)"
 finish true "Backed up the database at $from_version to the work folder."

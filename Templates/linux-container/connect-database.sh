@@ -32,12 +32,7 @@ read_secrets master_key sql_password
     fail "The master_key secret is not a base64 key of 16 or 32 bytes, as Octopus shows it."
 require_docker
 require_sql_tools
-[[ $backup_sha256 =~ ^[0-9a-f]{64}$ ]] || fail "backup_sha256 is not a lower-case hex SHA-256."
-require_sql verify-quarantine.sql
-run_sql "$work_dir/verify-quarantine.sql" >/dev/null || fail "Reading the restored database failed; run the restore and quarantine steps first."
-[[ $(sql_value quarantine_sha256) == "$backup_sha256" ]] ||
-    fail "The database has no quarantine record for this backup; octoprov connects Octopus to a restored database only after the quarantine step."
-fact database "$database"
+{{> _linux/connect-database-check-quarantine.sh }}
 set_env DB_CONNECTION_STRING "$connection_string"
 if [[ $env_changed == true ]]; then finish true "Wrote the restored database's connection string into the container's env file."; fi
 finish false "The container's env file already names the restored database."

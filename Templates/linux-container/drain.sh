@@ -28,29 +28,12 @@ readonly from_version={{ from_version }}
 # already draining stays draining.
 readonly drain_wait=300
 readonly marker="$work_dir/octoprov-upgrade-drained"
-# same_version A B: whether two dotted versions are equal number by number (2023.3.13026 = 2023.3.13026.0).
-same_version() {
-    [[ -n $1 && -n $2 ]] || return 1
-    version_at_least "$1" "$2" && version_at_least "$2" "$1"
-}
-# node_draining: whether the last database-version.sql output says this node is draining.
-node_draining() {
-    local value
-    value=$(sql_value node_draining)
-    [[ ${value,,} == 1 || ${value,,} == true ]]
-}
+{{> _linux/same-version.sh }}
+{{> _linux/node-draining.sh }}
 read_sql_secret
 require_docker
 require_sql_tools
-require_sql database-version.sql
-run_sql "$work_dir/database-version.sql" || fail "Reading the database failed; see the sqlcmd output above."
-database_version=$(sql_value database_version)
-fact database_version "$database_version"
-if same_version "$database_version" "$version"; then
-    finish false "The database is already at $version; there is nothing to drain."
-fi
-same_version "$database_version" "$from_version" ||
-    fail "The database is at Octopus ${database_version:-(unknown)}, not at the instance's version $from_version; octoprov drains only the instance it provisioned."
+{{> _linux/drain-check-version.sh }}
 state=$(container_field .State.Status)
 fact container_state "$state"
 if [[ $state != running ]]; then

@@ -26,20 +26,7 @@ readonly data_dir={{ data_dir }}
 # Reports facts only and changes nothing: the OS, free space where the work, data and home folders
 # go, Docker and the image, the container, sqlcmd and whether the database exists.
 read_sql_secret
-os_name=$(uname -srm 2>/dev/null || true)
-if [[ -r /etc/os-release ]]; then
-    while IFS= read -r line; do
-        if [[ $line == PRETTY_NAME=* ]]; then
-            pretty=${line#PRETTY_NAME=}
-            pretty=${pretty#\"}
-            os_name="${pretty%\"} ($os_name)"
-        fi
-    done </etc/os-release
-fi
-fact os "$os_name"
-fact free_bytes_work_dir "$(free_bytes "$work_dir")"
-fact free_bytes_data_dir "$(free_bytes "$data_dir")"
-fact free_bytes_home_dir "$(free_bytes "$home_dir")"
+{{> _linux/preflight-os-and-free-space.sh }}
 for tool in docker sqlcmd curl sha256sum; do
     if command -v "$tool" >/dev/null 2>&1; then fact "tool_$tool" yes; else fact "tool_$tool" no; fi
 done

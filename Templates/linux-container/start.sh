@@ -51,12 +51,7 @@ fi
 ping_url="http://localhost:$web_port/api/octopusservernodes/ping"
 fact container_name "$container_name"
 fact ping_url "$ping_url"
-# answers: whether the server answers the ping (200, or 418 when draining).
-answers() {
-    local code
-    code=$(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' -- "$ping_url" </dev/null) || return 1
-    [[ $code == 200 || $code == 418 ]]
-}
+{{> _linux/answers.sh }}
 # wait_until_answering SECONDS: fails unless the server answers within SECONDS.
 wait_until_answering() {
     local waited
@@ -66,19 +61,7 @@ wait_until_answering() {
     done
     fail "Octopus Server in the container did not answer its ping within $1 seconds; see docker logs."
 }
-# connection_value TEXT: TEXT as a connection-string value, double-quoted when it needs to be.
-connection_value() {
-    if [[ $1 == *[\;\'\"]* || $1 == [[:space:]]* || $1 == *[[:space:]] ]]; then
-        printf '"%s"' "${1//\"/\"\"}"
-    else
-        printf '%s' "$1"
-    fi
-}
-# mount SOURCE TARGET: a --mount value; the source is a quoted CSV field, so commas stay in the path.
-mount() {
-    [[ $1 != *$'\n'* && $1 != *$'\r'* ]] || fail "A folder mounted into the container has a line break in its path."
-    printf 'type=bind,"source=%s",target=%s' "${1//\"/\"\"}" "$2"
-}
+{{> linux-container/_connection-value-and-mount.sh }}
 
 state=$(container_field .State.Status)
 if [[ $state == running ]]; then

@@ -24,40 +24,18 @@ readonly version={{ version }}
 # the drain step drained it (its marker in the work folder). A node that was draining before the
 # upgrade stays draining; a node that is not draining is left alone.
 readonly marker="$work_dir/octoprov-upgrade-drained"
-# same_version A B: whether two dotted versions are equal number by number (2023.3.13026 = 2023.3.13026.0).
-same_version() {
-    [[ -n $1 && -n $2 ]] || return 1
-    version_at_least "$1" "$2" && version_at_least "$2" "$1"
-}
-# node_draining: whether the last database-version.sql output says this node is draining.
-node_draining() {
-    local value
-    value=$(sql_value node_draining)
-    [[ ${value,,} == 1 || ${value,,} == true ]]
-}
+{{> _linux/same-version.sh }}
+{{> _linux/node-draining.sh }}
 read_sql_secret
 require_docker
 require_sql_tools
-require_sql database-version.sql
-run_sql "$work_dir/database-version.sql" || fail "Reading the database failed; see the sqlcmd output above."
-database_version=$(sql_value database_version)
-fact database_version "$database_version"
-same_version "$database_version" "$version" ||
-    fail "The database is at Octopus ${database_version:-(unknown)}, not $version; the upgrade-database step comes before undrain."
-if [[ ! -f $marker ]]; then
-    if node_draining; then fact node_draining true; else fact node_draining false; fi
-    finish false "octoprov did not drain the node, so its drain state stays as it is."
-fi
+{{> _linux/undrain-check-version.sh }}
 if node_draining; then
     [[ $(container_field .State.Status) == running ]] || fail "The container is not running; the start step comes before undrain."
     say "Ending the node's drain."
     docker exec -- "$container_name" /Octopus/Octopus.Server node --instance=OctopusServer --drain=false --console \
         </dev/null || fail "Octopus.Server node --drain=false failed in the container; see its output above."
-    run_sql "$work_dir/database-version.sql" >/dev/null || fail "Reading the database failed; see the sqlcmd output above."
-    if node_draining; then fail "The node is still draining after node --drain=false."; fi
-    rm -f -- "$marker"
-    fact node_draining false
-    finish true "The node takes tasks again."
+{{> _linux/undrain-confirm.sh }}
 fi
 rm -f -- "$marker"
 fact node_draining false

@@ -42,22 +42,10 @@ readonly folders_imports={{ folders_imports }}
 # quarantine record is for this backup.
 readonly previous_container="$container_name-before-upgrade"
 readonly upgrade_wait=1800
-# same_version A B: whether two dotted versions are equal number by number (2023.3.13026 = 2023.3.13026.0).
-same_version() {
-    [[ -n $1 && -n $2 ]] || return 1
-    version_at_least "$1" "$2" && version_at_least "$2" "$1"
-}
-# field_of CONTAINER FIELD: a field of a container (empty when there is no such container).
-field_of() {
-    docker container inspect --format "$(go_template "$2")" -- "$1" 2>/dev/null </dev/null || true
-}
+{{> _linux/same-version.sh }}
+{{> linux-container/_field-of.sh }}
 ping_url="http://localhost:$web_port/api/octopusservernodes/ping"
-# answers: whether the server answers the ping (200, or 418 when draining).
-answers() {
-    local code
-    code=$(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' -- "$ping_url" </dev/null) || return 1
-    [[ $code == 200 || $code == 418 ]]
-}
+{{> _linux/answers.sh }}
 # wait_until_upgraded: fails unless the new container answers and the database is at the target
 # within upgrade_wait seconds.
 wait_until_upgraded() {
@@ -73,19 +61,7 @@ wait_until_upgraded() {
     done
     fail "The container of $version did not answer with the database at $version within $upgrade_wait seconds; see docker logs $container_name."
 }
-# connection_value TEXT: TEXT as a connection-string value, double-quoted when it needs to be.
-connection_value() {
-    if [[ $1 == *[\;\'\"]* || $1 == [[:space:]]* || $1 == *[[:space:]] ]]; then
-        printf '"%s"' "${1//\"/\"\"}"
-    else
-        printf '%s' "$1"
-    fi
-}
-# mount SOURCE TARGET: a --mount value; the source is a quoted CSV field, so commas stay in the path.
-mount() {
-    [[ $1 != *$'\n'* && $1 != *$'\r'* ]] || fail "A folder mounted into the container has a line break in its path."
-    printf 'type=bind,"source=%s",target=%s' "${1//\"/\"\"}" "$2"
-}
+{{> linux-container/_connection-value-and-mount.sh }}
 # old_master_key CONTAINER: the Master Key the container was given in MASTER_KEY (empty if none).
 old_master_key() {
     local line
@@ -118,13 +94,7 @@ fi
 same_version "$database_version" "$from_version" ||
     fail "The database is at Octopus ${database_version:-(unknown)}, not at the instance's version $from_version; octoprov upgrades only the database it provisioned."
 docker image inspect -- "$image" >/dev/null 2>&1 </dev/null || fail "The image $image is not on the host; the install step comes before the database upgrade."
-if [[ $mode == clone ]]; then
-    [[ $backup_sha256 =~ ^[0-9a-f]{64}$ ]] || fail "backup_sha256 is not a lower-case hex SHA-256."
-    require_sql verify-quarantine.sql
-    run_sql "$work_dir/verify-quarantine.sql" >/dev/null || fail "Reading the database failed; see the sqlcmd output above."
-    [[ $(sql_value quarantine_sha256) == "$backup_sha256" ]] ||
-        fail "The database has no quarantine record for this backup; octoprov refuses to start a clone that was not quarantined."
-fi
+{{> _linux/clone-check-quarantine.sh }}
 
 if [[ $(field_of "$container_name" .Config.Image) == "$image" ]]; then
     # An earlier run already created the target's container: let it finish the upgrade.

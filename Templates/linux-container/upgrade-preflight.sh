@@ -30,21 +30,9 @@ readonly upgrade_backup_file={{ upgrade_backup_file }}
 # (octoprov does not downgrade), and the work folder has room for the database's backup
 # (sql/database-size.sql) while one is still to be taken.
 readonly previous_container="$container_name-before-upgrade"
-# same_version A B: whether two dotted versions are equal number by number (2023.3.13026 = 2023.3.13026.0).
-same_version() {
-    [[ -n $1 && -n $2 ]] || return 1
-    version_at_least "$1" "$2" && version_at_least "$2" "$1"
-}
-# node_draining: whether the last database-version.sql output says this node is draining.
-node_draining() {
-    local value
-    value=$(sql_value node_draining)
-    [[ ${value,,} == 1 || ${value,,} == true ]]
-}
-# field_of CONTAINER FIELD: a field of a container (empty when there is no such container).
-field_of() {
-    docker container inspect --format "$(go_template "$2")" -- "$1" 2>/dev/null </dev/null || true
-}
+{{> _linux/same-version.sh }}
+{{> _linux/node-draining.sh }}
+{{> linux-container/_field-of.sh }}
 read_sql_secret
 check_version "$version"
 check_version "$from_version"
@@ -68,33 +56,7 @@ if ! same_version "$installed" "$from_version" && ! same_version "$installed" "$
     fail "The container runs the image ${running_image:-(unknown)}, of neither the instance's version $from_version nor the target $version; octoprov upgrades only what it provisioned."
 fi
 if docker image inspect -- "$image" >/dev/null 2>&1 </dev/null; then fact target_image_loaded true; else fact target_image_loaded false; fi
-require_sql database-exists.sql
-require_sql database-version.sql
-require_sql database-size.sql
-run_sql "$work_dir/database-exists.sql" || fail "Checking whether the database exists failed; see the sqlcmd output above."
-[[ $(sql_value database_exists) == 1 ]] || fail "The instance's database does not exist; provision the instance before upgrading it."
-run_sql "$work_dir/database-version.sql" || fail "Reading the database failed; see the sqlcmd output above."
-database_version=$(sql_value database_version)
-fact database_version "$database_version"
+{{> _linux/upgrade-preflight-database.sh }}
 if node_draining; then fact node_draining true; else fact node_draining false; fi
-if same_version "$database_version" "$version"; then
-    upgraded=true
-elif same_version "$database_version" "$from_version"; then
-    upgraded=false
-else
-    fail "The database is at Octopus ${database_version:-(unknown)}, neither the instance's version $from_version nor the target $version; octoprov upgrades only the database it provisioned."
-fi
-fact database_upgraded "$upgraded"
-fact upgrade_backup_file "$upgrade_backup_file"
-free=$(free_bytes "$work_dir")
-fact free_bytes_work_dir "$free"
-if [[ $upgraded == true ]]; then
-    finish false "The instance's database is already upgraded to $version."
-fi
-run_sql "$work_dir/database-size.sql" || fail "Reading the database's size failed; see the sqlcmd output above."
-database_bytes=$(sql_value database_bytes)
-fact database_bytes "$database_bytes"
-if [[ ! -f $upgrade_backup_file && $database_bytes =~ ^[0-9]+$ && $free =~ ^[0-9]+$ ]] && ((free < database_bytes)); then
-    fail "The work folder has $free bytes free, less than the $database_bytes bytes the database's backup may take; free some space on the host."
-fi
+{{> _linux/upgrade-preflight-backup-room.sh }}
 finish false "The container of Octopus $installed and its database at $database_version can be upgraded to $version."

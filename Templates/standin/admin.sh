@@ -31,21 +31,9 @@ require_standin
 secret_admin_password='' secret_admin_api_key='' secret_license_base64=''
 read_secrets admin_password admin_api_key license_base64
 instance_exists || fail "The instance does not exist; the create-instance step comes before admin."
-if [[ -z $admin_username && (-n $secret_admin_password || -n $secret_admin_api_key) ]]; then
-    fail "An admin password or API key was given but admin_username is empty."
-fi
-if [[ -z $admin_username && -z $secret_license_base64 ]]; then
-    finish false "There is no admin user or licence to set."
-fi
-fact admin_username "$admin_username"
+{{> _linux/admin-check-inputs.sh }}
 marker="$home_dir/octoprov-admin.state"
-salt='' recorded=''
-if [[ -f $marker ]]; then
-    { IFS= read -r salt && IFS= read -r recorded; } <"$marker" || true
-fi
-if [[ ! $salt =~ ^[0-9a-f]{32}$ ]]; then
-    salt=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-fi
+{{> _linux/admin-read-marker.sh }}
 digest=$(printf '%s\0' "$salt" "$instance_name" "$admin_username" "$admin_email" "$secret_admin_password" \
     "$secret_admin_api_key" "$secret_license_base64" | sha256sum)
 digest=${digest%% *}

@@ -32,12 +32,7 @@ secret_master_key=''
 read_secrets master_key
 [[ -n $secret_master_key ]] || fail "The master_key secret was not given on standard input."
 instance_exists || fail "The instance does not exist; the create-instance step comes before connect-database."
-[[ $backup_sha256 =~ ^[0-9a-f]{64}$ ]] || fail "backup_sha256 is not a lower-case hex SHA-256."
-require_sql verify-quarantine.sql
-run_sql "$work_dir/verify-quarantine.sql" >/dev/null || fail "Reading the restored database failed; run the restore and quarantine steps first."
-[[ $(sql_value quarantine_sha256) == "$backup_sha256" ]] ||
-    fail "The database has no quarantine record for this backup; octoprov connects Octopus to a restored database only after the quarantine step."
-fact database "$database"
+{{> _linux/connect-database-check-quarantine.sh }}
 current=$(json_value Octopus.Storage.ExternalDatabaseConnectionString "$(show_configuration)")
 if [[ $current == "$connection_string" ]]; then
     key_json=$("$octopus_server" show-master-key "--instance=$instance_name" --format=json </dev/null 2>/dev/null) || key_json=''

@@ -40,13 +40,4 @@ output=$(OCTOPUS_MIGRATOR_PASSWORD=$secret_export_password "$migrator" import "-
     "--directory=$export_directory" </dev/null 2>&1) || status=$?
 if [[ -n $output ]]; then printf '%s\n' "$output"; fi
 ((status == 0)) || fail "Octopus.Migrator import failed with exit status $status; see its output above."
-# The Migrator's summary: `Imported N project(s) from DIR: …[; skipped (already exist …): …].`
-if [[ $output =~ Imported\ ([0-9]+)\ project ]]; then
-    imported=${BASH_REMATCH[1]}
-    fact imported_projects "$imported"
-    if ((10#$imported == 0)); then
-        finish false "The exported projects are already on the instance; Octopus.Migrator imported none."
-    fi
-    finish true "Imported $((10#$imported)) project(s) with Octopus.Migrator."
-fi
-finish true "Imported the partial export with Octopus.Migrator."
+{{> _linux/migrator-import-summary.sh }}

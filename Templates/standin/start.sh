@@ -30,24 +30,13 @@ readonly home_dir={{ home_dir }}
 require_standin
 instance_exists || fail "The instance does not exist; the create-instance step comes before start."
 command -v curl >/dev/null 2>&1 || fail "curl is not installed on the host, so the server's answer cannot be checked."
-if [[ $mode == clone ]]; then
-    [[ $backup_sha256 =~ ^[0-9a-f]{64}$ ]] || fail "backup_sha256 is not a lower-case hex SHA-256."
-    require_sql verify-quarantine.sql
-    run_sql "$work_dir/verify-quarantine.sql" >/dev/null || fail "Reading the database failed; see the sqlcmd output above."
-    [[ $(sql_value quarantine_sha256) == "$backup_sha256" ]] ||
-        fail "The database has no quarantine record for this backup; octoprov refuses to start a clone that was not quarantined."
-fi
+{{> _linux/clone-check-quarantine.sh }}
 base_url=${web_listen_prefix%/}
 base_url=${base_url/:\/\/+/:\/\/localhost}
 base_url=${base_url/:\/\/\*/:\/\/localhost}
 ping_url="$base_url/api/octopusservernodes/ping"
 fact ping_url "$ping_url"
-# answers: whether the server answers the ping (200, or 418 when draining).
-answers() {
-    local code
-    code=$(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' -- "$ping_url" </dev/null) || return 1
-    [[ $code == 200 || $code == 418 ]]
-}
+{{> _linux/answers.sh }}
 # service_running: whether this instance's server runs (its PID file names a live process): another
 # server answering on the same address is not this one.
 service_running() {

@@ -25,37 +25,15 @@ readonly version={{ version }}
 # drained it (its marker in the work folder). A node that was draining before the upgrade stays
 # draining; a node that is not draining is left alone.
 readonly marker="$work_dir/octoprov-upgrade-drained"
-# same_version A B: whether two dotted versions are equal number by number (2023.3.13026 = 2023.3.13026.0).
-same_version() {
-    [[ -n $1 && -n $2 ]] || return 1
-    version_at_least "$1" "$2" && version_at_least "$2" "$1"
-}
-# node_draining: whether the last database-version.sql output says this node is draining.
-node_draining() {
-    local value
-    value=$(sql_value node_draining)
-    [[ ${value,,} == 1 || ${value,,} == true ]]
-}
+{{> _linux/same-version.sh }}
+{{> _linux/node-draining.sh }}
 require_standin
 instance_exists || fail "The instance does not exist on the host; provision it before upgrading it."
-require_sql database-version.sql
-run_sql "$work_dir/database-version.sql" || fail "Reading the database failed; see the sqlcmd output above."
-database_version=$(sql_value database_version)
-fact database_version "$database_version"
-same_version "$database_version" "$version" ||
-    fail "The database is at Octopus ${database_version:-(unknown)}, not $version; the upgrade-database step comes before undrain."
-if [[ ! -f $marker ]]; then
-    if node_draining; then fact node_draining true; else fact node_draining false; fi
-    finish false "octoprov did not drain the node, so its drain state stays as it is."
-fi
+{{> _linux/undrain-check-version.sh }}
 if node_draining; then
     say "Ending the node's drain."
     octopus node "--instance=$instance_name" --drain=false
-    run_sql "$work_dir/database-version.sql" >/dev/null || fail "Reading the database failed; see the sqlcmd output above."
-    if node_draining; then fail "The node is still draining after node --drain=false."; fi
-    rm -f -- "$marker"
-    fact node_draining false
-    finish true "The node takes tasks again."
+{{> _linux/undrain-confirm.sh }}
 fi
 rm -f -- "$marker"
 fact node_draining false

@@ -26,17 +26,8 @@ readonly from_version={{ from_version }}
 # Upgrades the stopped instance's database to the installed target version (database --upgrade: the
 # new version's upgrade scripts, in one transaction). Skipped when the database is already at the
 # target; refused before the target is installed and while a server still runs.
-# same_version A B: whether two dotted versions are equal number by number (2023.3.13026 = 2023.3.13026.0).
-same_version() {
-    [[ -n $1 && -n $2 ]] || return 1
-    version_at_least "$1" "$2" && version_at_least "$2" "$1"
-}
-# service_running: whether this instance's server runs (its PID file names a live process).
-service_running() {
-    local pid
-    pid=$(cat -- "$home_dir/standin.pid" 2>/dev/null) || return 1
-    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
-}
+{{> _linux/same-version.sh }}
+{{> standin/_service-running.sh }}
 require_standin
 instance_exists || fail "The instance does not exist on the host; provision it before upgrading it."
 require_sql database-version.sql

@@ -27,11 +27,7 @@ try {
     # the file already holds this database's backup at from_version: RESTORE HEADERONLY
     # (sql/backup-header.sql) shows a set named octoprov-upgrade-<from_version>, described with the
     # database's Installation ID, of this database.
-    # Test-SameVersion A B: whether two dotted versions are equal number by number.
-    function Test-SameVersion([string]$Left, [string]$Right) {
-        if (-not $Left -or -not $Right) { return $false }
-        return ((Test-VersionAtLeast $Left $Right) -and (Test-VersionAtLeast $Right $Left))
-    }
+{{> windows/_same-version.ps1 }}
     # Test-BackedUp: whether the backup file holds this database's backup set at from_version.
     function Test-BackedUp {
         if (-not (Test-Path -LiteralPath $upgrade_backup_file -PathType Leaf)) { return $false }

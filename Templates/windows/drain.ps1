@@ -26,26 +26,14 @@ try {
     # undrain restores the state the node had before: a node that was already draining stays draining.
     $drainWait = 300
     $marker = Join-Path $work_dir 'octoprov-upgrade-drained'
-    # Test-SameVersion A B: whether two dotted versions are equal number by number.
-    function Test-SameVersion([string]$Left, [string]$Right) {
-        if (-not $Left -or -not $Right) { return $false }
-        return ((Test-VersionAtLeast $Left $Right) -and (Test-VersionAtLeast $Right $Left))
-    }
-    # Test-NodeDraining: whether the last database-version.sql output says this node is draining.
-    function Test-NodeDraining {
-        $value = Get-SqlValue 'node_draining'
-        return ($value -eq '1' -or $value -eq 'true')
-    }
+{{> windows/_same-version.ps1 }}
+{{> windows/_node-draining.ps1 }}
     # Test-ServiceRunning: whether the instance's Windows service runs.
     function Test-ServiceRunning {
         $service = Get-Service | Where-Object { $_.Name -eq (Get-ServiceName) } | Select-Object -First 1
         return ($null -ne $service -and $service.Status -eq 'Running')
     }
-    Assert-Octopus
-    if (-not (Test-Instance)) { Stop-Step 'The instance does not exist on the host; provision it before upgrading it.' }
-    $versionSql = Assert-SqlFile 'database-version.sql'
-    if (-not (Invoke-Sql $versionSql)) { Stop-Step 'Reading the database failed; see the sqlcmd output above.' }
-    $databaseVersion = Get-SqlValue 'database_version'
+{{> windows/_read-database-version.ps1 }}
     Add-Fact 'database_version' $databaseVersion
     if (Test-SameVersion $databaseVersion $version) {
         Complete-Step $false ('The database is already at ' + $version + '; there is nothing to drain.')

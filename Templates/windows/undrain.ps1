@@ -22,21 +22,9 @@ try {
     # drained it (its marker in the work folder). A node that was draining before the upgrade stays
     # draining; a node that is not draining is left alone.
     $marker = Join-Path $work_dir 'octoprov-upgrade-drained'
-    # Test-SameVersion A B: whether two dotted versions are equal number by number.
-    function Test-SameVersion([string]$Left, [string]$Right) {
-        if (-not $Left -or -not $Right) { return $false }
-        return ((Test-VersionAtLeast $Left $Right) -and (Test-VersionAtLeast $Right $Left))
-    }
-    # Test-NodeDraining: whether the last database-version.sql output says this node is draining.
-    function Test-NodeDraining {
-        $value = Get-SqlValue 'node_draining'
-        return ($value -eq '1' -or $value -eq 'true')
-    }
-    Assert-Octopus
-    if (-not (Test-Instance)) { Stop-Step 'The instance does not exist on the host; provision it before upgrading it.' }
-    $versionSql = Assert-SqlFile 'database-version.sql'
-    if (-not (Invoke-Sql $versionSql)) { Stop-Step 'Reading the database failed; see the sqlcmd output above.' }
-    $databaseVersion = Get-SqlValue 'database_version'
+{{> windows/_same-version.ps1 }}
+{{> windows/_node-draining.ps1 }}
+{{> windows/_read-database-version.ps1 }}
     Add-Fact 'database_version' $databaseVersion
     if (-not (Test-SameVersion $databaseVersion $version)) {
         Stop-Step ('The database is at Octopus ' + $databaseVersion + ', not ' + $version + '; the upgrade-database step comes before undrain.')

@@ -22,16 +22,8 @@ try {
     # Upgrades the stopped instance's database to the installed target version (database --upgrade: the
     # new version's upgrade scripts, in one transaction). Skipped when the database is already at the
     # target; refused before the target is installed and while the service still runs.
-    # Test-SameVersion A B: whether two dotted versions are equal number by number.
-    function Test-SameVersion([string]$Left, [string]$Right) {
-        if (-not $Left -or -not $Right) { return $false }
-        return ((Test-VersionAtLeast $Left $Right) -and (Test-VersionAtLeast $Right $Left))
-    }
-    Assert-Octopus
-    if (-not (Test-Instance)) { Stop-Step 'The instance does not exist on the host; provision it before upgrading it.' }
-    $versionSql = Assert-SqlFile 'database-version.sql'
-    if (-not (Invoke-Sql $versionSql)) { Stop-Step 'Reading the database failed; see the sqlcmd output above.' }
-    $databaseVersion = Get-SqlValue 'database_version'
+{{> windows/_same-version.ps1 }}
+{{> windows/_read-database-version.ps1 }}
     if (Test-SameVersion $databaseVersion $version) {
         Add-Fact 'database_version' $databaseVersion
         Complete-Step $false ('The database is already at ' + $version + '.')

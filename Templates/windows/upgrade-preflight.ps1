@@ -25,16 +25,8 @@ try {
     # or already at the target (a resumed upgrade), the target is not older (octoprov does not
     # downgrade), and the work folder has room for the database's backup (sql/database-size.sql) while
     # one is still to be taken.
-    # Test-SameVersion A B: whether two dotted versions are equal number by number.
-    function Test-SameVersion([string]$Left, [string]$Right) {
-        if (-not $Left -or -not $Right) { return $false }
-        return ((Test-VersionAtLeast $Left $Right) -and (Test-VersionAtLeast $Right $Left))
-    }
-    # Test-NodeDraining: whether the last database-version.sql output says this node is draining.
-    function Test-NodeDraining {
-        $value = Get-SqlValue 'node_draining'
-        return ($value -eq '1' -or $value -eq 'true')
-    }
+{{> windows/_same-version.ps1 }}
+{{> windows/_node-draining.ps1 }}
     foreach ($pair in @(@('version', $version), @('from_version', $from_version))) {
         if ($pair[1] -notmatch '^\d+(\.\d+){1,3}$') { Stop-Step ('The option ' + $pair[0] + ' is not a dotted version like 2023.3.13026.') }
     }
