@@ -135,7 +135,7 @@ struct UpgradeCommand: AsyncParsableCommand {
         for instance in Set(hosts.map(\.instance.name)).sorted() {
             let journal = try ProvisionRun.openJournal(
                 inventory: inventory,
-                instance: ProvisionRun.journalKey(instance, flow: ProvisioningPlan.Flow.upgradeName),
+                instance: PlanRun.journalKey(instance, flow: ProvisioningPlan.Flow.upgradeName),
                 stateDirectory: stateDirectory,
                 redactor: redactor
             )

@@ -1,8 +1,8 @@
 import Foundation
 public import Logging
-public import SSHKit
+import SSHKit
 
-/// Runs one host's plan over an open SSH session, step by step, in order (docs/steps.md, docs/runner.md).
+/// Runs one host's plan over a ``HostTransport``, step by step, in order (docs/steps.md, docs/runner.md).
 ///
 /// A step runs unless both the journal and the host agree it already finished with the same input: the journal
 /// (on octoprov's side) records each step's input hash, and the host keeps the hashes of its finished steps in
@@ -47,14 +47,8 @@ public struct HostProvisioner: Sendable {
     public var projectImporter: ProjectImport.Importer?
     /// Where progress goes.
     public var events: @Sendable (ProvisionEvent) -> Void
-    /// How octoprov connects to the Migrator route's source host (``ProvisioningPlan/SourceHostPlan``): by
-    /// default the host's inventory settings with the process environment and a logger of warnings on stderr.
-    public var sourceConnection: @Sendable (InventoryHost) -> SSHClientConfiguration = { host in
-        host.sshConfiguration(logger: HostProvisioner.warningLogger, environment: ProcessInfo.processInfo.environment)
-    }
-
-    /// Warnings of the SSH layer on stderr, as `octoprov provision` logs without `--verbose`.
-    static let warningLogger = Self.logger(verbose: false)
+    /// How octoprov connects to the Migrator route's source host (``ProvisioningPlan/SourceHostPlan``).
+    public var connector: any HostConnector
 
     /// The SSH layer's logger of every octoprov command: warnings on stderr, debug detail with `verbose`.
     ///
@@ -81,8 +75,10 @@ public struct HostProvisioner: Sendable {
         localPackageSHA256: String? = nil,
         verifier: Verifier? = nil,
         projectImporter: ProjectImport.Importer? = nil,
+        connector: any HostConnector,
         events: @escaping @Sendable (ProvisionEvent) -> Void
     ) {
+        self.connector = connector
         self.projectImporter = projectImporter
         self.localPackageSHA256 = localPackageSHA256
         self.plan = plan
@@ -102,9 +98,9 @@ public struct HostProvisioner: Sendable {
 
     /// Runs every step on the host.
     ///
-    /// - Parameter session: An open session to the host.
+    /// - Parameter transport: An open transport to the host.
     /// - Returns: What happened, step by step.
-    public func run(session: SSHSession) async -> HostRunRecord {
+    public func run(transport: any HostTransport) async -> HostRunRecord {
         let clock = ContinuousClock()
         let started = clock.now
         var records: [StepRunRecord] = []
@@ -128,9 +124,9 @@ public struct HostProvisioner: Sendable {
             try? journal.reset(host: hostName, from: fromStep)
         }
         do {
-            try await session.withSFTP { sftp in
-                try await sftp.makeDirectories(workDirectory, mode: 0o700)
-                var marker = try await readMarker(sftp)
+            try await transport.withFiles { files in
+                try await files.makeDirectories(workDirectory, mode: 0o700)
+                var marker = try await readMarker(files)
                 // What earlier runs found, for steps skipped now (verify compares with the quarantine's counts).
                 // Another flow (upgrade) starts from provisioning's facts, then its own.
                 var facts: [String: [String: String]] = [:]
@@ -186,7 +182,7 @@ public struct HostProvisioner: Sendable {
                     runningSince = stepStarted
                     var outcome: StepOutcomeValue
                     do {
-                        outcome = try await perform(step, session: session, sftp: sftp, facts: facts)
+                        outcome = try await perform(step, transport: transport, files: files, facts: facts)
                     } catch let error as SSHError where error.code == .disconnected || error.code == .cancelled {
                         throw error
                     } catch {
@@ -222,7 +218,7 @@ public struct HostProvisioner: Sendable {
                         failure = "Step \(name) failed: \(record.message)"
                     } else if !alwaysRuns {
                         marker[name] = hash.hex
-                        try await writeMarker(marker, sftp: sftp)
+                        try await writeMarker(marker, files: files)
                     }
                 }
             }
@@ -289,18 +285,18 @@ public struct HostProvisioner: Sendable {
 
     private func perform(
         _ step: ProvisioningPlan.PlannedStep,
-        session: SSHSession,
-        sftp: SFTPClient,
+        transport: any HostTransport,
+        files: any HostFiles,
         facts: [String: [String: String]]
     ) async throws -> StepOutcomeValue {
         let name = step.definition.name
         switch name {
         case "upload-backup":
-            return try await uploadBackup(sftp: sftp, step: name)
+            return try await uploadBackup(files: files, step: name)
         case "copy-folders":
-            return try await copyFolders(sftp: sftp, step: name)
+            return try await copyFolders(files: files, step: name)
         case "import-projects" where step.script != nil:
-            return try await importWithMigrator(step, session: session, sftp: sftp)
+            return try await importWithMigrator(step, transport: transport, files: files)
         case "import-projects" where step.script == nil:
             guard let projectImporter else { throw RunnerError("No project importer is configured.") }
             let result = try await projectImporter(plan, secrets)
@@ -346,7 +342,7 @@ public struct HostProvisioner: Sendable {
         var packageChanged = false
         if name == "install", let local = plan.instance.package?.localFile {
             let remote = plan.variables["package_file"] ?? ""
-            let result = try await sftp.upload(
+            let result = try await files.upload(
                 from: local,
                 to: remote,
                 options: transferOptions(step: name, label: "package", totalBytes: DiskSpaceCheck.fileSize(local))
@@ -355,7 +351,7 @@ public struct HostProvisioner: Sendable {
         }
         var outcome = StepOutcomeValue(status: .ok, message: "", facts: [:], checks: [])
         if step.script != nil {
-            outcome = try await runScript(step, session: session, sftp: sftp)
+            outcome = try await runScript(step, transport: transport, files: files)
             if packageChanged, outcome.status == .ok {
                 outcome.message += " (the package was uploaded)"
             }
@@ -403,13 +399,16 @@ public struct HostProvisioner: Sendable {
     /// and reads its result line.
     func runScript(
         _ step: ProvisioningPlan.PlannedStep,
-        session: SSHSession,
-        sftp: SFTPClient
+        transport: any HostTransport,
+        files: any HostFiles
     ) async throws -> StepOutcomeValue {
         guard let script = step.script else { throw RunnerError("The step \(step.definition.name) has no script.") }
         let sqlNames = Set(step.definition.sqlTemplates.map(StepDefinition.workFileName(ofSQL:)))
-        let files = [script] + plan.sqlFiles.filter { sqlNames.contains($0.outputName) }
-        try await upload(files, sftp: sftp)
+        try await files.write(
+            [script] + plan.sqlFiles.filter { sqlNames.contains($0.outputName) },
+            into: workDirectory,
+            checksum: checksum
+        )
         let remoteScript = workDirectory + "/" + script.outputName
         let command = StepCommand.command(
             running: remoteScript,
@@ -435,19 +434,19 @@ public struct HostProvisioner: Sendable {
             }
         }
         defer { ticker.cancel() }
-        let result = try await session.run(
+        let result = try await transport.run(
             command,
-            options: ExecOptions(stdin: secrets.standardInput(for: Self.hostSide(step.definition))) { stream, chunk in
-                printer.feed(stream == .stderr, chunk)
-            }
-        )
+            stdin: secrets.standardInput(for: Self.hostSide(step.definition))
+        ) { stream, chunk in
+            printer.feed(stream == .stderr, chunk)
+        }
         printer.finish()
-        let stderrLines = result.stderrText.split(whereSeparator: \.isNewline)
+        let stderrLines = result.stderr.split(whereSeparator: \.isNewline)
         guard result.succeeded else {
             let reason = stderrLines.last.map(String.init) ?? "the script ended with \(result.statusDescription)"
             return StepOutcomeValue(status: .failed, message: reason, facts: [:], checks: [])
         }
-        guard let parsed = StepScriptResult.parse(output: result.stdoutText) else {
+        guard let parsed = StepScriptResult.parse(output: result.stdout) else {
             return StepOutcomeValue(
                 status: .failed,
                 message: "The script exited 0 without its OCTOPROV-RESULT line; see its output above.",
@@ -470,31 +469,11 @@ public struct HostProvisioner: Sendable {
         return definition
     }
 
-    /// Uploads the rendered files into `work_dir` (0700 folder, files 0600 through a private local staging folder).
-    func upload(
-        _ files: [ProvisioningPlan.RenderedFile],
-        sftp: SFTPClient,
-        to directory: String? = nil
-    ) async throws {
-        let staging = try privateTemporaryDirectory("octoprov")
-        defer { try? FileManager.default.removeItem(atPath: staging) }
-        for file in files {
-            let local = staging + "/" + file.outputName
-            try Data(file.contents.utf8).write(to: URL(fileURLWithPath: local))
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: local)
-            _ = try await sftp.upload(
-                from: local,
-                to: (directory ?? workDirectory) + "/" + file.outputName,
-                options: TransferOptions(checksum: checksum, preserveAttributes: true, skipUnchanged: false)
-            )
-        }
-    }
-
-    private func uploadBackup(sftp: SFTPClient, step: String) async throws -> StepOutcomeValue {
+    private func uploadBackup(files: any HostFiles, step: String) async throws -> StepOutcomeValue {
         guard let backup = plan.instance.backup, let remote = plan.variables["backup_file"] else {
             throw RunnerError("The instance has no backup to upload.")
         }
-        let result = try await sftp.upload(
+        let result = try await files.upload(
             from: backup,
             to: remote,
             options: transferOptions(step: step, label: "backup", totalBytes: DiskSpaceCheck.fileSize(backup))
@@ -516,7 +495,7 @@ public struct HostProvisioner: Sendable {
         )
     }
 
-    private func copyFolders(sftp: SFTPClient, step: String) async throws -> StepOutcomeValue {
+    private func copyFolders(files transfer: any HostFiles, step: String) async throws -> StepOutcomeValue {
         var files = 0
         var sent = 0
         var bytes: UInt64 = 0
@@ -529,13 +508,11 @@ public struct HostProvisioner: Sendable {
         )
         for (folder, local) in folders {
             guard let remote = plan.variables[folder.variableName] else { continue }
-            let result = try await sftp.uploadTree(from: local, to: remote, options: options)
-            files += result.files.count
-            sent += result.files.count - result.unchangedFiles
+            let result = try await transfer.uploadTree(from: local, to: remote, options: options)
+            files += result.files
+            sent += result.files - result.unchangedFiles
             bytes += result.transferredBytes
-            parts.append(
-                "\(folder.defaultFolderName) \(result.files.count - result.unchangedFiles)/\(result.files.count)"
-            )
+            parts.append("\(folder.defaultFolderName) \(result.files - result.unchangedFiles)/\(result.files)")
         }
         if sent == 0 {
             return StepOutcomeValue(
@@ -608,26 +585,17 @@ public struct HostProvisioner: Sendable {
         return journal.inputHash(parts: parts, secrets: stepSecrets)
     }
 
-    private func readMarker(_ sftp: SFTPClient) async throws -> [String: String] {
-        let remote = workDirectory + "/" + markerName
-        guard try await sftp.attributes(at: remote) != nil else { return [:] }
-        let local = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: local) }
-        _ = try await sftp.download(
-            from: remote,
-            to: local,
-            options: TransferOptions(resume: false, checksum: nil, skipUnchanged: false)
-        )
-        guard let data = FileManager.default.contents(atPath: local),
+    private func readMarker(_ files: any HostFiles) async throws -> [String: String] {
+        guard let data = try await files.read(workDirectory + "/" + markerName),
             let marker = try? JSONDecoder().decode([String: String].self, from: data)
         else { return [:] }
         return marker
     }
 
-    private func writeMarker(_ marker: [String: String], sftp: SFTPClient) async throws {
+    private func writeMarker(_ marker: [String: String], files: any HostFiles) async throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try await upload(
+        try await files.write(
             [
                 ProvisioningPlan.RenderedFile(
                     template: "",
@@ -635,7 +603,8 @@ public struct HostProvisioner: Sendable {
                     contents: String(decoding: try encoder.encode(marker), as: UTF8.self)
                 )
             ],
-            sftp: sftp
+            into: workDirectory,
+            checksum: checksum
         )
     }
 
