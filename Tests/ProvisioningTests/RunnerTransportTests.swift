@@ -223,7 +223,7 @@ struct RunnerFixture {
     }
 
     /// Runs the plan over `network` as `octoprov provision` does, with its journals in the state folder.
-    func provision(over network: FakeNetwork, fromStep: String? = nil) async throws -> PlanRunOutcome {
+    func provision(over network: FakeNetwork, fromStep: StepName? = nil) async throws -> PlanRunOutcome {
         let plan = try plan()
         let run = try PlanRun.open(
             plan: plan,

@@ -142,7 +142,7 @@ struct UpgradeCommand: AsyncParsableCommand {
             defer { journal.close() }
             for host in hosts where host.instance.name == instance {
                 // A rerun of the last upgrade starts where that upgrade started, so that nothing changes.
-                let record = journal.record(host: host.host.name, step: "upgrade-preflight")
+                let record = journal.record(host: host.host.name, step: .upgradePreflight)
                 let aimed = record?.facts["target_version"].flatMap { try? OctopusVersion(parsing: $0) }
                 let current = UpgradeState.currentVersion(in: journal, host: host.host.name)
                     .flatMap { try? OctopusVersion(parsing: $0) }

@@ -12,8 +12,8 @@ enum ProvisionRun {
     static func perform(
         selection: PlanOptions,
         options: RunOptions,
-        fromStep: String? = nil,
-        onlyStep: String? = nil,
+        fromStep: StepName? = nil,
+        onlyStep: StepName? = nil,
         flow: ProvisioningPlan.Flow = .provision
     ) async throws {
         let run = try prepare(
@@ -38,7 +38,7 @@ enum ProvisionRun {
     /// Checks the inventory, renders the plan and opens (locks) each instance's journal; prints every problem and
     /// throws the exit code on bad input (64) or a held journal (75).
     ///
-    /// `upgrade` and `verify` (`onlyStep` "verify") act on each clone as it is: a clone restored from another backup
+    /// `upgrade` and `verify` (`onlyStep` ``StepName/verify``) act on each clone as it is: a clone restored from another backup
     /// than the one the inventory's `backup:` names now (a nightly backup arrived since) is checked against the
     /// backup it was restored from (``CloneState/restoredBackup(in:host:)``), with a note that `rebuild` makes it
     /// again from the new one.
@@ -46,7 +46,7 @@ enum ProvisionRun {
         selection: PlanOptions,
         stateDirectory: String?,
         flow: ProvisioningPlan.Flow = .provision,
-        onlyStep: String? = nil
+        onlyStep: StepName? = nil
     ) throws -> PlanRun {
         let environment = ProcessInfo.processInfo.environment
         let checked = try selection.checkInventory(environment: environment)
@@ -63,7 +63,7 @@ enum ProvisionRun {
         } catch let error as JournalError {
             throw exit(error, redactor: redactor)
         }
-        var actsOnTheCloneAsItIs = onlyStep == "verify"
+        var actsOnTheCloneAsItIs = onlyStep == .verify
         if case .upgrade = flow { actsOnTheCloneAsItIs = true }
         if actsOnTheCloneAsItIs {
             do {
@@ -105,8 +105,8 @@ enum ProvisionRun {
     static func execute(
         _ run: PlanRun,
         parallel: Int,
-        fromStep: String?,
-        onlyStep: String? = nil,
+        fromStep: StepName?,
+        onlyStep: StepName? = nil,
         verbose: Bool,
         quiet: Bool
     ) async -> PlanRunOutcome {

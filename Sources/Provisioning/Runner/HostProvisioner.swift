@@ -34,9 +34,9 @@ public struct HostProvisioner: Sendable {
     /// on the host, so that an upgrade's `install` never stands for provisioning's.
     public var flowName = "provision"
     /// `--from-step`: run this step and every later one even when they are recorded as done.
-    public var fromStep: String?
+    public var fromStep: StepName?
     /// Run only this step (`octoprov verify`); the others are neither run nor reported.
-    public var onlyStep: String?
+    public var onlyStep: StepName?
     /// The SHA-256 of the local package file octoprov uploads, computed once per run (`nil` for a URL).
     public var localPackageSHA256: String?
     /// How often a long-running script's elapsed time is reported.
@@ -70,8 +70,8 @@ public struct HostProvisioner: Sendable {
         secrets: StepSecretValues,
         redactor: Redactor,
         journal: Journal,
-        fromStep: String? = nil,
-        onlyStep: String? = nil,
+        fromStep: StepName? = nil,
+        onlyStep: StepName? = nil,
         localPackageSHA256: String? = nil,
         verifier: Verifier? = nil,
         projectImporter: ProjectImport.Importer? = nil,
@@ -110,7 +110,7 @@ public struct HostProvisioner: Sendable {
         var runningSince = clock.now
         journal.declareSteps(plan.steps.map(\.definition.name), host: hostName)
         if let fromStep {
-            guard plan.steps.contains(where: { $0.definition.name == fromStep }) else {
+            guard plan.steps.contains(where: { $0.definition.stepName == fromStep }) else {
                 return HostRunRecord(
                     host: hostName,
                     instance: plan.instance.name,
@@ -121,7 +121,7 @@ public struct HostProvisioner: Sendable {
                     duration: .zero
                 )
             }
-            try? journal.reset(host: hostName, from: fromStep)
+            try? journal.reset(host: hostName, from: fromStep.rawValue)
         }
         do {
             try await transport.withFiles { files in
@@ -137,7 +137,7 @@ public struct HostProvisioner: Sendable {
                 var forced = false
                 for step in plan.steps {
                     let name = step.definition.name
-                    if let onlyStep, name != onlyStep { continue }
+                    if let onlyStep, step.definition.stepName != onlyStep { continue }
                     if failure != nil {
                         records.append(
                             StepRunRecord(
@@ -149,10 +149,10 @@ public struct HostProvisioner: Sendable {
                         )
                         continue
                     }
-                    if name == fromStep { forced = true }
+                    if step.definition.stepName == fromStep { forced = true }
                     let hash = try inputHash(of: step)
                     let decision = journal.decision(host: hostName, step: name, inputHash: hash)
-                    let alwaysRuns = name == "verify" || name == "report"
+                    let alwaysRuns = step.definition.stepName == .verify || step.definition.stepName == .report
                     if !forced, !alwaysRuns, !decision.shouldRun, marker[name] == hash.hex {
                         let previous = journal.record(host: hostName, step: name)
                         let when = previous?.finished.map { " at \(Timestamp.string($0))" } ?? ""
@@ -224,7 +224,7 @@ public struct HostProvisioner: Sendable {
             }
         } catch {
             let remaining = plan.steps.filter { step in
-                (onlyStep == nil || step.definition.name == onlyStep)
+                (onlyStep == nil || step.definition.stepName == onlyStep)
                     && !records.contains { $0.step == step.definition.name }
             }
             let running = remaining.first
@@ -290,14 +290,14 @@ public struct HostProvisioner: Sendable {
         facts: [String: [String: String]]
     ) async throws -> StepOutcomeValue {
         let name = step.definition.name
-        switch name {
-        case "upload-backup":
+        switch step.definition.stepName {
+        case .uploadBackup:
             return try await uploadBackup(files: files, step: name)
-        case "copy-folders":
+        case .copyFolders:
             return try await copyFolders(files: files, step: name)
-        case "import-projects" where step.script != nil:
+        case .importProjects where step.script != nil:
             return try await importWithMigrator(step, transport: transport, files: files)
-        case "import-projects" where step.script == nil:
+        case .importProjects where step.script == nil:
             guard let projectImporter else { throw RunnerError("No project importer is configured.") }
             let result = try await projectImporter(plan, secrets)
             return StepOutcomeValue(
@@ -306,7 +306,7 @@ public struct HostProvisioner: Sendable {
                 facts: result.facts,
                 checks: []
             )
-        case "report":
+        case .report:
             return StepOutcomeValue(
                 status: .ok,
                 message: "The reports are written when every host has finished.",
@@ -316,7 +316,8 @@ public struct HostProvisioner: Sendable {
         default:
             break
         }
-        if name == "preflight" || name == "upgrade-preflight", let package = plan.instance.package,
+        if step.definition.stepName == .preflight || step.definition.stepName == .upgradePreflight,
+            let package = plan.instance.package,
             let local = package.localFile,
             let actual = localPackageSHA256, actual != package.sha256
         {
@@ -328,8 +329,8 @@ public struct HostProvisioner: Sendable {
                 checks: []
             )
         }
-        if name == "start", plan.instance.mode == .clone,
-            !(provisionJournal ?? journal).succeeded(host: hostName, step: "quarantine")
+        if step.definition.stepName == .start, plan.instance.mode == .clone,
+            !(provisionJournal ?? journal).succeeded(host: hostName, step: .quarantine)
         {
             return StepOutcomeValue(
                 status: .failed,
@@ -340,7 +341,7 @@ public struct HostProvisioner: Sendable {
             )
         }
         var packageChanged = false
-        if name == "install", let local = plan.instance.package?.localFile {
+        if step.definition.stepName == .install, let local = plan.instance.package?.localFile {
             let remote = plan.variables["package_file"] ?? ""
             let result = try await files.upload(
                 from: local,
@@ -356,7 +357,7 @@ public struct HostProvisioner: Sendable {
                 outcome.message += " (the package was uploaded)"
             }
         }
-        if name == "preflight", outcome.status != .failed,
+        if step.definition.stepName == .preflight, outcome.status != .failed,
             let problem = DiskSpaceCheck.problem(plan: plan, facts: outcome.facts)
         {
             outcome.status = .failed
@@ -364,7 +365,7 @@ public struct HostProvisioner: Sendable {
         }
         // A test instance's source: reachable with its key, at the pinned version, every pattern selecting a
         // project, before anything is installed.
-        if name == "preflight", outcome.status != .failed, plan.instance.mode == .testInstance,
+        if step.definition.stepName == .preflight, outcome.status != .failed, plan.instance.mode == .testInstance,
             plan.instance.source?.url != nil
         {
             let selections = try await ProjectImport.select(plan: plan, secrets: secrets)
@@ -372,7 +373,7 @@ public struct HostProvisioner: Sendable {
             outcome.facts["source_projects"] = ProjectImport.names(selections)
             outcome.message += " The source has the \(count) selected project(s)."
         }
-        if name == "verify", outcome.status != .failed {
+        if step.definition.stepName == .verify, outcome.status != .failed {
             guard let verifier else {
                 outcome.message += " The REST checks were not run: no verifier is configured."
                 return outcome
@@ -552,7 +553,7 @@ public struct HostProvisioner: Sendable {
         var parts: [String: String] = ["step": step.definition.name, "host": hostName]
         if let script = step.script {
             parts["script"] = script.contents
-            if step.definition.name == "import-projects", let source = plan.source {
+            if step.definition.stepName == .importProjects, let source = plan.source {
                 parts["source_host"] = source.host.name
                 parts["source_script"] = source.script.contents
                 parts["source_projects"] = (plan.instance.source?.selections ?? []).map { selection in
@@ -564,13 +565,13 @@ public struct HostProvisioner: Sendable {
                 parts["sql:" + file] = plan.sqlFiles.first { $0.outputName == file }?.contents ?? ""
             }
         }
-        switch step.definition.name {
-        case "install":
+        switch step.definition.stepName {
+        case .install:
             parts["package_sha256"] = plan.variables["package_sha256"] ?? ""
-        case "upload-backup":
+        case .uploadBackup:
             parts["backup_sha256"] = plan.variables["backup_sha256"] ?? ""
             parts["backup_file"] = plan.variables["backup_file"] ?? ""
-        case "copy-folders":
+        case .copyFolders:
             for (folder, local) in plan.instance.folders {
                 parts["folder:" + folder.rawValue] =
                     (plan.variables[folder.variableName] ?? "") + "\n" + FolderManifest.digest(of: local)

@@ -98,9 +98,9 @@ public struct PlanRun: Sendable {
         /// How many hosts run at once.
         public var parallel: Int
         /// `--from-step`.
-        public var fromStep: String?
+        public var fromStep: StepName?
         /// Run only this step (`verify`).
-        public var onlyStep: String?
+        public var onlyStep: StepName?
         /// `--verbose`: errors as their detailed tree.
         public var verbose: Bool
         /// How hosts (and a Migrator route's source host) are reached.
@@ -115,8 +115,8 @@ public struct PlanRun: Sendable {
         /// Creates the settings.
         public init(
             parallel: Int,
-            fromStep: String? = nil,
-            onlyStep: String? = nil,
+            fromStep: StepName? = nil,
+            onlyStep: StepName? = nil,
             verbose: Bool = false,
             connector: any HostConnector,
             verifier: HostProvisioner.Verifier? = nil,
@@ -146,8 +146,8 @@ public struct PlanRun: Sendable {
         /// - Returns: The settings.
         public static func overSSH(
             parallel: Int,
-            fromStep: String?,
-            onlyStep: String?,
+            fromStep: StepName?,
+            onlyStep: StepName?,
             verbose: Bool,
             environment: [String: String],
             events: @escaping @Sendable (ProvisionEvent, Redactor) -> Void
@@ -221,7 +221,7 @@ public struct PlanRun: Sendable {
                         host: hostPlan.host.name,
                         instance: hostPlan.instance.name,
                         steps: hostPlan.steps.filter {
-                            settings.onlyStep == nil || $0.definition.name == settings.onlyStep
+                            settings.onlyStep == nil || $0.definition.stepName == settings.onlyStep
                         }.map {
                             StepRunRecord(
                                 position: $0.position,
@@ -278,7 +278,7 @@ public struct PlanRun: Sendable {
                 let host = hostPlan.host.name
                 let name = StepSecret.adminAPIKey.rawValue
                 apiKey = journal.storedSecret(named: name, host: host)
-                if apiKey == nil, settings.onlyStep == "verify" || flow.name == ProvisioningPlan.Flow.upgradeName {
+                if apiKey == nil, settings.onlyStep == .verify || flow.name == ProvisioningPlan.Flow.upgradeName {
                     throw RunnerError.noAPIKey(host: host)
                 }
                 if apiKey == nil {

@@ -198,7 +198,7 @@ public struct ProvisioningPlan: Sendable {
                     switch try sourcePlan(
                         spec: spec,
                         host: sourceHost,
-                        position: plan.steps.first { $0.definition.name == "import-projects" }?.position ?? 0,
+                        position: plan.steps.first { $0.definition.stepName == .importProjects }?.position ?? 0,
                         templates: templates,
                         redactor: check.redactor
                     ) {
@@ -443,8 +443,8 @@ public struct ProvisioningPlan: Sendable {
         display: PathDisplay
     ) -> [String] {
         let value = { (name: String) in variables[name] ?? "" }
-        switch step.name {
-        case "install":
+        switch step.stepName {
+        case .install:
             guard let package = spec.package else {
                 return ["image: \(value("image")), pulled by the host"]
             }
@@ -455,16 +455,16 @@ public struct ProvisioningPlan: Sendable {
                 origin = "\(display.path(path)) → \(value("package_file")), uploaded by octoprov"
             }
             return ["package: \(origin)", "sha256: \(package.sha256)"]
-        case "upload-backup":
+        case .uploadBackup:
             guard let backup = spec.backup else { return [] }
             let size = (try? FileManager.default.attributesOfItem(atPath: backup)[.size] as? Int) ?? 0
             return [
                 "backup: \(display.path(backup)) → \(value("backup_file")) (\(size) bytes)",
                 "sha256: \(value("backup_sha256"))",
             ]
-        case "restore", "create-database":
+        case .restore, .createDatabase:
             return ["database: \(value("database")) on \(value("sql_server"))" + sqlLogin(spec, value)]
-        case "quarantine":
+        case .quarantine:
             let off = QuarantineSwitch.allCases.filter { !spec.quarantine.isEnabled($0) }
             let on = QuarantineSwitch.allCases.filter { spec.quarantine.isEnabled($0) }
             var lines = ["on: " + on.map(\.rawValue).joined(separator: ", ")]
@@ -472,32 +472,32 @@ public struct ProvisioningPlan: Sendable {
                 lines.append("OFF (acknowledged): " + off.map(\.rawValue).joined(separator: ", "))
             }
             return lines
-        case "create-instance":
+        case .createInstance:
             return ["instance: \(value("instance_name")), node \(value("node_name")), home \(value("home_dir"))"]
-        case "connect-database":
+        case .connectDatabase:
             let login = sqlLogin(spec, value)
             return ["connection: \(value("connection_string"))"]
                 + (login.isEmpty
                     ? [] : ["the container's connection string gets Trusted_Connection=False\(login) at start"])
-        case "configure":
+        case .configure:
             return ["listen: \(value("web_listen_prefix")), comms port \(value("comms_port"))"]
-        case "copy-folders":
+        case .copyFolders:
             guard !spec.folders.isEmpty else { return ["no `folders` given: nothing to copy"] }
             return spec.folders.keys.sorted().map { folder in
                 "\(folder): \(display.path(spec.folders[folder] ?? "")) → \(value(folder.variableName))"
             }
-        case "admin":
+        case .admin:
             var lines: [String] = []
             if let admin = spec.admin {
                 lines.append("administrator: \(admin.username)" + (admin.email.isEmpty ? "" : " <\(admin.email)>"))
             }
             lines.append("licence: " + (spec.license == nil ? "none given (the instance keeps its own)" : "installed"))
             return lines
-        case "start":
+        case .start:
             return spec.platform == .linuxContainer
                 ? ["container: \(value("container_name")) from \(value("image"))" + sqlLogin(spec, value)]
                 : ["service: instance \(value("instance_name"))"]
-        case "import-projects":
+        case .importProjects:
             guard let source = spec.source else { return [] }
             var lines: [String] = []
             if let file = source.exportFile {
@@ -520,7 +520,7 @@ public struct ProvisioningPlan: Sendable {
                 )
             }
             return lines
-        case "verify":
+        case .verify:
             return ["checks: " + spec.verify.map(\.rawValue).joined(separator: ", ")]
         default:
             return []

@@ -58,8 +58,11 @@ public enum StepSecret: String, Sendable, Hashable, CaseIterable, CustomStringCo
 
 /// One step of the clone or test-instance flow, as docs/steps.md lists it.
 public struct StepDefinition: Sendable, Hashable {
-    /// The step's name, such as `connect-database`; also its template's name unless ``template`` says otherwise.
-    public var name: String
+    /// The step's name, such as ``StepName/connectDatabase``; also its template's name unless ``template`` says
+    /// otherwise.
+    public var stepName: StepName
+    /// The step's name as the journal and the reports write it (`connect-database`).
+    public var name: String { stepName.rawValue }
     /// The row of docs/steps.md's flow table (`restore` and `create-database` share row 4).
     public var number: Int
     /// The flows the step belongs to.
@@ -87,7 +90,7 @@ public struct StepDefinition: Sendable, Hashable {
     ///   - sqlTemplates: The T-SQL templates it uses.
     ///   - secrets: The secrets it needs.
     public init(
-        name: String,
+        name: StepName,
         number: Int,
         flows: Set<InstanceMode>,
         runsOn: StepRunsOn,
@@ -96,7 +99,7 @@ public struct StepDefinition: Sendable, Hashable {
         sqlTemplates: [String] = [],
         secrets: [StepSecret] = []
     ) {
-        self.name = name
+        self.stepName = name
         self.number = number
         self.flows = flows
         self.runsOn = runsOn
@@ -142,7 +145,7 @@ public enum StepCatalogue {
     /// every secret it may need; ``steps(for:variables:)`` resolves both for one instance on one host.
     public static let all: [StepDefinition] = [
         StepDefinition(
-            name: "preflight",
+            name: .preflight,
             number: 1,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -152,7 +155,7 @@ public enum StepCatalogue {
             secrets: [.sqlPassword]
         ),
         StepDefinition(
-            name: "install",
+            name: .install,
             number: 2,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -161,7 +164,7 @@ public enum StepCatalogue {
             template: "install"
         ),
         StepDefinition(
-            name: "upload-backup",
+            name: .uploadBackup,
             number: 3,
             flows: [.clone],
             runsOn: .octoprovSFTP,
@@ -169,7 +172,7 @@ public enum StepCatalogue {
             template: nil
         ),
         StepDefinition(
-            name: "restore",
+            name: .restore,
             number: 4,
             flows: [.clone],
             runsOn: .host,
@@ -180,7 +183,7 @@ public enum StepCatalogue {
             secrets: [.sqlPassword]
         ),
         StepDefinition(
-            name: "quarantine",
+            name: .quarantine,
             number: 5,
             flows: [.clone],
             runsOn: .host,
@@ -190,7 +193,7 @@ public enum StepCatalogue {
             secrets: [.sqlPassword]
         ),
         StepDefinition(
-            name: "create-instance",
+            name: .createInstance,
             number: 6,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -198,7 +201,7 @@ public enum StepCatalogue {
             template: "create-instance"
         ),
         StepDefinition(
-            name: "connect-database",
+            name: .connectDatabase,
             number: 7,
             flows: [.clone],
             runsOn: .host,
@@ -208,7 +211,7 @@ public enum StepCatalogue {
             secrets: [.masterKey, .sqlPassword]
         ),
         StepDefinition(
-            name: "create-database",
+            name: .createDatabase,
             number: 7,
             flows: [.testInstance],
             runsOn: .host,
@@ -218,7 +221,7 @@ public enum StepCatalogue {
             secrets: [.sqlPassword]
         ),
         StepDefinition(
-            name: "configure",
+            name: .configure,
             number: 8,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -226,7 +229,7 @@ public enum StepCatalogue {
             template: "configure"
         ),
         StepDefinition(
-            name: "set-paths",
+            name: .setPaths,
             number: 9,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -235,7 +238,7 @@ public enum StepCatalogue {
             template: "set-paths"
         ),
         StepDefinition(
-            name: "copy-folders",
+            name: .copyFolders,
             number: 10,
             flows: [.clone],
             runsOn: .octoprovSFTP,
@@ -243,7 +246,7 @@ public enum StepCatalogue {
             template: nil
         ),
         StepDefinition(
-            name: "admin",
+            name: .admin,
             number: 11,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -252,7 +255,7 @@ public enum StepCatalogue {
             secrets: [.adminPassword, .adminAPIKey, .licenseBase64]
         ),
         StepDefinition(
-            name: "start",
+            name: .start,
             number: 12,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -262,7 +265,7 @@ public enum StepCatalogue {
             secrets: [.masterKey, .sqlPassword]
         ),
         StepDefinition(
-            name: "import-projects",
+            name: .importProjects,
             number: 13,
             flows: [.testInstance],
             runsOn: .octoprovREST,
@@ -271,7 +274,7 @@ public enum StepCatalogue {
             secrets: [.sourceAPIKey, .exportPassword]
         ),
         StepDefinition(
-            name: "verify",
+            name: .verify,
             number: 14,
             flows: [.clone, .testInstance],
             runsOn: .octoprovRESTAndHost,
@@ -282,7 +285,7 @@ public enum StepCatalogue {
             secrets: [.adminAPIKey, .sqlPassword]
         ),
         StepDefinition(
-            name: "report",
+            name: .report,
             number: 15,
             flows: [.clone, .testInstance],
             runsOn: .octoprov,
@@ -300,7 +303,7 @@ public enum StepCatalogue {
     /// for one instance on one host.
     public static let upgrade: [StepDefinition] = [
         StepDefinition(
-            name: "upgrade-preflight",
+            name: .upgradePreflight,
             number: 1,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -311,7 +314,7 @@ public enum StepCatalogue {
             secrets: [.sqlPassword]
         ),
         StepDefinition(
-            name: "backup-database",
+            name: .backupDatabase,
             number: 2,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -322,7 +325,7 @@ public enum StepCatalogue {
             secrets: [.sqlPassword]
         ),
         StepDefinition(
-            name: "drain",
+            name: .drain,
             number: 3,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -332,9 +335,9 @@ public enum StepCatalogue {
             sqlTemplates: ["database-version"],
             secrets: [.sqlPassword]
         ),
-        renumbered("install", 4),
+        renumbered(.install, 4),
         StepDefinition(
-            name: "upgrade-database",
+            name: .upgradeDatabase,
             number: 5,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -344,9 +347,9 @@ public enum StepCatalogue {
             sqlTemplates: ["database-version", "verify-quarantine"],
             secrets: [.masterKey, .sqlPassword]
         ),
-        renumbered("start", 6),
+        renumbered(.start, 6),
         StepDefinition(
-            name: "undrain",
+            name: .undrain,
             number: 7,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -355,14 +358,14 @@ public enum StepCatalogue {
             sqlTemplates: ["database-version"],
             secrets: [.sqlPassword]
         ),
-        renumbered("verify", 8),
+        renumbered(.verify, 8),
     ]
 
     /// The steps of `octoprov rebuild` before it provisions again (docs/steps.md, "Upgrade and teardown flows"):
     /// one `teardown`, rendered with ``StepVariables/build(host:instance:overrides:backupSHA256:)``.
     public static let teardown: [StepDefinition] = [
         StepDefinition(
-            name: "teardown",
+            name: .teardown,
             number: 1,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -375,8 +378,8 @@ public enum StepCatalogue {
     ]
 
     /// The provisioning step `name` of ``all`` in another flow's row `number`.
-    private static func renumbered(_ name: String, _ number: Int) -> StepDefinition {
-        guard var step = all.first(where: { $0.name == name }) else {
+    private static func renumbered(_ name: StepName, _ number: Int) -> StepDefinition {
+        guard var step = all.first(where: { $0.stepName == name }) else {
             preconditionFailure("StepCatalogue.all has no step \(name)")
         }
         step.number = number
@@ -405,10 +408,10 @@ public enum StepCatalogue {
     public static func upgradeSteps(for spec: InstanceSpec, variables: [String: String] = [:]) -> [StepDefinition] {
         upgrade.map { definition in
             var step = resolved(definition, for: spec, variables: variables)
-            switch step.name {
-            case "upgrade-database" where spec.mode != .clone || spec.platform != .linuxContainer:
+            switch step.stepName {
+            case .upgradeDatabase where spec.mode != .clone || spec.platform != .linuxContainer:
                 step.sqlTemplates.removeAll { $0 == "verify-quarantine" }
-            case "start" where spec.mode != .clone, "verify" where spec.mode != .clone:
+            case .start where spec.mode != .clone, .verify where spec.mode != .clone:
                 step.sqlTemplates = []
             default: break
             }
@@ -436,13 +439,13 @@ public enum StepCatalogue {
         variables: [String: String]
     ) -> StepDefinition {
         let usesSQLLogin = spec.platform == .linuxContainer && !(variables["sql_user"] ?? "").isEmpty
-        let containerOnly: Set = ["start", "upgrade-database"]
+        let containerOnly: Set<StepName> = [.start, .upgradeDatabase]
         var step = definition
         step.secrets = definition.secrets.filter { secret in
             switch secret {
             case .adminAPIKey: true
             case .masterKey:
-                spec.mode == .clone && (!containerOnly.contains(step.name) || spec.platform == .linuxContainer)
+                spec.mode == .clone && (!containerOnly.contains(step.stepName) || spec.platform == .linuxContainer)
             case .sqlPassword: usesSQLLogin
             default: secret.reference(in: spec) != nil
             }
@@ -468,10 +471,10 @@ public enum StepCatalogue {
     public static func steps(for spec: InstanceSpec, variables: [String: String] = [:]) -> [StepDefinition] {
         all.filter { $0.flows.contains(spec.mode) }.map { definition in
             var step = resolved(definition, for: spec, variables: variables)
-            if spec.mode != .clone && (step.name == "start" || step.name == "verify") {
+            if spec.mode != .clone && (step.stepName == .start || step.stepName == .verify) {
                 step.sqlTemplates = []
             }
-            if step.name == "import-projects" && spec.usesMigrator {
+            if step.stepName == .importProjects && spec.usesMigrator {
                 step.runsOn = .host
                 step.template = migratorImportTemplate
                 // Octoprov also reads the source's API key to resolve the project patterns over REST
