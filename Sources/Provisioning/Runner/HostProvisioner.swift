@@ -152,7 +152,7 @@ public struct HostProvisioner: Sendable {
                     if step.definition.stepName == fromStep { forced = true }
                     let hash = try inputHash(of: step)
                     let decision = journal.decision(host: hostName, step: name, inputHash: hash)
-                    let alwaysRuns = step.definition.stepName == .verify || step.definition.stepName == .report
+                    let alwaysRuns = step.definition.behaviour.alwaysRuns
                     if !forced, !alwaysRuns, !decision.shouldRun, marker[name] == hash.hex {
                         let previous = journal.record(host: hostName, step: name)
                         let when = previous?.finished.map { " at \(Timestamp.string($0))" } ?? ""
@@ -283,117 +283,20 @@ public struct HostProvisioner: Sendable {
         var checks: [VerifyCheckResult]
     }
 
+    /// Runs one step through its ``StepBehaviour``: what it does before (a refusal ends it there), its work (its
+    /// script unless it says otherwise), and what it checks after work that did not fail.
     private func perform(
         _ step: ProvisioningPlan.PlannedStep,
         transport: any HostTransport,
         files: any HostFiles,
         facts: [String: [String: String]]
     ) async throws -> StepOutcomeValue {
-        let name = step.definition.name
-        switch step.definition.stepName {
-        case .uploadBackup:
-            return try await uploadBackup(files: files, step: name)
-        case .copyFolders:
-            return try await copyFolders(files: files, step: name)
-        case .importProjects where step.script != nil:
-            return try await importWithMigrator(step, transport: transport, files: files)
-        case .importProjects where step.script == nil:
-            guard let projectImporter else { throw RunnerError("No project importer is configured.") }
-            let result = try await projectImporter(plan, secrets)
-            return StepOutcomeValue(
-                status: result.changed ? .changed : .ok,
-                message: result.message,
-                facts: result.facts,
-                checks: []
-            )
-        case .report:
-            return StepOutcomeValue(
-                status: .ok,
-                message: "The reports are written when every host has finished.",
-                facts: [:],
-                checks: []
-            )
-        default:
-            break
-        }
-        if step.definition.stepName == .preflight || step.definition.stepName == .upgradePreflight,
-            let package = plan.instance.package,
-            let local = package.localFile,
-            let actual = localPackageSHA256, actual != package.sha256
-        {
-            return StepOutcomeValue(
-                status: .failed,
-                message: "The package \(local) has SHA-256 \(actual), not the inventory's \(package.sha256); "
-                    + "fetch the right package or correct `package.sha256`.",
-                facts: [:],
-                checks: []
-            )
-        }
-        if step.definition.stepName == .start, plan.instance.mode == .clone,
-            !(provisionJournal ?? journal).succeeded(host: hostName, step: .quarantine)
-        {
-            return StepOutcomeValue(
-                status: .failed,
-                message: "The quarantine step has not succeeded for this restore, so the service is not started; "
-                    + "run provision without --from-step so that restore and quarantine run first.",
-                facts: [:],
-                checks: []
-            )
-        }
-        var packageChanged = false
-        if step.definition.stepName == .install, let local = plan.instance.package?.localFile {
-            let remote = plan.variables["package_file"] ?? ""
-            let result = try await files.upload(
-                from: local,
-                to: remote,
-                options: transferOptions(step: name, label: "package", totalBytes: DiskSpaceCheck.fileSize(local))
-            )
-            packageChanged = !result.skipped
-        }
-        var outcome = StepOutcomeValue(status: .ok, message: "", facts: [:], checks: [])
-        if step.script != nil {
-            outcome = try await runScript(step, transport: transport, files: files)
-            if packageChanged, outcome.status == .ok {
-                outcome.message += " (the package was uploaded)"
-            }
-        }
-        if step.definition.stepName == .preflight, outcome.status != .failed,
-            let problem = DiskSpaceCheck.problem(plan: plan, facts: outcome.facts)
-        {
-            outcome.status = .failed
-            outcome.message = problem
-        }
-        // A test instance's source: reachable with its key, at the pinned version, every pattern selecting a
-        // project, before anything is installed.
-        if step.definition.stepName == .preflight, outcome.status != .failed, plan.instance.mode == .testInstance,
-            plan.instance.source?.url != nil
-        {
-            let selections = try await ProjectImport.select(plan: plan, secrets: secrets)
-            let count = selections.reduce(0) { $0 + $1.projects.count }
-            outcome.facts["source_projects"] = ProjectImport.names(selections)
-            outcome.message += " The source has the \(count) selected project(s)."
-        }
-        if step.definition.stepName == .verify, outcome.status != .failed {
-            guard let verifier else {
-                outcome.message += " The REST checks were not run: no verifier is configured."
-                return outcome
-            }
-            let checks = try await verifier(plan, secrets, facts)
-            outcome.checks = checks
-            let failed = checks.filter { !$0.passed }
-            if failed.isEmpty {
-                outcome.message =
-                    [outcome.message, "All \(checks.count) REST checks passed."].filter { !$0.isEmpty }.joined(
-                        separator: " "
-                    )
-            } else {
-                outcome.status = .failed
-                outcome.message =
-                    "\(failed.count) of \(checks.count) checks failed: "
-                    + failed.map { "\($0.name): \($0.message)" }.joined(separator: "; ")
-            }
-        }
-        return outcome
+        let behaviour = step.definition.behaviour
+        let run = StepBehaviour.Run(provisioner: self, step: step, transport: transport, files: files, facts: facts)
+        if let refusal = try await behaviour.before(run) { return refusal }
+        let outcome = try await behaviour.work(run)
+        guard outcome.status != .failed else { return outcome }
+        return try await behaviour.after(run, outcome)
     }
 
     /// Uploads the step's script and T-SQL files to `work_dir`, runs the script with the step's secrets on stdin,
@@ -470,7 +373,7 @@ public struct HostProvisioner: Sendable {
         return definition
     }
 
-    private func uploadBackup(files: any HostFiles, step: String) async throws -> StepOutcomeValue {
+    func uploadBackup(files: any HostFiles, step: String) async throws -> StepOutcomeValue {
         guard let backup = plan.instance.backup, let remote = plan.variables["backup_file"] else {
             throw RunnerError("The instance has no backup to upload.")
         }
@@ -496,7 +399,7 @@ public struct HostProvisioner: Sendable {
         )
     }
 
-    private func copyFolders(files transfer: any HostFiles, step: String) async throws -> StepOutcomeValue {
+    func copyFolders(files transfer: any HostFiles, step: String) async throws -> StepOutcomeValue {
         var files = 0
         var sent = 0
         var bytes: UInt64 = 0
@@ -536,7 +439,7 @@ public struct HostProvisioner: Sendable {
     }
 
     /// Resumable, verified transfer options whose progress is reported for the whole step as `label`.
-    private func transferOptions(step: String, label: String, totalBytes: UInt64) -> TransferOptions {
+    func transferOptions(step: String, label: String, totalBytes: UInt64) -> TransferOptions {
         let host = hostName
         let events = events
         let tally = TransferTally(totalBytes: totalBytes)
@@ -553,32 +456,12 @@ public struct HostProvisioner: Sendable {
         var parts: [String: String] = ["step": step.definition.name, "host": hostName]
         if let script = step.script {
             parts["script"] = script.contents
-            if step.definition.stepName == .importProjects, let source = plan.source {
-                parts["source_host"] = source.host.name
-                parts["source_script"] = source.script.contents
-                parts["source_projects"] = (plan.instance.source?.selections ?? []).map { selection in
-                    ([selection.space ?? ""] + selection.patterns).joined(separator: "\n")
-                }.joined(separator: "\n\n")
-            }
             for name in step.definition.sqlTemplates {
                 let file = StepDefinition.workFileName(ofSQL: name)
                 parts["sql:" + file] = plan.sqlFiles.first { $0.outputName == file }?.contents ?? ""
             }
         }
-        switch step.definition.stepName {
-        case .install:
-            parts["package_sha256"] = plan.variables["package_sha256"] ?? ""
-        case .uploadBackup:
-            parts["backup_sha256"] = plan.variables["backup_sha256"] ?? ""
-            parts["backup_file"] = plan.variables["backup_file"] ?? ""
-        case .copyFolders:
-            for (folder, local) in plan.instance.folders {
-                parts["folder:" + folder.rawValue] =
-                    (plan.variables[folder.variableName] ?? "") + "\n" + FolderManifest.digest(of: local)
-            }
-        default:
-            break
-        }
+        parts.merge(step.definition.behaviour.inputs(step, plan)) { $1 }
         var stepSecrets: [String: String] = [:]
         for secret in step.definition.secrets {
             if let value = secrets.values[secret] { stepSecrets[secret.rawValue] = value }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a step's work happens (docs/steps.md, "where it runs").
 public enum StepRunsOn: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// A rendered script runs on the host.
@@ -77,6 +79,9 @@ public struct StepDefinition: Sendable, Hashable {
     public var sqlTemplates: [String]
     /// The secrets it needs on stdin (or, for octoprov's own steps, itself).
     public var secrets: [StepSecret]
+    /// What octoprov does about it besides its templates: its lines in `plan`, its journal inputs, and the runner's
+    /// work before, instead of and after its script. Not part of the step's equality: it follows from the name.
+    var behaviour: StepBehaviour
 
     /// Creates a step definition.
     ///
@@ -89,7 +94,8 @@ public struct StepDefinition: Sendable, Hashable {
     ///   - template: Its template's name, or `nil`.
     ///   - sqlTemplates: The T-SQL templates it uses.
     ///   - secrets: The secrets it needs.
-    public init(
+    ///   - behaviour: What octoprov does about it besides its templates.
+    init(
         name: StepName,
         number: Int,
         flows: Set<InstanceMode>,
@@ -97,7 +103,8 @@ public struct StepDefinition: Sendable, Hashable {
         summary: String,
         template: String?,
         sqlTemplates: [String] = [],
-        secrets: [StepSecret] = []
+        secrets: [StepSecret] = [],
+        behaviour: StepBehaviour = StepBehaviour()
     ) {
         self.stepName = name
         self.number = number
@@ -107,6 +114,24 @@ public struct StepDefinition: Sendable, Hashable {
         self.template = template
         self.sqlTemplates = sqlTemplates
         self.secrets = secrets
+        self.behaviour = behaviour
+    }
+
+    public static func == (lhs: StepDefinition, rhs: StepDefinition) -> Bool {
+        lhs.stepName == rhs.stepName && lhs.number == rhs.number && lhs.flows == rhs.flows && lhs.runsOn == rhs.runsOn
+            && lhs.summary == rhs.summary && lhs.template == rhs.template && lhs.sqlTemplates == rhs.sqlTemplates
+            && lhs.secrets == rhs.secrets
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(stepName)
+        hasher.combine(number)
+        hasher.combine(flows)
+        hasher.combine(runsOn)
+        hasher.combine(summary)
+        hasher.combine(template)
+        hasher.combine(sqlTemplates)
+        hasher.combine(secrets)
     }
 
     /// The template's path relative to the templates folder on `platform` (`windows/install.ps1`), or `nil`
@@ -152,7 +177,11 @@ public enum StepCatalogue {
             summary: "Check the OS, free disk space and versions before anything changes.",
             template: "preflight",
             sqlTemplates: ["database-exists"],
-            secrets: [.sqlPassword]
+            secrets: [.sqlPassword],
+            behaviour: StepBehaviour(
+                before: { $0.provisioner.refuseMismatchedPackage() },
+                after: { try await $0.provisioner.checkPreflight($0, $1) }
+            )
         ),
         StepDefinition(
             name: .install,
@@ -161,7 +190,24 @@ public enum StepCatalogue {
             runsOn: .host,
             summary: "Install the pinned Octopus Server version (package sha256 verified) unless it is already "
                 + "installed.",
-            template: "install"
+            template: "install",
+            behaviour: StepBehaviour(
+                details: { context in
+                    guard let package = context.spec.package else {
+                        return ["image: \(context.value("image")), pulled by the host"]
+                    }
+                    let origin: String
+                    switch package.origin {
+                    case .url(let url): origin = "\(url), downloaded by the host"
+                    case .file(let path), .mirror(_, let path):
+                        origin =
+                            "\(context.display.path(path)) → \(context.value("package_file")), uploaded by octoprov"
+                    }
+                    return ["package: \(origin)", "sha256: \(package.sha256)"]
+                },
+                inputs: { _, plan in ["package_sha256": plan.variables["package_sha256"] ?? ""] },
+                work: { try await $0.provisioner.install($0) }
+            )
         ),
         StepDefinition(
             name: .uploadBackup,
@@ -169,7 +215,24 @@ public enum StepCatalogue {
             flows: [.clone],
             runsOn: .octoprovSFTP,
             summary: "Upload the database backup to the host's work folder, resumable and sha256 verified.",
-            template: nil
+            template: nil,
+            behaviour: StepBehaviour(
+                details: { context in
+                    guard let backup = context.spec.backup else { return [] }
+                    let size = (try? FileManager.default.attributesOfItem(atPath: backup)[.size] as? Int) ?? 0
+                    return [
+                        "backup: \(context.display.path(backup)) → \(context.value("backup_file")) (\(size) bytes)",
+                        "sha256: \(context.value("backup_sha256"))",
+                    ]
+                },
+                inputs: { _, plan in
+                    [
+                        "backup_sha256": plan.variables["backup_sha256"] ?? "",
+                        "backup_file": plan.variables["backup_file"] ?? "",
+                    ]
+                },
+                work: { try await $0.provisioner.uploadBackup(files: $0.files, step: $0.name) }
+            )
         ),
         StepDefinition(
             name: .restore,
@@ -180,7 +243,10 @@ public enum StepCatalogue {
                 + "MOVE).",
             template: "restore",
             sqlTemplates: ["database-exists", "restore-filelist", "restore", "verify-quarantine"],
-            secrets: [.sqlPassword]
+            secrets: [.sqlPassword],
+            behaviour: StepBehaviour(details: {
+                ["database: \($0.value("database")) on \($0.value("sql_server"))" + $0.sqlLogin]
+            })
         ),
         StepDefinition(
             name: .quarantine,
@@ -190,7 +256,16 @@ public enum StepCatalogue {
             summary: "Quarantine the restored database before any start, so the clone cannot act on production.",
             template: "quarantine",
             sqlTemplates: ["verify-quarantine", "quarantine"],
-            secrets: [.sqlPassword]
+            secrets: [.sqlPassword],
+            behaviour: StepBehaviour(details: { context in
+                let off = QuarantineSwitch.allCases.filter { !context.spec.quarantine.isEnabled($0) }
+                let on = QuarantineSwitch.allCases.filter { context.spec.quarantine.isEnabled($0) }
+                var lines = ["on: " + on.map(\.rawValue).joined(separator: ", ")]
+                if !off.isEmpty {
+                    lines.append("OFF (acknowledged): " + off.map(\.rawValue).joined(separator: ", "))
+                }
+                return lines
+            })
         ),
         StepDefinition(
             name: .createInstance,
@@ -198,7 +273,10 @@ public enum StepCatalogue {
             flows: [.clone, .testInstance],
             runsOn: .host,
             summary: "Create the Octopus instance with its own node name and home folder.",
-            template: "create-instance"
+            template: "create-instance",
+            behaviour: StepBehaviour(details: {
+                ["instance: \($0.value("instance_name")), node \($0.value("node_name")), home \($0.value("home_dir"))"]
+            })
         ),
         StepDefinition(
             name: .connectDatabase,
@@ -208,7 +286,13 @@ public enum StepCatalogue {
             summary: "Point the instance at the restored, quarantined database with production's Master Key.",
             template: "connect-database",
             sqlTemplates: ["verify-quarantine"],
-            secrets: [.masterKey, .sqlPassword]
+            secrets: [.masterKey, .sqlPassword],
+            behaviour: StepBehaviour(details: { context in
+                let login = context.sqlLogin
+                return ["connection: \(context.value("connection_string"))"]
+                    + (login.isEmpty
+                        ? [] : ["the container's connection string gets Trusted_Connection=False\(login) at start"])
+            })
         ),
         StepDefinition(
             name: .createDatabase,
@@ -218,7 +302,10 @@ public enum StepCatalogue {
             summary: "Create the test instance's new, empty database (database --create).",
             template: "create-database",
             sqlTemplates: ["database-exists"],
-            secrets: [.sqlPassword]
+            secrets: [.sqlPassword],
+            behaviour: StepBehaviour(details: {
+                ["database: \($0.value("database")) on \($0.value("sql_server"))" + $0.sqlLogin]
+            })
         ),
         StepDefinition(
             name: .configure,
@@ -226,7 +313,10 @@ public enum StepCatalogue {
             flows: [.clone, .testInstance],
             runsOn: .host,
             summary: "Set the web listen prefix and the Tentacle comms port.",
-            template: "configure"
+            template: "configure",
+            behaviour: StepBehaviour(details: {
+                ["listen: \($0.value("web_listen_prefix")), comms port \($0.value("comms_port"))"]
+            })
         ),
         StepDefinition(
             name: .setPaths,
@@ -243,7 +333,25 @@ public enum StepCatalogue {
             flows: [.clone],
             runsOn: .octoprovSFTP,
             summary: "Copy production's server folders to the host's folders, resumable, delta and sha256 verified.",
-            template: nil
+            template: nil,
+            behaviour: StepBehaviour(
+                details: { context in
+                    guard !context.spec.folders.isEmpty else { return ["no `folders` given: nothing to copy"] }
+                    return context.spec.folders.keys.sorted().map { folder in
+                        "\(folder): \(context.display.path(context.spec.folders[folder] ?? "")) → "
+                            + context.value(folder.variableName)
+                    }
+                },
+                inputs: { _, plan in
+                    var parts: [String: String] = [:]
+                    for (folder, local) in plan.instance.folders {
+                        parts["folder:" + folder.rawValue] =
+                            (plan.variables[folder.variableName] ?? "") + "\n" + FolderManifest.digest(of: local)
+                    }
+                    return parts
+                },
+                work: { try await $0.provisioner.copyFolders(files: $0.files, step: $0.name) }
+            )
         ),
         StepDefinition(
             name: .admin,
@@ -252,7 +360,18 @@ public enum StepCatalogue {
             runsOn: .host,
             summary: "Create octoprov's API key, the break-glass administrator and the licence when configured.",
             template: "admin",
-            secrets: [.adminPassword, .adminAPIKey, .licenseBase64]
+            secrets: [.adminPassword, .adminAPIKey, .licenseBase64],
+            behaviour: StepBehaviour(details: { context in
+                var lines: [String] = []
+                if let admin = context.spec.admin {
+                    lines.append("administrator: \(admin.username)" + (admin.email.isEmpty ? "" : " <\(admin.email)>"))
+                }
+                lines.append(
+                    "licence: "
+                        + (context.spec.license == nil ? "none given (the instance keeps its own)" : "installed")
+                )
+                return lines
+            })
         ),
         StepDefinition(
             name: .start,
@@ -262,7 +381,18 @@ public enum StepCatalogue {
             summary: "Install and start the Octopus Server service (a clone only on its quarantined database).",
             template: "start",
             sqlTemplates: ["verify-quarantine"],
-            secrets: [.masterKey, .sqlPassword]
+            secrets: [.masterKey, .sqlPassword],
+            behaviour: StepBehaviour(
+                details: { context in
+                    context.spec.platform == .linuxContainer
+                        ? [
+                            "container: \(context.value("container_name")) from \(context.value("image"))"
+                                + context.sqlLogin
+                        ]
+                        : ["service: instance \(context.value("instance_name"))"]
+                },
+                before: { $0.provisioner.refuseStartWithoutQuarantine() }
+            )
         ),
         StepDefinition(
             name: .importProjects,
@@ -271,7 +401,45 @@ public enum StepCatalogue {
             runsOn: .octoprovREST,
             summary: "Export the chosen projects from the source instance and import them (Export/Import Projects).",
             template: nil,
-            secrets: [.sourceAPIKey, .exportPassword]
+            secrets: [.sourceAPIKey, .exportPassword],
+            behaviour: StepBehaviour(
+                details: { context in
+                    guard let source = context.spec.source else { return [] }
+                    var lines: [String] = []
+                    if let file = source.exportFile {
+                        lines.append(
+                            "export file: \(file) (imported as it is; its password is `source.export_password`)"
+                        )
+                    } else if let url = source.url {
+                        lines.append("source: \(url)")
+                    }
+                    for selection in source.selections {
+                        lines.append(
+                            "projects" + (selection.space.map { " in space \($0)" } ?? "") + ": "
+                                + selection.patterns.joined(separator: ", ")
+                        )
+                    }
+                    if context.spec.usesMigrator, let host = source.host {
+                        lines.append(
+                            "partial export on source host \(host) (<platform>/migrator-export), copied by octoprov to "
+                                + "\(context.value("export_directory")), then imported (migrator-import)"
+                        )
+                    }
+                    return lines
+                },
+                // The Migrator route: the source host, its script and the selected projects.
+                inputs: { step, plan in
+                    guard step.script != nil, let source = plan.source else { return [:] }
+                    return [
+                        "source_host": source.host.name,
+                        "source_script": source.script.contents,
+                        "source_projects": (plan.instance.source?.selections ?? []).map { selection in
+                            ([selection.space ?? ""] + selection.patterns).joined(separator: "\n")
+                        }.joined(separator: "\n\n"),
+                    ]
+                },
+                work: { try await $0.provisioner.importProjects($0) }
+            )
         ),
         StepDefinition(
             name: .verify,
@@ -282,7 +450,12 @@ public enum StepCatalogue {
                 + "still quarantined.",
             template: "verify",
             sqlTemplates: ["verify-quarantine"],
-            secrets: [.adminAPIKey, .sqlPassword]
+            secrets: [.adminAPIKey, .sqlPassword],
+            behaviour: StepBehaviour(
+                details: { ["checks: " + $0.spec.verify.map(\.rawValue).joined(separator: ", ")] },
+                after: { try await $0.provisioner.verifyOverREST($0, $1) },
+                alwaysRuns: true
+            )
         ),
         StepDefinition(
             name: .report,
@@ -290,7 +463,18 @@ public enum StepCatalogue {
             flows: [.clone, .testInstance],
             runsOn: .octoprov,
             summary: "Write the console recap and the JSON and JUnit reports.",
-            template: nil
+            template: nil,
+            behaviour: StepBehaviour(
+                work: { _ in
+                    HostProvisioner.StepOutcomeValue(
+                        status: .ok,
+                        message: "The reports are written when every host has finished.",
+                        facts: [:],
+                        checks: []
+                    )
+                },
+                alwaysRuns: true
+            )
         ),
     ]
 
@@ -311,7 +495,8 @@ public enum StepCatalogue {
                 + "the database's backup.",
             template: "upgrade-preflight",
             sqlTemplates: ["database-exists", "database-version", "database-size"],
-            secrets: [.sqlPassword]
+            secrets: [.sqlPassword],
+            behaviour: StepBehaviour(before: { $0.provisioner.refuseMismatchedPackage() })
         ),
         StepDefinition(
             name: .backupDatabase,
