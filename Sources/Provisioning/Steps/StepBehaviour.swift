@@ -43,6 +43,9 @@ struct StepBehaviour: Sendable {
         }
     }
 
+    /// The step resolved for an instance, after the catalogue's common rules for secrets (``StepCatalogue``'s
+    /// `resolved`): what this step needs only on some platforms, modes or versions.
+    var resolve: @Sendable (inout StepDefinition, InstanceSpec) -> Void = { _, _ in }
     /// Lines about the step on a host, for `plan`.
     var details: @Sendable (PlanContext) -> [String] = { _ in [] }
     /// The journal hash's inputs besides the script, its T-SQL files and its secrets (a package's or backup's

@@ -383,6 +383,12 @@ public enum StepCatalogue {
             sqlTemplates: ["verify-quarantine"],
             secrets: [.masterKey, .sqlPassword],
             behaviour: StepBehaviour(
+                // The Master Key only for a container (it starts with it); a test instance's database is not
+                // checked for a quarantine.
+                resolve: { step, spec in
+                    if spec.platform != .linuxContainer { step.secrets.removeAll { $0 == .masterKey } }
+                    if spec.mode != .clone { step.sqlTemplates = [] }
+                },
                 details: { context in
                     context.spec.platform == .linuxContainer
                         ? [
@@ -403,6 +409,19 @@ public enum StepCatalogue {
             template: nil,
             secrets: [.sourceAPIKey, .exportPassword],
             behaviour: StepBehaviour(
+                // Before 2021.1, `<platform>/migrator-import` on the host, after `<platform>/migrator-export` on the
+                // source host (``ProvisioningPlan/HostPlan/source``).
+                resolve: { step, spec in
+                    guard spec.usesMigrator else { return }
+                    step.runsOn = .host
+                    step.template = StepCatalogue.migratorImportTemplate
+                    // Octoprov also reads the source's API key to resolve the project patterns over REST
+                    // (``StepSecretValues/read(for:environment:adminAPIKey:)``); only the password reaches the hosts.
+                    step.secrets = [.exportPassword]
+                    step.summary =
+                        "Export the chosen projects with Octopus.Migrator partial-export on the source host, copy the "
+                        + "folder, and import it on this host (before 2021.1)."
+                },
                 details: { context in
                     guard let source = context.spec.source else { return [] }
                     var lines: [String] = []
@@ -452,6 +471,8 @@ public enum StepCatalogue {
             sqlTemplates: ["verify-quarantine"],
             secrets: [.adminAPIKey, .sqlPassword],
             behaviour: StepBehaviour(
+                // Only a clone's database is checked for its quarantine.
+                resolve: { step, spec in if spec.mode != .clone { step.sqlTemplates = [] } },
                 details: { ["checks: " + $0.spec.verify.map(\.rawValue).joined(separator: ", ")] },
                 after: { try await $0.provisioner.verifyOverREST($0, $1) },
                 alwaysRuns: true
@@ -530,7 +551,15 @@ public enum StepCatalogue {
                 + "container does it as it starts).",
             template: "upgrade-database",
             sqlTemplates: ["database-version", "verify-quarantine"],
-            secrets: [.masterKey, .sqlPassword]
+            secrets: [.masterKey, .sqlPassword],
+            // The Master Key and the quarantine check only on `linux-container`, where the new image's container
+            // starts the server with them.
+            behaviour: StepBehaviour(resolve: { step, spec in
+                if spec.platform != .linuxContainer { step.secrets.removeAll { $0 == .masterKey } }
+                if spec.mode != .clone || spec.platform != .linuxContainer {
+                    step.sqlTemplates.removeAll { $0 == "verify-quarantine" }
+                }
+            })
         ),
         renumbered(.start, 6),
         StepDefinition(
@@ -591,17 +620,7 @@ public enum StepCatalogue {
     ///   - variables: The host's variable set; only `sql_user` is read.
     /// - Returns: The resolved steps.
     public static func upgradeSteps(for spec: InstanceSpec, variables: [String: String] = [:]) -> [StepDefinition] {
-        upgrade.map { definition in
-            var step = resolved(definition, for: spec, variables: variables)
-            switch step.stepName {
-            case .upgradeDatabase where spec.mode != .clone || spec.platform != .linuxContainer:
-                step.sqlTemplates.removeAll { $0 == "verify-quarantine" }
-            case .start where spec.mode != .clone, .verify where spec.mode != .clone:
-                step.sqlTemplates = []
-            default: break
-            }
-            return step
-        }
+        upgrade.map { resolved($0, for: spec, variables: variables) }
     }
 
     /// The teardown steps (``teardown``) `spec` runs on a host with `variables`: `sql_password` only on
@@ -616,25 +635,25 @@ public enum StepCatalogue {
     }
 
     /// `definition` with the secrets `spec` needs on its host: `sql_password` only with a SQL login on
-    /// `linux-container`, the Master Key only for a clone (and for `start` and `upgrade-database` only on
-    /// `linux-container`), octoprov's API key always, the others when the inventory configures them.
+    /// `linux-container`, the Master Key only for a clone, octoprov's API key always, the others when the inventory
+    /// configures them; then what the step's own ``StepBehaviour/resolve`` says (`start`, `upgrade-database`,
+    /// `verify`, `import-projects`).
     private static func resolved(
         _ definition: StepDefinition,
         for spec: InstanceSpec,
         variables: [String: String]
     ) -> StepDefinition {
         let usesSQLLogin = spec.platform == .linuxContainer && !(variables["sql_user"] ?? "").isEmpty
-        let containerOnly: Set<StepName> = [.start, .upgradeDatabase]
         var step = definition
         step.secrets = definition.secrets.filter { secret in
             switch secret {
             case .adminAPIKey: true
-            case .masterKey:
-                spec.mode == .clone && (!containerOnly.contains(step.stepName) || spec.platform == .linuxContainer)
+            case .masterKey: spec.mode == .clone
             case .sqlPassword: usesSQLLogin
             default: secret.reference(in: spec) != nil
             }
         }
+        definition.behaviour.resolve(&step, spec)
         return step
     }
 
@@ -654,22 +673,6 @@ public enum StepCatalogue {
     ///     only `sql_user` is read. Without it no step needs `sql_password`.
     /// - Returns: The resolved steps.
     public static func steps(for spec: InstanceSpec, variables: [String: String] = [:]) -> [StepDefinition] {
-        all.filter { $0.flows.contains(spec.mode) }.map { definition in
-            var step = resolved(definition, for: spec, variables: variables)
-            if spec.mode != .clone && (step.stepName == .start || step.stepName == .verify) {
-                step.sqlTemplates = []
-            }
-            if step.stepName == .importProjects && spec.usesMigrator {
-                step.runsOn = .host
-                step.template = migratorImportTemplate
-                // Octoprov also reads the source's API key to resolve the project patterns over REST
-                // (``StepSecretValues/read(for:environment:adminAPIKey:)``); only the password reaches the hosts.
-                step.secrets = [.exportPassword]
-                step.summary =
-                    "Export the chosen projects with Octopus.Migrator partial-export on the source host, copy the "
-                    + "folder, and import it on this host (before 2021.1)."
-            }
-            return step
-        }
+        all.filter { $0.flows.contains(spec.mode) }.map { resolved($0, for: spec, variables: variables) }
     }
 }
