@@ -122,32 +122,24 @@ enum ProvisionRun {
         )
     }
 
-    /// Marks every recorded step of `hosts` to run again in the instances' provisioning and upgrade journals, as
-    /// after `rebuild`'s teardown: the next `provision` redoes everything on a host whose instance is gone.
+    /// `rebuild`: marks every recorded step of `hosts` to run again (``PlanRun``'s `clearJournals`); on failure
+    /// prints the one sentence and throws the exit code: 75 when another run holds a journal, else 1.
     static func clearJournals(
         of hosts: [ProvisioningPlan.HostPlan],
         inventory: String,
         stateDirectory: String?,
         redactor: Redactor
     ) throws {
-        for instance in Set(hosts.map(\.instance.name)).sorted() {
-            for key in [instance, PlanRun.journalKey(instance, flow: ProvisioningPlan.Flow.upgradeName)] {
-                let journal = try openJournal(
-                    inventory: inventory,
-                    instance: key,
-                    stateDirectory: stateDirectory,
-                    redactor: redactor
-                )
-                defer { journal.close() }
-                for host in hosts where host.instance.name == instance {
-                    do {
-                        try journal.resetAll(host: host.host.name)
-                    } catch {
-                        Console.shared.err(redactor.redact(error.description))
-                        throw ExitCode(1)
-                    }
-                }
-            }
+        do {
+            try PlanRun.clearJournals(
+                of: hosts,
+                inventory: inventory,
+                stateDirectory: stateDirectory,
+                redactor: redactor,
+                environment: ProcessInfo.processInfo.environment
+            )
+        } catch {
+            throw exit(error, redactor: redactor)
         }
     }
 

@@ -82,6 +82,41 @@ public struct PlanRun: Sendable {
         return run
     }
 
+    /// Marks every recorded step of `hosts` to run again in the instances' provisioning and upgrade journals, as
+    /// after `rebuild`'s teardown: the next `provision` redoes everything on a host whose instance is gone.
+    ///
+    /// - Parameters:
+    ///   - hosts: The host plans whose records are cleared.
+    ///   - inventory: The inventory file.
+    ///   - stateDirectory: `--state-dir`, or `nil` for the default.
+    ///   - redactor: The inventory's redactor.
+    ///   - environment: The process environment.
+    /// - Throws: The ``JournalError`` of a journal that could not be opened (`.locked` when another run holds it)
+    ///   or changed.
+    public static func clearJournals(
+        of hosts: [ProvisioningPlan.HostPlan],
+        inventory: String,
+        stateDirectory: String?,
+        redactor: Redactor,
+        environment: [String: String]
+    ) throws(JournalError) {
+        for instance in Set(hosts.map(\.instance.name)).sorted() {
+            for key in [instance, journalKey(instance, flow: ProvisioningPlan.Flow.upgradeName)] {
+                let journal = try Journal.open(
+                    inventory: inventory,
+                    instance: key,
+                    stateDirectory: stateDirectory,
+                    redactor: redactor,
+                    environment: environment
+                )
+                defer { journal.close() }
+                for host in hosts where host.instance.name == instance {
+                    try journal.resetAll(host: host.host.name)
+                }
+            }
+        }
+    }
+
     /// The journal of `instance`'s flow other than provisioning (`staging-clone@upgrade`). `@` is not allowed in
     /// instance names, so it never collides with an instance's own journal.
     public static func journalKey(_ instance: String, flow: String) -> String { "\(instance)@\(flow)" }
