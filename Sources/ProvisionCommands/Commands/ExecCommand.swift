@@ -81,11 +81,6 @@ struct ExecCommand: AsyncParsableCommand {
     }
 }
 
-/// Marks an error raised before the host was reached (connection, host key, authentication).
-struct Unreachable: Error {
-    var error: any Error
-}
-
 /// Connects to an inventory host, runs `body`, and closes the session on every path. A failure to
 /// connect (network, host key, authentication) is thrown as ``Unreachable``.
 func withHostSession<T: Sendable>(
@@ -108,14 +103,6 @@ func withHostSession<T: Sendable>(
         await session.close()
         throw error
     }
-}
-
-/// One line for an error, or its detailed tree with `--verbose`.
-func describe(_ error: any Error, verbose: Bool) -> String {
-    if let error = error as? SSHError {
-        return verbose ? error.detailedDescription() : error.message
-    }
-    return String(describing: error)
 }
 
 /// Prints one host's output line by line with its name in front.

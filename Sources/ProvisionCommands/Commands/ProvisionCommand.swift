@@ -52,6 +52,10 @@ struct ProvisionCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await ProvisionRun.perform(selection: selection, options: runOptions, fromStep: fromStep)
+        try await ProvisionRun.perform(
+            selection: selection,
+            options: runOptions,
+            fromStep: fromStep.map(StepName.init(rawValue:))
+        )
     }
 }

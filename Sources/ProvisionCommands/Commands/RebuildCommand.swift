@@ -50,7 +50,8 @@ struct RebuildCommand: AsyncParsableCommand {
         }
         let environment = teardown.environment
         let hostPlans = teardown.plan.hosts
-        let outcome = await teardown.execute(
+        let outcome = await ProvisionRun.execute(
+            teardown,
             parallel: runOptions.parallel,
             fromStep: nil,
             verbose: runOptions.verbose,
@@ -67,7 +68,10 @@ struct RebuildCommand: AsyncParsableCommand {
                 let removed = try await SSHSession.withConnection(
                     hostPlan.host.sshConfiguration(logger: logger, environment: environment)
                 ) { session in
-                    try await HostProvisioner.removeServerFolders(hostPlan, session: session)
+                    try await HostProvisioner.removeServerFolders(
+                        hostPlan,
+                        transport: SSHHostTransport(session: session)
+                    )
                 }
                 Console.shared.out("\(hostPlan.host.name): removed \(removed.count) server folder(s).")
             }

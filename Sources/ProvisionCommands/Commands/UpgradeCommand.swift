@@ -135,14 +135,14 @@ struct UpgradeCommand: AsyncParsableCommand {
         for instance in Set(hosts.map(\.instance.name)).sorted() {
             let journal = try ProvisionRun.openJournal(
                 inventory: inventory,
-                instance: ProvisionRun.journalKey(instance, flow: ProvisioningPlan.Flow.upgradeName),
+                instance: PlanRun.journalKey(instance, flow: ProvisioningPlan.Flow.upgradeName),
                 stateDirectory: stateDirectory,
                 redactor: redactor
             )
             defer { journal.close() }
             for host in hosts where host.instance.name == instance {
                 // A rerun of the last upgrade starts where that upgrade started, so that nothing changes.
-                let record = journal.record(host: host.host.name, step: "upgrade-preflight")
+                let record = journal.record(host: host.host.name, step: .upgradePreflight)
                 let aimed = record?.facts["target_version"].flatMap { try? OctopusVersion(parsing: $0) }
                 let current = UpgradeState.currentVersion(in: journal, host: host.host.name)
                     .flatMap { try? OctopusVersion(parsing: $0) }

@@ -13,8 +13,8 @@ public enum CloneState {
     ///   - host: The host's name.
     /// - Returns: The checksum, as 64 lower-case hex digits.
     public static func restoredBackup(in journal: Journal, host: String) -> String? {
-        guard ["upload-backup", "restore", "quarantine"].allSatisfy({ journal.succeeded(host: host, step: $0) }),
-            let sha256 = journal.record(host: host, step: "upload-backup")?.facts["backup_sha256"],
+        guard [StepName.uploadBackup, .restore, .quarantine].allSatisfy({ journal.succeeded(host: host, step: $0) }),
+            let sha256 = journal.record(host: host, step: .uploadBackup)?.facts["backup_sha256"],
             sha256.count == 64, sha256.allSatisfy({ $0.isHexDigit && !$0.isUppercase })
         else { return nil }
         return sha256

@@ -1,8 +1,8 @@
 import Foundation
 public import Logging
-public import SSHKit
+import SSHKit
 
-/// Runs one host's plan over an open SSH session, step by step, in order (docs/steps.md, docs/runner.md).
+/// Runs one host's plan over a ``HostTransport``, step by step, in order (docs/steps.md, docs/runner.md).
 ///
 /// A step runs unless both the journal and the host agree it already finished with the same input: the journal
 /// (on octoprov's side) records each step's input hash, and the host keeps the hashes of its finished steps in
@@ -34,9 +34,9 @@ public struct HostProvisioner: Sendable {
     /// on the host, so that an upgrade's `install` never stands for provisioning's.
     public var flowName = "provision"
     /// `--from-step`: run this step and every later one even when they are recorded as done.
-    public var fromStep: String?
+    public var fromStep: StepName?
     /// Run only this step (`octoprov verify`); the others are neither run nor reported.
-    public var onlyStep: String?
+    public var onlyStep: StepName?
     /// The SHA-256 of the local package file octoprov uploads, computed once per run (`nil` for a URL).
     public var localPackageSHA256: String?
     /// How often a long-running script's elapsed time is reported.
@@ -47,14 +47,8 @@ public struct HostProvisioner: Sendable {
     public var projectImporter: ProjectImport.Importer?
     /// Where progress goes.
     public var events: @Sendable (ProvisionEvent) -> Void
-    /// How octoprov connects to the Migrator route's source host (``ProvisioningPlan/SourceHostPlan``): by
-    /// default the host's inventory settings with the process environment and a logger of warnings on stderr.
-    public var sourceConnection: @Sendable (InventoryHost) -> SSHClientConfiguration = { host in
-        host.sshConfiguration(logger: HostProvisioner.warningLogger, environment: ProcessInfo.processInfo.environment)
-    }
-
-    /// Warnings of the SSH layer on stderr, as `octoprov provision` logs without `--verbose`.
-    static let warningLogger = Self.logger(verbose: false)
+    /// How octoprov connects to the Migrator route's source host (``ProvisioningPlan/SourceHostPlan``).
+    public var connector: any HostConnector
 
     /// The SSH layer's logger of every octoprov command: warnings on stderr, debug detail with `verbose`.
     ///
@@ -76,13 +70,15 @@ public struct HostProvisioner: Sendable {
         secrets: StepSecretValues,
         redactor: Redactor,
         journal: Journal,
-        fromStep: String? = nil,
-        onlyStep: String? = nil,
+        fromStep: StepName? = nil,
+        onlyStep: StepName? = nil,
         localPackageSHA256: String? = nil,
         verifier: Verifier? = nil,
         projectImporter: ProjectImport.Importer? = nil,
+        connector: any HostConnector,
         events: @escaping @Sendable (ProvisionEvent) -> Void
     ) {
+        self.connector = connector
         self.projectImporter = projectImporter
         self.localPackageSHA256 = localPackageSHA256
         self.plan = plan
@@ -102,9 +98,9 @@ public struct HostProvisioner: Sendable {
 
     /// Runs every step on the host.
     ///
-    /// - Parameter session: An open session to the host.
+    /// - Parameter transport: An open transport to the host.
     /// - Returns: What happened, step by step.
-    public func run(session: SSHSession) async -> HostRunRecord {
+    public func run(transport: any HostTransport) async -> HostRunRecord {
         let clock = ContinuousClock()
         let started = clock.now
         var records: [StepRunRecord] = []
@@ -114,7 +110,7 @@ public struct HostProvisioner: Sendable {
         var runningSince = clock.now
         journal.declareSteps(plan.steps.map(\.definition.name), host: hostName)
         if let fromStep {
-            guard plan.steps.contains(where: { $0.definition.name == fromStep }) else {
+            guard plan.steps.contains(where: { $0.definition.stepName == fromStep }) else {
                 return HostRunRecord(
                     host: hostName,
                     instance: plan.instance.name,
@@ -125,12 +121,12 @@ public struct HostProvisioner: Sendable {
                     duration: .zero
                 )
             }
-            try? journal.reset(host: hostName, from: fromStep)
+            try? journal.reset(host: hostName, from: fromStep.rawValue)
         }
         do {
-            try await session.withSFTP { sftp in
-                try await sftp.makeDirectories(workDirectory, mode: 0o700)
-                var marker = try await readMarker(sftp)
+            try await transport.withFiles { files in
+                try await files.makeDirectories(workDirectory, mode: 0o700)
+                var marker = try await readMarker(files)
                 // What earlier runs found, for steps skipped now (verify compares with the quarantine's counts).
                 // Another flow (upgrade) starts from provisioning's facts, then its own.
                 var facts: [String: [String: String]] = [:]
@@ -141,7 +137,7 @@ public struct HostProvisioner: Sendable {
                 var forced = false
                 for step in plan.steps {
                     let name = step.definition.name
-                    if let onlyStep, name != onlyStep { continue }
+                    if let onlyStep, step.definition.stepName != onlyStep { continue }
                     if failure != nil {
                         records.append(
                             StepRunRecord(
@@ -153,10 +149,10 @@ public struct HostProvisioner: Sendable {
                         )
                         continue
                     }
-                    if name == fromStep { forced = true }
+                    if step.definition.stepName == fromStep { forced = true }
                     let hash = try inputHash(of: step)
                     let decision = journal.decision(host: hostName, step: name, inputHash: hash)
-                    let alwaysRuns = name == "verify" || name == "report"
+                    let alwaysRuns = step.definition.behaviour.alwaysRuns
                     if !forced, !alwaysRuns, !decision.shouldRun, marker[name] == hash.hex {
                         let previous = journal.record(host: hostName, step: name)
                         let when = previous?.finished.map { " at \(Timestamp.string($0))" } ?? ""
@@ -186,7 +182,7 @@ public struct HostProvisioner: Sendable {
                     runningSince = stepStarted
                     var outcome: StepOutcomeValue
                     do {
-                        outcome = try await perform(step, session: session, sftp: sftp, facts: facts)
+                        outcome = try await perform(step, transport: transport, files: files, facts: facts)
                     } catch let error as SSHError where error.code == .disconnected || error.code == .cancelled {
                         throw error
                     } catch {
@@ -222,13 +218,13 @@ public struct HostProvisioner: Sendable {
                         failure = "Step \(name) failed: \(record.message)"
                     } else if !alwaysRuns {
                         marker[name] = hash.hex
-                        try await writeMarker(marker, sftp: sftp)
+                        try await writeMarker(marker, files: files)
                     }
                 }
             }
         } catch {
             let remaining = plan.steps.filter { step in
-                (onlyStep == nil || step.definition.name == onlyStep)
+                (onlyStep == nil || step.definition.stepName == onlyStep)
                     && !records.contains { $0.step == step.definition.name }
             }
             let running = remaining.first
@@ -287,128 +283,36 @@ public struct HostProvisioner: Sendable {
         var checks: [VerifyCheckResult]
     }
 
+    /// Runs one step through its ``StepBehaviour``: what it does before (a refusal ends it there), its work (its
+    /// script unless it says otherwise), and what it checks after work that did not fail.
     private func perform(
         _ step: ProvisioningPlan.PlannedStep,
-        session: SSHSession,
-        sftp: SFTPClient,
+        transport: any HostTransport,
+        files: any HostFiles,
         facts: [String: [String: String]]
     ) async throws -> StepOutcomeValue {
-        let name = step.definition.name
-        switch name {
-        case "upload-backup":
-            return try await uploadBackup(sftp: sftp, step: name)
-        case "copy-folders":
-            return try await copyFolders(sftp: sftp, step: name)
-        case "import-projects" where step.script != nil:
-            return try await importWithMigrator(step, session: session, sftp: sftp)
-        case "import-projects" where step.script == nil:
-            guard let projectImporter else { throw RunnerError("No project importer is configured.") }
-            let result = try await projectImporter(plan, secrets)
-            return StepOutcomeValue(
-                status: result.changed ? .changed : .ok,
-                message: result.message,
-                facts: result.facts,
-                checks: []
-            )
-        case "report":
-            return StepOutcomeValue(
-                status: .ok,
-                message: "The reports are written when every host has finished.",
-                facts: [:],
-                checks: []
-            )
-        default:
-            break
-        }
-        if name == "preflight" || name == "upgrade-preflight", let package = plan.instance.package,
-            let local = package.localFile,
-            let actual = localPackageSHA256, actual != package.sha256
-        {
-            return StepOutcomeValue(
-                status: .failed,
-                message: "The package \(local) has SHA-256 \(actual), not the inventory's \(package.sha256); "
-                    + "fetch the right package or correct `package.sha256`.",
-                facts: [:],
-                checks: []
-            )
-        }
-        if name == "start", plan.instance.mode == .clone,
-            !(provisionJournal ?? journal).succeeded(host: hostName, step: "quarantine")
-        {
-            return StepOutcomeValue(
-                status: .failed,
-                message: "The quarantine step has not succeeded for this restore, so the service is not started; "
-                    + "run provision without --from-step so that restore and quarantine run first.",
-                facts: [:],
-                checks: []
-            )
-        }
-        var packageChanged = false
-        if name == "install", let local = plan.instance.package?.localFile {
-            let remote = plan.variables["package_file"] ?? ""
-            // 0600 like everything in the work folder, though a package holds no secret: one rule, checked whole.
-            var options = transferOptions(step: name, label: "package", totalBytes: DiskSpaceCheck.fileSize(local))
-            options.permissions = 0o600
-            let result = try await sftp.upload(from: local, to: remote, options: options)
-            packageChanged = !result.skipped
-        }
-        var outcome = StepOutcomeValue(status: .ok, message: "", facts: [:], checks: [])
-        if step.script != nil {
-            outcome = try await runScript(step, session: session, sftp: sftp)
-            if packageChanged, outcome.status == .ok {
-                outcome.message += " (the package was uploaded)"
-            }
-        }
-        if name == "preflight", outcome.status != .failed,
-            let problem = DiskSpaceCheck.problem(plan: plan, facts: outcome.facts)
-        {
-            outcome.status = .failed
-            outcome.message = problem
-        }
-        // A test instance's source: reachable with its key, at the pinned version, every pattern selecting a
-        // project, before anything is installed.
-        if name == "preflight", outcome.status != .failed, plan.instance.mode == .testInstance,
-            plan.instance.source?.url != nil
-        {
-            let selections = try await ProjectImport.select(plan: plan, secrets: secrets)
-            let count = selections.reduce(0) { $0 + $1.projects.count }
-            outcome.facts["source_projects"] = ProjectImport.names(selections)
-            outcome.message += " The source has the \(count) selected project(s)."
-        }
-        if name == "verify", outcome.status != .failed {
-            guard let verifier else {
-                outcome.message += " The REST checks were not run: no verifier is configured."
-                return outcome
-            }
-            let checks = try await verifier(plan, secrets, facts)
-            outcome.checks = checks
-            let failed = checks.filter { !$0.passed }
-            if failed.isEmpty {
-                outcome.message =
-                    [outcome.message, "All \(checks.count) REST checks passed."].filter { !$0.isEmpty }.joined(
-                        separator: " "
-                    )
-            } else {
-                outcome.status = .failed
-                outcome.message =
-                    "\(failed.count) of \(checks.count) checks failed: "
-                    + failed.map { "\($0.name): \($0.message)" }.joined(separator: "; ")
-            }
-        }
-        return outcome
+        let behaviour = step.definition.behaviour
+        let run = StepBehaviour.Run(provisioner: self, step: step, transport: transport, files: files, facts: facts)
+        if let refusal = try await behaviour.before(run) { return refusal }
+        let outcome = try await behaviour.work(run)
+        guard outcome.status != .failed else { return outcome }
+        return try await behaviour.after(run, outcome)
     }
 
     /// Uploads the step's script and T-SQL files to `work_dir`, runs the script with the step's secrets on stdin,
     /// and reads its result line.
     func runScript(
         _ step: ProvisioningPlan.PlannedStep,
-        session: SSHSession,
-        sftp: SFTPClient
+        transport: any HostTransport,
+        files: any HostFiles
     ) async throws -> StepOutcomeValue {
         guard let script = step.script else { throw RunnerError("The step \(step.definition.name) has no script.") }
         let sqlNames = Set(step.definition.sqlTemplates.map(StepDefinition.workFileName(ofSQL:)))
-        let files = [script] + plan.sqlFiles.filter { sqlNames.contains($0.outputName) }
-        try await upload(files, sftp: sftp)
+        try await files.write(
+            [script] + plan.sqlFiles.filter { sqlNames.contains($0.outputName) },
+            into: workDirectory,
+            checksum: checksum
+        )
         let remoteScript = workDirectory + "/" + script.outputName
         let command = StepCommand.command(
             running: remoteScript,
@@ -434,19 +338,19 @@ public struct HostProvisioner: Sendable {
             }
         }
         defer { ticker.cancel() }
-        let result = try await session.run(
+        let result = try await transport.run(
             command,
-            options: ExecOptions(stdin: secrets.standardInput(for: Self.hostSide(step.definition))) { stream, chunk in
-                printer.feed(stream == .stderr, chunk)
-            }
-        )
+            stdin: secrets.standardInput(for: Self.hostSide(step.definition))
+        ) { stream, chunk in
+            printer.feed(stream == .stderr, chunk)
+        }
         printer.finish()
-        let stderrLines = result.stderrText.split(whereSeparator: \.isNewline)
+        let stderrLines = result.stderr.split(whereSeparator: \.isNewline)
         guard result.succeeded else {
             let reason = stderrLines.last.map(String.init) ?? "the script ended with \(result.statusDescription)"
             return StepOutcomeValue(status: .failed, message: reason, facts: [:], checks: [])
         }
-        guard let parsed = StepScriptResult.parse(output: result.stdoutText) else {
+        guard let parsed = StepScriptResult.parse(output: result.stdout) else {
             return StepOutcomeValue(
                 status: .failed,
                 message: "The script exited 0 without its OCTOPROV-RESULT line; see its output above.",
@@ -469,34 +373,14 @@ public struct HostProvisioner: Sendable {
         return definition
     }
 
-    /// Uploads the rendered files into `work_dir` (0700 folder, files 0600 through a private local staging folder).
-    func upload(
-        _ files: [ProvisioningPlan.RenderedFile],
-        sftp: SFTPClient,
-        to directory: String? = nil
-    ) async throws {
-        let staging = try privateTemporaryDirectory("octoprov")
-        defer { try? FileManager.default.removeItem(atPath: staging) }
-        for file in files {
-            let local = staging + "/" + file.outputName
-            try Data(file.contents.utf8).write(to: URL(fileURLWithPath: local))
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: local)
-            _ = try await sftp.upload(
-                from: local,
-                to: (directory ?? workDirectory) + "/" + file.outputName,
-                options: TransferOptions(checksum: checksum, preserveAttributes: true, skipUnchanged: false)
-            )
-        }
-    }
-
-    private func uploadBackup(sftp: SFTPClient, step: String) async throws -> StepOutcomeValue {
+    func uploadBackup(files: any HostFiles, step: String) async throws -> StepOutcomeValue {
         guard let backup = plan.instance.backup, let remote = plan.variables["backup_file"] else {
             throw RunnerError("The instance has no backup to upload.")
         }
         // 0600: the backup holds production's encrypted secrets and its password and API-key hashes.
         var options = transferOptions(step: step, label: "backup", totalBytes: DiskSpaceCheck.fileSize(backup))
         options.permissions = 0o600
-        let result = try await sftp.upload(from: backup, to: remote, options: options)
+        let result = try await files.upload(from: backup, to: remote, options: options)
         if result.skipped {
             return StepOutcomeValue(
                 status: .ok,
@@ -514,7 +398,7 @@ public struct HostProvisioner: Sendable {
         )
     }
 
-    private func copyFolders(sftp: SFTPClient, step: String) async throws -> StepOutcomeValue {
+    func copyFolders(files transfer: any HostFiles, step: String) async throws -> StepOutcomeValue {
         var files = 0
         var sent = 0
         var bytes: UInt64 = 0
@@ -527,13 +411,11 @@ public struct HostProvisioner: Sendable {
         )
         for (folder, local) in folders {
             guard let remote = plan.variables[folder.variableName] else { continue }
-            let result = try await sftp.uploadTree(from: local, to: remote, options: options)
-            files += result.files.count
-            sent += result.files.count - result.unchangedFiles
+            let result = try await transfer.uploadTree(from: local, to: remote, options: options)
+            files += result.files
+            sent += result.files - result.unchangedFiles
             bytes += result.transferredBytes
-            parts.append(
-                "\(folder.defaultFolderName) \(result.files.count - result.unchangedFiles)/\(result.files.count)"
-            )
+            parts.append("\(folder.defaultFolderName) \(result.files - result.unchangedFiles)/\(result.files)")
         }
         if sent == 0 {
             return StepOutcomeValue(
@@ -556,7 +438,7 @@ public struct HostProvisioner: Sendable {
     }
 
     /// Resumable, verified transfer options whose progress is reported for the whole step as `label`.
-    private func transferOptions(step: String, label: String, totalBytes: UInt64) -> TransferOptions {
+    func transferOptions(step: String, label: String, totalBytes: UInt64) -> TransferOptions {
         let host = hostName
         let events = events
         let tally = TransferTally(totalBytes: totalBytes)
@@ -573,32 +455,12 @@ public struct HostProvisioner: Sendable {
         var parts: [String: String] = ["step": step.definition.name, "host": hostName]
         if let script = step.script {
             parts["script"] = script.contents
-            if step.definition.name == "import-projects", let source = plan.source {
-                parts["source_host"] = source.host.name
-                parts["source_script"] = source.script.contents
-                parts["source_projects"] = (plan.instance.source?.selections ?? []).map { selection in
-                    ([selection.space ?? ""] + selection.patterns).joined(separator: "\n")
-                }.joined(separator: "\n\n")
-            }
             for name in step.definition.sqlTemplates {
                 let file = StepDefinition.workFileName(ofSQL: name)
                 parts["sql:" + file] = plan.sqlFiles.first { $0.outputName == file }?.contents ?? ""
             }
         }
-        switch step.definition.name {
-        case "install":
-            parts["package_sha256"] = plan.variables["package_sha256"] ?? ""
-        case "upload-backup":
-            parts["backup_sha256"] = plan.variables["backup_sha256"] ?? ""
-            parts["backup_file"] = plan.variables["backup_file"] ?? ""
-        case "copy-folders":
-            for (folder, local) in plan.instance.folders {
-                parts["folder:" + folder.rawValue] =
-                    (plan.variables[folder.variableName] ?? "") + "\n" + FolderManifest.digest(of: local)
-            }
-        default:
-            break
-        }
+        parts.merge(step.definition.behaviour.inputs(step, plan)) { $1 }
         var stepSecrets: [String: String] = [:]
         for secret in step.definition.secrets {
             if let value = secrets.values[secret] { stepSecrets[secret.rawValue] = value }
@@ -606,26 +468,17 @@ public struct HostProvisioner: Sendable {
         return journal.inputHash(parts: parts, secrets: stepSecrets)
     }
 
-    private func readMarker(_ sftp: SFTPClient) async throws -> [String: String] {
-        let remote = workDirectory + "/" + markerName
-        guard try await sftp.attributes(at: remote) != nil else { return [:] }
-        let local = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: local) }
-        _ = try await sftp.download(
-            from: remote,
-            to: local,
-            options: TransferOptions(resume: false, checksum: nil, skipUnchanged: false)
-        )
-        guard let data = FileManager.default.contents(atPath: local),
+    private func readMarker(_ files: any HostFiles) async throws -> [String: String] {
+        guard let data = try await files.read(workDirectory + "/" + markerName),
             let marker = try? JSONDecoder().decode([String: String].self, from: data)
         else { return [:] }
         return marker
     }
 
-    private func writeMarker(_ marker: [String: String], sftp: SFTPClient) async throws {
+    private func writeMarker(_ marker: [String: String], files: any HostFiles) async throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try await upload(
+        try await files.write(
             [
                 ProvisioningPlan.RenderedFile(
                     template: "",
@@ -633,7 +486,8 @@ public struct HostProvisioner: Sendable {
                     contents: String(decoding: try encoder.encode(marker), as: UTF8.self)
                 )
             ],
-            sftp: sftp
+            into: workDirectory,
+            checksum: checksum
         )
     }
 

@@ -1,5 +1,5 @@
 import Foundation
-public import SSHKit
+import SSHKit
 
 /// The Migrator route of `import-projects` (test instances before 2021.1, octopus-facts.md §4.6,
 /// docs/provision.md "The Migrator route"): the selected projects are exported with `Octopus.Migrator
@@ -10,8 +10,8 @@ extension HostProvisioner {
     /// Runs the Migrator route for `step` (the test host's `import-projects` with its `migrator-import` script).
     func importWithMigrator(
         _ step: ProvisioningPlan.PlannedStep,
-        session: SSHSession,
-        sftp: SFTPClient
+        transport: any HostTransport,
+        files: any HostFiles
     ) async throws -> StepOutcomeValue {
         guard let source = plan.source else {
             throw RunnerError(
@@ -35,13 +35,13 @@ extension HostProvisioner {
         for name in names {
             input += "project=\(Data(name.utf8).base64EncodedString())\n"
         }
-        let exported = try await SSHSession.withConnection(sourceConnection(source.host)) { sourceSession in
-            try await sourceSession.withSFTP { sourceSFTP in
+        let exported = try await connector.withTransport(to: source.host) { sourceTransport in
+            try await sourceTransport.withFiles { sourceFiles in
                 try await exportOnSource(
                     source,
                     input: Array(input.utf8),
-                    session: sourceSession,
-                    sftp: sourceSFTP,
+                    transport: sourceTransport,
+                    files: sourceFiles,
                     to: downloaded
                 )
             }
@@ -52,20 +52,20 @@ extension HostProvisioner {
         guard !exportDirectory.isEmpty, exportDirectory != workDirectory else {
             throw RunnerError("The test host has no export_directory for the partial export.")
         }
-        try await Self.removeTree(exportDirectory, platform: plan.instance.platform, session: session)
-        let uploaded = try await sftp.uploadTree(
+        try await Self.removeTree(exportDirectory, platform: plan.instance.platform, transport: transport)
+        let uploaded = try await files.uploadTree(
             from: downloaded,
             to: exportDirectory,
             options: TransferOptions(checksum: checksum, permissions: 0o600, skipUnchanged: false)
         )
-        var outcome = try await runScript(step, session: session, sftp: sftp)
+        var outcome = try await runScript(step, transport: transport, files: files)
         guard outcome.status != .failed else { return outcome }
         outcome.facts["projects"] = names.joined(separator: ", ")
         outcome.facts["source_version"] = selections.first?.version ?? ""
         outcome.facts["source_host"] = source.host.name
         outcome.message =
             "Exported \(names.count) project(s) (\(names.joined(separator: ", "))) with Octopus.Migrator on "
-            + "\(source.host.name) (\(exported) and copied \(uploaded.files.count) file(s)); "
+            + "\(source.host.name) (\(exported) and copied \(uploaded.files) file(s)); "
             + outcome.message
         return outcome
     }
@@ -75,35 +75,34 @@ extension HostProvisioner {
     private func exportOnSource(
         _ source: ProvisioningPlan.SourceHostPlan,
         input: [UInt8],
-        session: SSHSession,
-        sftp: SFTPClient,
+        transport: any HostTransport,
+        files: any HostFiles,
         to local: String
     ) async throws -> String {
         let work = source.variables["work_dir"] ?? ""
         guard !work.isEmpty else { throw RunnerError("The source host \(source.host.name) has no work_dir.") }
-        try await sftp.makeDirectories(work, mode: 0o700)
+        try await files.makeDirectories(work, mode: 0o700)
         // One script file per instance, so that test instances exporting from one source do not share it.
         var script = source.script
         script.outputName =
             "\(plan.instance.name)-\(StepCatalogue.migratorExportTemplate)."
             + source.platform.scriptLanguage.fileExtension
-        try await upload([script], sftp: sftp, to: work)
+        try await files.write([script], into: work, checksum: checksum)
         let remoteScript = source.platform.join(work, script.outputName)
         let command = StepCommand.command(running: remoteScript, on: source.platform, workDirectory: work)
         let label = "\(StepCatalogue.migratorExportTemplate)@\(source.host.name)"
         let printer = StepOutputLines(host: hostName, step: label, redactor: redactor, events: events)
-        let result = try await session.run(
-            command,
-            options: ExecOptions(stdin: input) { stream, chunk in printer.feed(stream == .stderr, chunk) }
-        )
+        let result = try await transport.run(command, stdin: input) { stream, chunk in
+            printer.feed(stream == .stderr, chunk)
+        }
         printer.finish()
         guard result.succeeded else {
             let reason =
-                result.stderrText.split(whereSeparator: \.isNewline).last.map(String.init)
+                result.stderr.split(whereSeparator: \.isNewline).last.map(String.init)
                 ?? "the script ended with \(result.statusDescription)"
             throw RunnerError("The partial export on the source host \(source.host.name) failed: \(reason)")
         }
-        guard let parsed = StepScriptResult.parse(output: result.stdoutText),
+        guard let parsed = StepScriptResult.parse(output: result.stdout),
             let directory = parsed.facts["export_directory"]
         else {
             throw RunnerError(
@@ -119,21 +118,21 @@ extension HostProvisioner {
             )
         }
         do {
-            let tree = try await sftp.downloadTree(
+            let tree = try await files.downloadTree(
                 from: directory,
                 to: local,
                 options: TransferOptions(checksum: nil, skipUnchanged: false)
             )
-            try await Self.removeTree(directory, platform: source.platform, session: session)
-            return "\(tree.files.count) file(s), \(tree.totalBytes) bytes"
+            try await Self.removeTree(directory, platform: source.platform, transport: transport)
+            return "\(tree.files) file(s), \(tree.totalBytes) bytes"
         } catch {
-            try? await Self.removeTree(directory, platform: source.platform, session: session)
+            try? await Self.removeTree(directory, platform: source.platform, transport: transport)
             throw error
         }
     }
 
     /// Removes a folder and everything in it on a host (nothing when it does not exist).
-    static func removeTree(_ path: String, platform: Platform, session: SSHSession) async throws {
+    static func removeTree(_ path: String, platform: Platform, transport: any HostTransport) async throws {
         let command: String
         switch platform {
         case .windows:
@@ -146,7 +145,7 @@ extension HostProvisioner {
         case .linuxContainer, .standin:
             command = "rm -rf -- " + posixShellQuoted(path)
         }
-        let result = try await session.run(command, options: ExecOptions(stdin: []))
+        let result = try await transport.run(command, stdin: [], onOutput: nil)
         guard result.succeeded else {
             throw RunnerError(
                 "Cannot remove \(path) on the host (\(result.statusDescription)); remove it by hand, then run "
@@ -160,16 +159,16 @@ extension HostProvisioner {
     ///
     /// - Parameters:
     ///   - plan: The host's plan.
-    ///   - session: An open session to the host.
+    ///   - transport: An open transport to the host.
     /// - Returns: The folders removed.
     public static func removeServerFolders(
         _ plan: ProvisioningPlan.HostPlan,
-        session: SSHSession
+        transport: any HostTransport
     ) async throws -> [String] {
         var removed: [String] = []
         for folder in ServerFolder.allCases {
             guard let path = plan.variables[folder.variableName], !path.isEmpty else { continue }
-            try await removeTree(path, platform: plan.instance.platform, session: session)
+            try await removeTree(path, platform: plan.instance.platform, transport: transport)
             removed.append(path)
         }
         return removed

@@ -23,12 +23,14 @@ public enum RESTVerifier {
                 _ = try await client.waitUntilReady(timeout: readyTimeout)
                 let verification = CloneVerification(
                     client: client,
-                    expectations: expectations(plan, facts: facts["quarantine"] ?? [:]),
+                    expectations: expectations(plan, facts: facts[StepName.quarantine.rawValue] ?? [:]),
                     checks: plan.instance.verify.filter { $0 != .projects }
                 )
                 var results = await verification.run()
                 if plan.instance.verify.contains(.projects) {
-                    results.append(await projectsCheck(client, expected: facts["import-projects"]?["projects"]))
+                    results.append(
+                        await projectsCheck(client, expected: facts[StepName.importProjects.rawValue]?["projects"])
+                    )
                 }
                 return results
             }

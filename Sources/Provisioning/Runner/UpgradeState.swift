@@ -12,9 +12,9 @@ public enum UpgradeState {
     ///   - host: The host's name.
     /// - Returns: The version, as recorded (`2024.1.11892`).
     public static func currentVersion(in journal: Journal?, host: String) -> String? {
-        guard let journal, let record = journal.record(host: host, step: "upgrade-preflight"), record.rerun == nil
+        guard let journal, let record = journal.record(host: host, step: .upgradePreflight), record.rerun == nil
         else { return nil }
-        if journal.succeeded(host: host, step: "upgrade-database") { return record.facts["target_version"] }
+        if journal.succeeded(host: host, step: .upgradeDatabase) { return record.facts["target_version"] }
         return record.facts["from_version"]
     }
 }

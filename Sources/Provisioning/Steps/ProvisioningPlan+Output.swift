@@ -26,7 +26,7 @@ extension ProvisioningPlan {
                     lines.append("     templates: " + files.joined(separator: ", "))
                 }
                 lines += step.details.map { "     \($0)" }
-                if step.definition.name == "import-projects", let source = plan.source {
+                if step.definition.stepName == .importProjects, let source = plan.source {
                     lines.append(
                         "     source host \(source.host.name): \(source.script.template) (instance "
                             + "\(source.variables["instance_name"] ?? ""), work folder \(source.variables["work_dir"] ?? ""))"

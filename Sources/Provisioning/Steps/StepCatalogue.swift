@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a step's work happens (docs/steps.md, "where it runs").
 public enum StepRunsOn: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// A rendered script runs on the host.
@@ -58,8 +60,11 @@ public enum StepSecret: String, Sendable, Hashable, CaseIterable, CustomStringCo
 
 /// One step of the clone or test-instance flow, as docs/steps.md lists it.
 public struct StepDefinition: Sendable, Hashable {
-    /// The step's name, such as `connect-database`; also its template's name unless ``template`` says otherwise.
-    public var name: String
+    /// The step's name, such as ``StepName/connectDatabase``; also its template's name unless ``template`` says
+    /// otherwise.
+    public var stepName: StepName
+    /// The step's name as the journal and the reports write it (`connect-database`).
+    public var name: String { stepName.rawValue }
     /// The row of docs/steps.md's flow table (`restore` and `create-database` share row 4).
     public var number: Int
     /// The flows the step belongs to.
@@ -74,6 +79,9 @@ public struct StepDefinition: Sendable, Hashable {
     public var sqlTemplates: [String]
     /// The secrets it needs on stdin (or, for octoprov's own steps, itself).
     public var secrets: [StepSecret]
+    /// What octoprov does about it besides its templates: its lines in `plan`, its journal inputs, and the runner's
+    /// work before, instead of and after its script. Not part of the step's equality: it follows from the name.
+    var behaviour: StepBehaviour
 
     /// Creates a step definition.
     ///
@@ -86,17 +94,19 @@ public struct StepDefinition: Sendable, Hashable {
     ///   - template: Its template's name, or `nil`.
     ///   - sqlTemplates: The T-SQL templates it uses.
     ///   - secrets: The secrets it needs.
-    public init(
-        name: String,
+    ///   - behaviour: What octoprov does about it besides its templates.
+    init(
+        name: StepName,
         number: Int,
         flows: Set<InstanceMode>,
         runsOn: StepRunsOn,
         summary: String,
         template: String?,
         sqlTemplates: [String] = [],
-        secrets: [StepSecret] = []
+        secrets: [StepSecret] = [],
+        behaviour: StepBehaviour = StepBehaviour()
     ) {
-        self.name = name
+        self.stepName = name
         self.number = number
         self.flows = flows
         self.runsOn = runsOn
@@ -104,6 +114,24 @@ public struct StepDefinition: Sendable, Hashable {
         self.template = template
         self.sqlTemplates = sqlTemplates
         self.secrets = secrets
+        self.behaviour = behaviour
+    }
+
+    public static func == (lhs: StepDefinition, rhs: StepDefinition) -> Bool {
+        lhs.stepName == rhs.stepName && lhs.number == rhs.number && lhs.flows == rhs.flows && lhs.runsOn == rhs.runsOn
+            && lhs.summary == rhs.summary && lhs.template == rhs.template && lhs.sqlTemplates == rhs.sqlTemplates
+            && lhs.secrets == rhs.secrets
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(stepName)
+        hasher.combine(number)
+        hasher.combine(flows)
+        hasher.combine(runsOn)
+        hasher.combine(summary)
+        hasher.combine(template)
+        hasher.combine(sqlTemplates)
+        hasher.combine(secrets)
     }
 
     /// The template's path relative to the templates folder on `platform` (`windows/install.ps1`), or `nil`
@@ -142,34 +170,72 @@ public enum StepCatalogue {
     /// every secret it may need; ``steps(for:variables:)`` resolves both for one instance on one host.
     public static let all: [StepDefinition] = [
         StepDefinition(
-            name: "preflight",
+            name: .preflight,
             number: 1,
             flows: [.clone, .testInstance],
             runsOn: .host,
             summary: "Check the OS, free disk space and versions before anything changes.",
             template: "preflight",
             sqlTemplates: ["database-exists"],
-            secrets: [.sqlPassword]
+            secrets: [.sqlPassword],
+            behaviour: StepBehaviour(
+                before: { $0.provisioner.refuseMismatchedPackage() },
+                after: { try await $0.provisioner.checkPreflight($0, $1) }
+            )
         ),
         StepDefinition(
-            name: "install",
+            name: .install,
             number: 2,
             flows: [.clone, .testInstance],
             runsOn: .host,
             summary: "Install the pinned Octopus Server version (package sha256 verified) unless it is already "
                 + "installed.",
-            template: "install"
+            template: "install",
+            behaviour: StepBehaviour(
+                details: { context in
+                    guard let package = context.spec.package else {
+                        return ["image: \(context.value("image")), pulled by the host"]
+                    }
+                    let origin: String
+                    switch package.origin {
+                    case .url(let url): origin = "\(url), downloaded by the host"
+                    case .file(let path), .mirror(_, let path):
+                        origin =
+                            "\(context.display.path(path)) → \(context.value("package_file")), uploaded by octoprov"
+                    }
+                    return ["package: \(origin)", "sha256: \(package.sha256)"]
+                },
+                inputs: { _, plan in ["package_sha256": plan.variables["package_sha256"] ?? ""] },
+                work: { try await $0.provisioner.install($0) }
+            )
         ),
         StepDefinition(
-            name: "upload-backup",
+            name: .uploadBackup,
             number: 3,
             flows: [.clone],
             runsOn: .octoprovSFTP,
             summary: "Upload the database backup to the host's work folder, resumable and sha256 verified.",
-            template: nil
+            template: nil,
+            behaviour: StepBehaviour(
+                details: { context in
+                    guard let backup = context.spec.backup else { return [] }
+                    let size = (try? FileManager.default.attributesOfItem(atPath: backup)[.size] as? Int) ?? 0
+                    return [
+                        "backup: \(context.display.path(backup)) → \(context.value("backup_file")) (\(size) bytes)",
+                        "sha256: \(context.value("backup_sha256"))",
+                    ]
+                },
+                inputs: { _, plan in
+                    [
+                        "backup_sha256": plan.variables["backup_sha256"] ?? "",
+                        "backup_file": plan.variables["backup_file"] ?? "",
+                    ]
+                },
+                work: { try await $0.provisioner.uploadBackup(files: $0.files, step: $0.name) }
+            )
         ),
         StepDefinition(
-            name: "restore",
+            name: .restore,
             number: 4,
             flows: [.clone],
             runsOn: .host,
@@ -177,56 +243,83 @@ public enum StepCatalogue {
                 + "MOVE).",
             template: "restore",
             sqlTemplates: ["database-exists", "restore-filelist", "restore", "verify-quarantine"],
-            secrets: [.sqlPassword]
+            secrets: [.sqlPassword],
+            behaviour: StepBehaviour(details: {
+                ["database: \($0.value("database")) on \($0.value("sql_server"))" + $0.sqlLogin]
+            })
         ),
         StepDefinition(
-            name: "quarantine",
+            name: .quarantine,
             number: 5,
             flows: [.clone],
             runsOn: .host,
             summary: "Quarantine the restored database before any start, so the clone cannot act on production.",
             template: "quarantine",
             sqlTemplates: ["verify-quarantine", "quarantine"],
-            secrets: [.sqlPassword]
+            secrets: [.sqlPassword],
+            behaviour: StepBehaviour(details: { context in
+                let off = QuarantineSwitch.allCases.filter { !context.spec.quarantine.isEnabled($0) }
+                let on = QuarantineSwitch.allCases.filter { context.spec.quarantine.isEnabled($0) }
+                var lines = ["on: " + on.map(\.rawValue).joined(separator: ", ")]
+                if !off.isEmpty {
+                    lines.append("OFF (acknowledged): " + off.map(\.rawValue).joined(separator: ", "))
+                }
+                return lines
+            })
         ),
         StepDefinition(
-            name: "create-instance",
+            name: .createInstance,
             number: 6,
             flows: [.clone, .testInstance],
             runsOn: .host,
             summary: "Create the Octopus instance with its own node name and home folder.",
-            template: "create-instance"
+            template: "create-instance",
+            behaviour: StepBehaviour(details: {
+                ["instance: \($0.value("instance_name")), node \($0.value("node_name")), home \($0.value("home_dir"))"]
+            })
         ),
         StepDefinition(
-            name: "connect-database",
+            name: .connectDatabase,
             number: 7,
             flows: [.clone],
             runsOn: .host,
             summary: "Point the instance at the restored, quarantined database with production's Master Key.",
             template: "connect-database",
             sqlTemplates: ["verify-quarantine"],
-            secrets: [.masterKey, .sqlPassword]
+            secrets: [.masterKey, .sqlPassword],
+            behaviour: StepBehaviour(details: { context in
+                let login = context.sqlLogin
+                return ["connection: \(context.value("connection_string"))"]
+                    + (login.isEmpty
+                        ? [] : ["the container's connection string gets Trusted_Connection=False\(login) at start"])
+            })
         ),
         StepDefinition(
-            name: "create-database",
+            name: .createDatabase,
             number: 7,
             flows: [.testInstance],
             runsOn: .host,
             summary: "Create the test instance's new, empty database (database --create).",
             template: "create-database",
             sqlTemplates: ["database-exists"],
-            secrets: [.sqlPassword]
+            secrets: [.sqlPassword],
+            behaviour: StepBehaviour(details: {
+                ["database: \($0.value("database")) on \($0.value("sql_server"))" + $0.sqlLogin]
+            })
         ),
         StepDefinition(
-            name: "configure",
+            name: .configure,
             number: 8,
             flows: [.clone, .testInstance],
             runsOn: .host,
             summary: "Set the web listen prefix and the Tentacle comms port.",
-            template: "configure"
+            template: "configure",
+            behaviour: StepBehaviour(details: {
+                ["listen: \($0.value("web_listen_prefix")), comms port \($0.value("comms_port"))"]
+            })
         ),
         StepDefinition(
-            name: "set-paths",
+            name: .setPaths,
             number: 9,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -235,43 +328,140 @@ public enum StepCatalogue {
             template: "set-paths"
         ),
         StepDefinition(
-            name: "copy-folders",
+            name: .copyFolders,
             number: 10,
             flows: [.clone],
             runsOn: .octoprovSFTP,
             summary: "Copy production's server folders to the host's folders, resumable, delta and sha256 verified.",
-            template: nil
+            template: nil,
+            behaviour: StepBehaviour(
+                details: { context in
+                    guard !context.spec.folders.isEmpty else { return ["no `folders` given: nothing to copy"] }
+                    return context.spec.folders.keys.sorted().map { folder in
+                        "\(folder): \(context.display.path(context.spec.folders[folder] ?? "")) → "
+                            + context.value(folder.variableName)
+                    }
+                },
+                inputs: { _, plan in
+                    var parts: [String: String] = [:]
+                    for (folder, local) in plan.instance.folders {
+                        parts["folder:" + folder.rawValue] =
+                            (plan.variables[folder.variableName] ?? "") + "\n" + FolderManifest.digest(of: local)
+                    }
+                    return parts
+                },
+                work: { try await $0.provisioner.copyFolders(files: $0.files, step: $0.name) }
+            )
         ),
         StepDefinition(
-            name: "admin",
+            name: .admin,
             number: 11,
             flows: [.clone, .testInstance],
             runsOn: .host,
             summary: "Create octoprov's API key, the break-glass administrator and the licence when configured.",
             template: "admin",
-            secrets: [.adminPassword, .adminAPIKey, .licenseBase64]
+            secrets: [.adminPassword, .adminAPIKey, .licenseBase64],
+            behaviour: StepBehaviour(details: { context in
+                var lines: [String] = []
+                if let admin = context.spec.admin {
+                    lines.append("administrator: \(admin.username)" + (admin.email.isEmpty ? "" : " <\(admin.email)>"))
+                }
+                lines.append(
+                    "licence: "
+                        + (context.spec.license == nil ? "none given (the instance keeps its own)" : "installed")
+                )
+                return lines
+            })
         ),
         StepDefinition(
-            name: "start",
+            name: .start,
             number: 12,
             flows: [.clone, .testInstance],
             runsOn: .host,
             summary: "Install and start the Octopus Server service (a clone only on its quarantined database).",
             template: "start",
             sqlTemplates: ["verify-quarantine"],
-            secrets: [.masterKey, .sqlPassword]
+            secrets: [.masterKey, .sqlPassword],
+            behaviour: StepBehaviour(
+                // The Master Key only for a container (it starts with it); a test instance's database is not
+                // checked for a quarantine.
+                resolve: { step, spec in
+                    if spec.platform != .linuxContainer { step.secrets.removeAll { $0 == .masterKey } }
+                    if spec.mode != .clone { step.sqlTemplates = [] }
+                },
+                details: { context in
+                    context.spec.platform == .linuxContainer
+                        ? [
+                            "container: \(context.value("container_name")) from \(context.value("image"))"
+                                + context.sqlLogin
+                        ]
+                        : ["service: instance \(context.value("instance_name"))"]
+                },
+                before: { $0.provisioner.refuseStartWithoutQuarantine() }
+            )
         ),
         StepDefinition(
-            name: "import-projects",
+            name: .importProjects,
             number: 13,
             flows: [.testInstance],
             runsOn: .octoprovREST,
             summary: "Export the chosen projects from the source instance and import them (Export/Import Projects).",
             template: nil,
-            secrets: [.sourceAPIKey, .exportPassword]
+            secrets: [.sourceAPIKey, .exportPassword],
+            behaviour: StepBehaviour(
+                // Before 2021.1, `<platform>/migrator-import` on the host, after `<platform>/migrator-export` on the
+                // source host (``ProvisioningPlan/HostPlan/source``).
+                resolve: { step, spec in
+                    guard spec.usesMigrator else { return }
+                    step.runsOn = .host
+                    step.template = StepCatalogue.migratorImportTemplate
+                    // Octoprov also reads the source's API key to resolve the project patterns over REST
+                    // (``StepSecretValues/read(for:environment:adminAPIKey:)``); only the password reaches the hosts.
+                    step.secrets = [.exportPassword]
+                    step.summary =
+                        "Export the chosen projects with Octopus.Migrator partial-export on the source host, copy the "
+                        + "folder, and import it on this host (before 2021.1)."
+                },
+                details: { context in
+                    guard let source = context.spec.source else { return [] }
+                    var lines: [String] = []
+                    if let file = source.exportFile {
+                        lines.append(
+                            "export file: \(file) (imported as it is; its password is `source.export_password`)"
+                        )
+                    } else if let url = source.url {
+                        lines.append("source: \(url)")
+                    }
+                    for selection in source.selections {
+                        lines.append(
+                            "projects" + (selection.space.map { " in space \($0)" } ?? "") + ": "
+                                + selection.patterns.joined(separator: ", ")
+                        )
+                    }
+                    if context.spec.usesMigrator, let host = source.host {
+                        lines.append(
+                            "partial export on source host \(host) (<platform>/migrator-export), copied by octoprov to "
+                                + "\(context.value("export_directory")), then imported (migrator-import)"
+                        )
+                    }
+                    return lines
+                },
+                // The Migrator route: the source host, its script and the selected projects.
+                inputs: { step, plan in
+                    guard step.script != nil, let source = plan.source else { return [:] }
+                    return [
+                        "source_host": source.host.name,
+                        "source_script": source.script.contents,
+                        "source_projects": (plan.instance.source?.selections ?? []).map { selection in
+                            ([selection.space ?? ""] + selection.patterns).joined(separator: "\n")
+                        }.joined(separator: "\n\n"),
+                    ]
+                },
+                work: { try await $0.provisioner.importProjects($0) }
+            )
         ),
         StepDefinition(
-            name: "verify",
+            name: .verify,
             number: 14,
             flows: [.clone, .testInstance],
             runsOn: .octoprovRESTAndHost,
@@ -279,15 +469,33 @@ public enum StepCatalogue {
                 + "still quarantined.",
             template: "verify",
             sqlTemplates: ["verify-quarantine"],
-            secrets: [.adminAPIKey, .sqlPassword]
+            secrets: [.adminAPIKey, .sqlPassword],
+            behaviour: StepBehaviour(
+                // Only a clone's database is checked for its quarantine.
+                resolve: { step, spec in if spec.mode != .clone { step.sqlTemplates = [] } },
+                details: { ["checks: " + $0.spec.verify.map(\.rawValue).joined(separator: ", ")] },
+                after: { try await $0.provisioner.verifyOverREST($0, $1) },
+                alwaysRuns: true
+            )
         ),
         StepDefinition(
-            name: "report",
+            name: .report,
             number: 15,
             flows: [.clone, .testInstance],
             runsOn: .octoprov,
             summary: "Write the console recap and the JSON and JUnit reports.",
-            template: nil
+            template: nil,
+            behaviour: StepBehaviour(
+                work: { _ in
+                    HostProvisioner.StepOutcomeValue(
+                        status: .ok,
+                        message: "The reports are written when every host has finished.",
+                        facts: [:],
+                        checks: []
+                    )
+                },
+                alwaysRuns: true
+            )
         ),
     ]
 
@@ -300,7 +508,7 @@ public enum StepCatalogue {
     /// for one instance on one host.
     public static let upgrade: [StepDefinition] = [
         StepDefinition(
-            name: "upgrade-preflight",
+            name: .upgradePreflight,
             number: 1,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -308,10 +516,11 @@ public enum StepCatalogue {
                 + "the database's backup.",
             template: "upgrade-preflight",
             sqlTemplates: ["database-exists", "database-version", "database-size"],
-            secrets: [.sqlPassword]
+            secrets: [.sqlPassword],
+            behaviour: StepBehaviour(before: { $0.provisioner.refuseMismatchedPackage() })
         ),
         StepDefinition(
-            name: "backup-database",
+            name: .backupDatabase,
             number: 2,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -322,7 +531,7 @@ public enum StepCatalogue {
             secrets: [.sqlPassword]
         ),
         StepDefinition(
-            name: "drain",
+            name: .drain,
             number: 3,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -332,9 +541,9 @@ public enum StepCatalogue {
             sqlTemplates: ["database-version"],
             secrets: [.sqlPassword]
         ),
-        renumbered("install", 4),
+        renumbered(.install, 4),
         StepDefinition(
-            name: "upgrade-database",
+            name: .upgradeDatabase,
             number: 5,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -342,11 +551,19 @@ public enum StepCatalogue {
                 + "container does it as it starts).",
             template: "upgrade-database",
             sqlTemplates: ["database-version", "verify-quarantine"],
-            secrets: [.masterKey, .sqlPassword]
+            secrets: [.masterKey, .sqlPassword],
+            // The Master Key and the quarantine check only on `linux-container`, where the new image's container
+            // starts the server with them.
+            behaviour: StepBehaviour(resolve: { step, spec in
+                if spec.platform != .linuxContainer { step.secrets.removeAll { $0 == .masterKey } }
+                if spec.mode != .clone || spec.platform != .linuxContainer {
+                    step.sqlTemplates.removeAll { $0 == "verify-quarantine" }
+                }
+            })
         ),
-        renumbered("start", 6),
+        renumbered(.start, 6),
         StepDefinition(
-            name: "undrain",
+            name: .undrain,
             number: 7,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -355,14 +572,14 @@ public enum StepCatalogue {
             sqlTemplates: ["database-version"],
             secrets: [.sqlPassword]
         ),
-        renumbered("verify", 8),
+        renumbered(.verify, 8),
     ]
 
     /// The steps of `octoprov rebuild` before it provisions again (docs/steps.md, "Upgrade and teardown flows"):
     /// one `teardown`, rendered with ``StepVariables/build(host:instance:overrides:backupSHA256:)``.
     public static let teardown: [StepDefinition] = [
         StepDefinition(
-            name: "teardown",
+            name: .teardown,
             number: 1,
             flows: [.clone, .testInstance],
             runsOn: .host,
@@ -375,8 +592,8 @@ public enum StepCatalogue {
     ]
 
     /// The provisioning step `name` of ``all`` in another flow's row `number`.
-    private static func renumbered(_ name: String, _ number: Int) -> StepDefinition {
-        guard var step = all.first(where: { $0.name == name }) else {
+    private static func renumbered(_ name: StepName, _ number: Int) -> StepDefinition {
+        guard var step = all.first(where: { $0.stepName == name }) else {
             preconditionFailure("StepCatalogue.all has no step \(name)")
         }
         step.number = number
@@ -403,17 +620,7 @@ public enum StepCatalogue {
     ///   - variables: The host's variable set; only `sql_user` is read.
     /// - Returns: The resolved steps.
     public static func upgradeSteps(for spec: InstanceSpec, variables: [String: String] = [:]) -> [StepDefinition] {
-        upgrade.map { definition in
-            var step = resolved(definition, for: spec, variables: variables)
-            switch step.name {
-            case "upgrade-database" where spec.mode != .clone || spec.platform != .linuxContainer:
-                step.sqlTemplates.removeAll { $0 == "verify-quarantine" }
-            case "start" where spec.mode != .clone, "verify" where spec.mode != .clone:
-                step.sqlTemplates = []
-            default: break
-            }
-            return step
-        }
+        upgrade.map { resolved($0, for: spec, variables: variables) }
     }
 
     /// The teardown steps (``teardown``) `spec` runs on a host with `variables`: `sql_password` only on
@@ -428,25 +635,25 @@ public enum StepCatalogue {
     }
 
     /// `definition` with the secrets `spec` needs on its host: `sql_password` only with a SQL login on
-    /// `linux-container`, the Master Key only for a clone (and for `start` and `upgrade-database` only on
-    /// `linux-container`), octoprov's API key always, the others when the inventory configures them.
+    /// `linux-container`, the Master Key only for a clone, octoprov's API key always, the others when the inventory
+    /// configures them; then what the step's own ``StepBehaviour/resolve`` says (`start`, `upgrade-database`,
+    /// `verify`, `import-projects`).
     private static func resolved(
         _ definition: StepDefinition,
         for spec: InstanceSpec,
         variables: [String: String]
     ) -> StepDefinition {
         let usesSQLLogin = spec.platform == .linuxContainer && !(variables["sql_user"] ?? "").isEmpty
-        let containerOnly: Set = ["start", "upgrade-database"]
         var step = definition
         step.secrets = definition.secrets.filter { secret in
             switch secret {
             case .adminAPIKey: true
-            case .masterKey:
-                spec.mode == .clone && (!containerOnly.contains(step.name) || spec.platform == .linuxContainer)
+            case .masterKey: spec.mode == .clone
             case .sqlPassword: usesSQLLogin
             default: secret.reference(in: spec) != nil
             }
         }
+        definition.behaviour.resolve(&step, spec)
         return step
     }
 
@@ -466,22 +673,6 @@ public enum StepCatalogue {
     ///     only `sql_user` is read. Without it no step needs `sql_password`.
     /// - Returns: The resolved steps.
     public static func steps(for spec: InstanceSpec, variables: [String: String] = [:]) -> [StepDefinition] {
-        all.filter { $0.flows.contains(spec.mode) }.map { definition in
-            var step = resolved(definition, for: spec, variables: variables)
-            if spec.mode != .clone && (step.name == "start" || step.name == "verify") {
-                step.sqlTemplates = []
-            }
-            if step.name == "import-projects" && spec.usesMigrator {
-                step.runsOn = .host
-                step.template = migratorImportTemplate
-                // Octoprov also reads the source's API key to resolve the project patterns over REST
-                // (``StepSecretValues/read(for:environment:adminAPIKey:)``); only the password reaches the hosts.
-                step.secrets = [.exportPassword]
-                step.summary =
-                    "Export the chosen projects with Octopus.Migrator partial-export on the source host, copy the "
-                    + "folder, and import it on this host (before 2021.1)."
-            }
-            return step
-        }
+        all.filter { $0.flows.contains(spec.mode) }.map { resolved($0, for: spec, variables: variables) }
     }
 }
