@@ -29,6 +29,9 @@ read_sql_secret
 require_sql_tools
 require_sql database-exists.sql
 require_sql drop-database.sql
+# Write-ahead: forget first which provisioning and upgrade steps this host finished, so that if this teardown
+# stops half-way, the next provision runs every step again instead of trusting a half-torn host.
+rm -f -- "$work_dir/octoprov-steps.json" "$work_dir/octoprov-upgrade-steps.json"
 changed=false
 if command -v docker >/dev/null 2>&1; then
     require_docker

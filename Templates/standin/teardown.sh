@@ -29,6 +29,9 @@ readonly connection_string={{ connection_string }}
 # the admin and drain steps. The stand-in, the home and server folders (Packages, Artifacts,
 # TaskLogs, EventExports, Imports) and what octoprov uploaded to the work folder (the backup, the
 # packages) stay, so that the next provisioning copies only what changed.
+# Write-ahead: forget first which provisioning and upgrade steps this host finished, so that if this teardown
+# stops half-way, the next provision runs every step again instead of trusting a half-torn host.
+rm -f -- "$work_dir/octoprov-steps.json" "$work_dir/octoprov-upgrade-steps.json"
 changed=false
 if [[ -x $octopus_server && -x $sqlcmd_program ]]; then
     if instance_exists; then

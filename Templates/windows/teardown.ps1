@@ -26,6 +26,11 @@ try {
     # of the admin and drain steps. Octopus Server stays installed; the home and server folders
     # (Packages, Artifacts, TaskLogs, EventExports, Imports) and what octoprov uploaded to the work
     # folder (the backup, the MSI) stay, so that the next provisioning copies only what changed.
+    # Write-ahead: forget first which provisioning and upgrade steps this host finished, so that if this
+    # teardown stops half-way, the next provision runs every step again instead of trusting a half-torn host.
+    foreach ($name in @('octoprov-steps.json', 'octoprov-upgrade-steps.json')) {
+        Remove-Item -LiteralPath (Join-Path $work_dir $name) -Force -ErrorAction SilentlyContinue
+    }
     $changed = $false
     if (Test-Path -LiteralPath $octopus_server_exe -PathType Leaf) {
         if (Test-Instance) {

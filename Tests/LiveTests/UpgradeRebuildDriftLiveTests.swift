@@ -234,6 +234,42 @@ struct UpgradeRebuildDriftLiveTests {
         #expect(!rerunSteps.isEmpty && rerunSteps.allSatisfy { $0.status == .ok }, "\(rerunSteps)")
     }
 
+    /// `rebuild` killed (SIGKILL) while its teardown stops the service (issue 17): the journal and the host's
+    /// record of finished steps were cleared before the teardown changed anything, so `provision`, the documented
+    /// way to resume, builds the clone again and ends verified instead of trusting a half-torn host.
+    @Test func aRebuildKilledDuringItsTeardownIsHealedByProvision() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-rbk-\(UUID().uuidString)")
+        let directory = base.appendingPathComponent("sbx").path
+        let stateDirectory = base.appendingPathComponent("state").path
+        defer { try? FileManager.default.removeItem(at: base) }
+        let up = try await octoprov(["sandbox", "up", "--vms", "1", "--dir", directory])
+        try #require(up.status == 0, "\(up.stderr)")
+        let layout = SandboxLayout(directory: directory)
+        defer { _ = try? Sandbox.down(layout) }
+        let common = ["-i", layout.inventoryPath, "--state-dir", stateDirectory]
+        let provisioned = try await octoprov(["provision"] + common)
+        try #require(provisioned.status == 0, "\(provisioned.stderr.suffix(2000))")
+
+        let killed = try await offPool {
+            try runOctoprovKilled(["rebuild"] + common, when: { $0.contains("Stopping and uninstalling the service.") })
+        }
+        #expect(killed, "octoprov was not seen stopping the service")
+
+        let healed = try await octoprov(["provision"] + common + ["--report-json", "\(base.path)/healed.json"])
+        #expect(healed.status == 0, "\(healed.stderr.suffix(3000))")
+        let report = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/healed.json")))
+        let status = Dictionary(
+            report.instances.flatMap(\.hosts).flatMap(\.steps).map { ($0.name, $0.status) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        // The clone is built again from its backup, not trusted from the records of the first provision.
+        for step in ["restore", "quarantine", "create-instance", "start"] {
+            #expect(status[step] == .changed, "\(step): \(status)")
+        }
+        #expect(status["verify"] == .ok, "\(status)")
+        #expect(Sandbox.contacts(layout).filter { !$0.fromProduction }.isEmpty)
+    }
+
     /// The API key octoprov generated for the sandbox clone (the journal's secret file).
     static func apiKey(_ stateDirectory: String) throws -> String {
         try TestInstanceLiveTests.apiKey(stateDirectory, instance: "sandbox-clone")

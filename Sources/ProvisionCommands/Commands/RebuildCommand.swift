@@ -50,6 +50,16 @@ struct RebuildCommand: AsyncParsableCommand {
         }
         let environment = teardown.environment
         let hostPlans = teardown.plan.hosts
+        // Write-ahead: forget what provisioning and upgrades finished on these hosts before the teardown changes
+        // anything (the teardown script also removes the hosts' own records first), so a rebuild killed half-way
+        // leaves hosts that `provision` builds again step by step instead of trusting a half-torn clone.
+        try ProvisionRun.clearJournals(
+            of: hostPlans,
+            inventory: teardown.plan.file,
+            stateDirectory: runOptions.stateDirectory,
+            redactor: teardown.redactor,
+            open: teardown.journals
+        )
         let outcome = await ProvisionRun.execute(
             teardown,
             parallel: runOptions.parallel,
@@ -76,12 +86,6 @@ struct RebuildCommand: AsyncParsableCommand {
                 Console.shared.out("\(hostPlan.host.name): removed \(removed.count) server folder(s).")
             }
         }
-        try ProvisionRun.clearJournals(
-            of: hostPlans,
-            inventory: teardown.plan.file,
-            stateDirectory: runOptions.stateDirectory,
-            redactor: teardown.redactor
-        )
         try await ProvisionRun.perform(selection: selection, options: runOptions)
     }
 }

@@ -128,7 +128,8 @@ enum ProvisionRun {
         of hosts: [ProvisioningPlan.HostPlan],
         inventory: String,
         stateDirectory: String?,
-        redactor: Redactor
+        redactor: Redactor,
+        open: [String: Journal] = [:]
     ) throws {
         do {
             try PlanRun.clearJournals(
@@ -136,7 +137,8 @@ enum ProvisionRun {
                 inventory: inventory,
                 stateDirectory: stateDirectory,
                 redactor: redactor,
-                environment: ProcessInfo.processInfo.environment
+                environment: ProcessInfo.processInfo.environment,
+                open: open
             )
         } catch {
             throw exit(error, redactor: redactor)

@@ -91,6 +91,8 @@ public struct PlanRun: Sendable {
     ///   - stateDirectory: `--state-dir`, or `nil` for the default.
     ///   - redactor: The inventory's redactor.
     ///   - environment: The process environment.
+    ///   - open: Journals this process already holds, by key (a run's ``journals``): cleared through them rather
+    ///     than opened a second time, which their lock would refuse.
     /// - Throws: The ``JournalError`` of a journal that could not be opened (`.locked` when another run holds it)
     ///   or changed.
     public static func clearJournals(
@@ -98,18 +100,24 @@ public struct PlanRun: Sendable {
         inventory: String,
         stateDirectory: String?,
         redactor: Redactor,
-        environment: [String: String]
+        environment: [String: String],
+        open: [String: Journal] = [:]
     ) throws(JournalError) {
         for instance in Set(hosts.map(\.instance.name)).sorted() {
             for key in [instance, journalKey(instance, flow: ProvisioningPlan.Flow.upgradeName)] {
-                let journal = try Journal.open(
-                    inventory: inventory,
-                    instance: key,
-                    stateDirectory: stateDirectory,
-                    redactor: redactor,
-                    environment: environment
-                )
-                defer { journal.close() }
+                let journal: Journal
+                if let held = open[key] {
+                    journal = held
+                } else {
+                    journal = try Journal.open(
+                        inventory: inventory,
+                        instance: key,
+                        stateDirectory: stateDirectory,
+                        redactor: redactor,
+                        environment: environment
+                    )
+                }
+                defer { if open[key] == nil { journal.close() } }
                 for host in hosts where host.instance.name == instance {
                     try journal.resetAll(host: host.host.name)
                 }
