@@ -47,10 +47,19 @@ let package = Package(
             pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev"])]
         ),
+        // Wire: the one home of socket and HTTP/1.1 plumbing (connect with a deadline, listeners, poll-based
+        // reads and writes, request/response heads, Content-Length and chunked bodies). A leaf: Foundation and
+        // Glibc only, so SSHKit, the API client, the stand-in, the sandbox and the tests can all import it
+        // without importing each other.
+        .target(
+            name: "Wire",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SSHKit",
             dependencies: [
                 "CLibSSH2",
+                "Wire",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -60,6 +69,7 @@ let package = Package(
             name: "Provisioning",
             dependencies: [
                 "SSHKit",
+                "Wire",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -72,7 +82,7 @@ let package = Package(
         ),
         .target(
             name: "Sandbox",
-            dependencies: ["TestSupport"],
+            dependencies: ["TestSupport", "Wire"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -105,6 +115,7 @@ let package = Package(
             // sensitive values with the Master Key.
             dependencies: [
                 "CSQLite",
+                "Wire",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
@@ -117,6 +128,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
+            dependencies: ["Wire"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -126,7 +138,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProvisioningTests",
-            dependencies: ["Provisioning", "SSHKit", "TestSupport"],
+            dependencies: ["Provisioning", "SSHKit", "TestSupport", "Wire"],
             // Python checkers the template tests run with sqlglot and tree-sitter-powershell.
             exclude: [
                 "Support/check_tsql.py", "Support/check_powershell.py", "Support/check_step_tsql.py",
@@ -141,13 +153,13 @@ let package = Package(
         ),
         .testTarget(
             name: "OctopusStandInTests",
-            dependencies: ["OctopusStandIn"],
+            dependencies: ["OctopusStandIn", "Wire"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LiveTests",
-            dependencies: ["SSHKit", "Provisioning", "TestSupport", "Sandbox", "OctopusStandIn"],
+            dependencies: ["SSHKit", "Provisioning", "TestSupport", "Sandbox", "OctopusStandIn", "Wire"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,4 +1,5 @@
 public import Foundation
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -16,27 +17,15 @@ public enum Loopback {
     /// Another process can take the port before you bind it, so callers should retry on "Address already in
     /// use" (``LoopbackVM/start(name:in:options:)`` does).
     public static func freePort(address: String = "127.0.0.1") throws -> Int {
-        var socketAddress = try makeAddress(address, port: 0)
-        let descriptor = try makeSocket()
-        defer { close(descriptor) }
-        let bound = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+        let socketAddress = try makeAddress(address, port: 0)
+        do {
+            return try POSIXSocket.freePort(on: socketAddress.sin_addr)
+        } catch {
+            throw TestSupportError.systemCall(
+                error.kind == .io ? "socket" : "bind(\(address):0)",
+                errno: error.code ?? 0
+            )
         }
-        guard bound == 0 else {
-            throw TestSupportError.systemCall("bind(\(address):0)", errno: errno)
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                getsockname(descriptor, $0, &length)
-            }
-        }
-        guard named == 0 else {
-            throw TestSupportError.systemCall("getsockname(\(address))", errno: errno)
-        }
-        return Int(UInt16(bigEndian: socketAddress.sin_port))
     }
 
     /// Waits until address:port accepts a TCP connection and sends a line starting with `SSH-2.0-`.
@@ -93,19 +82,21 @@ public enum Loopback {
     /// One attempt: connect, read the first line (1 s read timeout), check for `SSH-2.0-`.
     static func probeBanner(address: String, port: Int) -> Result<Void, TestSupportError> {
         do {
-            var socketAddress = try makeAddress(address, port: port)
-            let descriptor = try makeSocket()
+            let socketAddress = try makeAddress(address, port: port)
+            let descriptor: Int32
+            do {
+                descriptor = try POSIXSocket.connect(
+                    to: socketAddress.sin_addr,
+                    port: port,
+                    timeout: 10,
+                    blocking: true
+                )
+            } catch {
+                throw TestSupportError.systemCall("connect(\(address):\(port))", errno: error.code ?? 0)
+            }
             defer { close(descriptor) }
             var timeout = timeval(tv_sec: 1, tv_usec: 0)
             setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let connected = withUnsafePointer(to: &socketAddress) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard connected == 0 else {
-                throw TestSupportError.systemCall("connect(\(address):\(port))", errno: errno)
-            }
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 256)
             while received.count < 1024 && !received.contains(UInt8(ascii: "\n")) {
@@ -129,22 +120,6 @@ public enum Loopback {
         } catch {
             return .failure(.invalidArgument("\(error)"))
         }
-    }
-
-    /// A close-on-exec TCP socket, so sshd processes started concurrently never inherit it.
-    private static func makeSocket() throws -> Int32 {
-        #if os(Linux)
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        #else
-            let descriptor = socket(AF_INET, SOCK_STREAM, 0)
-            if descriptor >= 0 {
-                _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
-            }
-        #endif
-        guard descriptor >= 0 else {
-            throw TestSupportError.systemCall("socket", errno: errno)
-        }
-        return descriptor
     }
 
     private static func makeAddress(_ address: String, port: Int) throws -> sockaddr_in {

@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -98,7 +99,7 @@ public final class SSHAgentProcess: @unchecked Sendable {
         }
         let deadline = Date().addingTimeInterval(5)
         // The socket file appears at bind(), before the agent listens: a connection is what says it is ready.
-        while !Self.accepts(agent.socketPath) {
+        while !POSIXSocket.acceptsUnixConnection(agent.socketPath) {
             if !process.isRunning || Date() >= deadline {
                 let reason =
                     process.isRunning
@@ -113,31 +114,6 @@ public final class SSHAgentProcess: @unchecked Sendable {
             usleep(10_000)
         }
         return agent
-    }
-
-    /// Whether a Unix socket at `path` accepts a connection now.
-    private static func accepts(_ path: String) -> Bool {
-        #if canImport(Glibc) || canImport(Musl)
-            let stream = Int32(SOCK_STREAM.rawValue)
-        #else
-            let stream = SOCK_STREAM
-        #endif
-        let descriptor = socket(AF_UNIX, stream, 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            buffer.copyBytes(from: bytes)
-        }
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        return connected == 0
     }
 
     /// Stops every agent started by this process that is still running.

@@ -5,6 +5,7 @@ import Sandbox
 import Synchronization
 import TestSupport
 import Testing
+import Wire
 
 #if canImport(Glibc)
     import Glibc

@@ -3,6 +3,7 @@ import Provisioning
 import Sandbox
 import TestSupport
 import Testing
+import Wire
 
 // The repository's Templates/sql files, rendered by octoprov's own renderer (the quoting `plan` uses), run by
 // the built stand-in's sqlcmd with the flags the standin scripts pass (`-x -b -h -1 -W -s '|' -i FILE`)

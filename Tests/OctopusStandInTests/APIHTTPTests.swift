@@ -1,6 +1,7 @@
 import Foundation
 import OctopusStandIn
 import Testing
+import Wire
 
 #if canImport(Glibc)
     import Glibc

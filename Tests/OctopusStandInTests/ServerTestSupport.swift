@@ -1,6 +1,7 @@
 import Foundation
 import OctopusStandIn
 import Testing
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -158,19 +159,7 @@ struct StandInMachine: ~Copyable {
 
     /// A TCP port free on 127.0.0.1 right now (the kernel's pick for port 0).
     static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        try #require(named, "cannot bind 127.0.0.1:0")
-        return Int(UInt16(bigEndian: address.sin_port))
+        try POSIXSocket.freePort(on: POSIXSocket.loopback)
     }
 
     /// Starts an instance as a service, runs `body` while it serves, then stops it.

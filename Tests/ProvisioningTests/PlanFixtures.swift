@@ -1,6 +1,7 @@
 import Foundation
 import Provisioning
 import Testing
+import Wire
 
 // MARK: - Templates for plan tests
 

@@ -1,6 +1,7 @@
 import Foundation
 import Provisioning
 import Testing
+import Wire
 
 /// One upgrade and what the facts (../shared/octopus-facts.md §5) say its plan is.
 struct UpgradePathCase: Sendable, CustomStringConvertible {
