@@ -4,7 +4,11 @@
 //
 // Layers (imports flow one way, down):
 //   octoprov (one-file @main) → ProvisionCommands (ArgumentParser) → Provisioning → SSHKit → CLibSSH2
-//   TestSupport (loopback sshd "VMs") is a library so that tests and `octoprov sandbox` share it.
+//   LoopbackVMs (loopback sshd "VMs", posix_spawn children) is a product: `octoprov sandbox` ships it and the
+//   tests drive it. TestHelpers (test-only: process runner, built-product locator, shared tags, ssh-agent,
+//   throwaway users) sits on top of it and is linked by the test targets alone, never by `octoprov`.
+//   Wire (sockets with deadlines, HTTP/1.1 framing, JSON values) is the leaf under SSHKit, the API client, the
+//   stand-in, the sandbox and the tests.
 //   octopus-standin (one-file @main, multi-call: `sqlcmd`, later `Octopus.Server`) → OctopusStandIn → CSQLite
 //   The stand-in plays Octopus Server and SQL Server on test VMs; octoprov never imports it.
 //
@@ -33,6 +37,7 @@ let package = Package(
     products: [
         .executable(name: "octoprov", targets: ["octoprov"]),
         .library(name: "SSHKit", targets: ["SSHKit"]),
+        .library(name: "LoopbackVMs", targets: ["LoopbackVMs"]),
         .executable(name: "octopus-standin", targets: ["octopus-standin"]),
     ],
     dependencies: [
@@ -82,7 +87,7 @@ let package = Package(
         ),
         .target(
             name: "Sandbox",
-            dependencies: ["TestSupport", "Wire"],
+            dependencies: ["LoopbackVMs", "Wire"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -126,19 +131,30 @@ let package = Package(
             dependencies: ["OctopusStandIn"],
             swiftSettings: swiftSettings
         ),
+        // LoopbackVMs: "fresh VMs" as real sshd processes on 127.0.0.x, their keys, and the posix_spawn child
+        // machinery that starts and reaps them. A product because `octoprov sandbox` ships it; nothing test-only.
         .target(
-            name: "TestSupport",
+            name: "LoopbackVMs",
             dependencies: ["Wire"],
+            swiftSettings: swiftSettings
+        ),
+        // TestHelpers: what only the test targets need: one process runner (LoopbackVMs' posix_spawn children,
+        // never Foundation's `Process`, which can hang here; swift-subprocess is not added because the
+        // ChildProcess machinery already does this and costs no extra build), the built-product locator (no
+        // hard-coded .build/debug), the shared tags, a private ssh-agent and throwaway system users.
+        .target(
+            name: "TestHelpers",
+            dependencies: ["LoopbackVMs", "Wire"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SSHKitTests",
-            dependencies: ["SSHKit"],
+            dependencies: ["SSHKit", "LoopbackVMs", "TestHelpers"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ProvisioningTests",
-            dependencies: ["Provisioning", "SSHKit", "TestSupport", "Wire"],
+            dependencies: ["Provisioning", "SSHKit", "LoopbackVMs", "TestHelpers", "Wire"],
             // Python checkers the template tests run with sqlglot and tree-sitter-powershell.
             exclude: [
                 "Support/check_tsql.py", "Support/check_powershell.py", "Support/check_step_tsql.py",
@@ -147,19 +163,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "TestSupportTests",
-            dependencies: ["TestSupport"],
+            name: "LoopbackVMsTests",
+            dependencies: ["LoopbackVMs", "TestHelpers"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "OctopusStandInTests",
-            dependencies: ["OctopusStandIn", "Wire"],
+            dependencies: ["OctopusStandIn", "LoopbackVMs", "TestHelpers", "Wire"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LiveTests",
-            dependencies: ["SSHKit", "Provisioning", "TestSupport", "Sandbox", "OctopusStandIn", "Wire"],
+            dependencies: [
+                "SSHKit", "Provisioning", "LoopbackVMs", "TestHelpers", "Sandbox", "OctopusStandIn", "Wire",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import Sandbox
+import TestHelpers
 import Testing
 import Wire
 

@@ -1,6 +1,7 @@
 import Foundation
+import LoopbackVMs
 import Sandbox
-import TestSupport
+import TestHelpers
 import Testing
 import Wire
 

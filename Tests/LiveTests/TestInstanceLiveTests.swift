@@ -1,6 +1,7 @@
 import Foundation
 import Provisioning
 import Sandbox
+import TestHelpers
 import Testing
 import Wire
 

@@ -1,7 +1,8 @@
 import Foundation
+import LoopbackVMs
 import SSHKit
 import Synchronization
-import TestSupport
+import TestHelpers
 import Testing
 import Wire
 
@@ -168,7 +169,7 @@ struct ForwardLiveTests {
         // A service listening only on the VM's side: python's HTTP server on a free loopback port.
         try "octopus says hi\n".write(toFile: vm.rootDirectory + "/api.txt", atomically: true, encoding: .utf8)
         let port = try Loopback.freePort(address: "127.0.0.1")
-        // TestSupport's ChildProcess, not Foundation's Process: it reaps and stops its child reliably.
+        // LoopbackVMs' ChildProcess, not Foundation's Process: it reaps and stops its child reliably.
         let server = try ChildProcess.launch(
             "/usr/bin/python3",
             ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", vm.rootDirectory],

@@ -1,8 +1,9 @@
 import Foundation
+import LoopbackVMs
 import Provisioning
 import SSHKit
 import Sandbox
-import TestSupport
+import TestHelpers
 import Testing
 import Wire
 
@@ -206,9 +207,7 @@ struct VerifyLiveTests {
 
     /// The `octopus-standin` built next to these tests.
     static func standinBinary() throws -> String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let binary = root.appendingPathComponent(".build/debug/octopus-standin").path
+        let binary = BuiltProducts.location(of: "octopus-standin")
         try #require(FileManager.default.isExecutableFile(atPath: binary), "Build it first: swift build")
         return binary
     }

@@ -1,4 +1,5 @@
 import OctopusStandIn
+import TestHelpers
 import Testing
 import Wire
 

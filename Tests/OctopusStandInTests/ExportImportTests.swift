@@ -1,5 +1,6 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
 import Wire
 
@@ -658,16 +659,9 @@ struct ExportImportTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("export.zip")
         try zip.write(to: file)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/unzip")
-        process.arguments = ["-Z1", file.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "unzip -Z1 failed")
-        return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+        let run = try TestProcess.run("/usr/bin/unzip", ["-Z1", file.path], environment: [:])
+        #expect(run.status == 0, "unzip -Z1 failed")
+        return run.stdout.split(separator: "\n").map(String.init)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
 import Wire
 
@@ -11,8 +12,7 @@ import Wire
 /// `localhost` installed, and stand-in packages of chosen versions, each `<root>/pkg-<version>/VERSION`
 /// plus `bin/Octopus.Server`, `bin/sqlcmd` and `bin/octopus-standin` linked to the built binary.
 struct StandInMachine: ~Copyable {
-    static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/debug/octopus-standin").path
+    static let binary = BuiltProducts.location(of: "octopus-standin")
 
     let root: String
     var data: String { "\(root)/data" }
@@ -68,35 +68,15 @@ struct StandInMachine: ~Copyable {
 
     /// Runs a program with this machine's data folder, collecting its output.
     func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ["OCTOPUS_STANDIN_DATA": data, "PATH": "/usr/bin:/bin", "HOME": root].merging(
-            environment
-        ) { $1 }
-        process.currentDirectoryURL = URL(fileURLWithPath: root)
-        // Output goes to files, so neither stream can fill up and block the program.
-        let outPath = "\(root)/.out-\(UUID().uuidString)"
-        let errPath = "\(root)/.err-\(UUID().uuidString)"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(atPath: outPath)
-            try? FileManager.default.removeItem(atPath: errPath)
-        }
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return Run(
-            status: process.terminationStatus,
-            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        let run = try TestProcess.run(
+            executable,
+            arguments,
+            environment: ["OCTOPUS_STANDIN_DATA": data, "PATH": "/usr/bin:/bin", "HOME": root].merging(environment) {
+                $1
+            },
+            currentDirectory: root
         )
+        return Run(status: run.status, stdout: run.stdout, stderr: run.stderr)
     }
 
     /// Opens a database of SQL Server `localhost`.
@@ -192,25 +172,21 @@ struct StandInMachine: ~Copyable {
     }
 
     private static func curl(_ url: String) throws -> (status: Int, body: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [
-            "-c",
-            """
-            import sys, urllib.request, urllib.error
-            try:
-                r = urllib.request.urlopen(sys.argv[1], timeout=10); print(r.status); print(r.read().decode())
-            except urllib.error.HTTPError as e:
-                print(e.code); print(e.read().decode())
-            """,
-            url,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        let run = try TestProcess.run(
+            "/usr/bin/python3",
+            [
+                "-c",
+                """
+                import sys, urllib.request, urllib.error
+                try:
+                    r = urllib.request.urlopen(sys.argv[1], timeout=10); print(r.status); print(r.read().decode())
+                except urllib.error.HTTPError as e:
+                    print(e.code); print(e.read().decode())
+                """,
+                url,
+            ]
+        )
+        let text = run.stdout
         let lines = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
         return (Int(lines.first ?? "") ?? 0, lines.count > 1 ? String(lines[1]) : "")
     }

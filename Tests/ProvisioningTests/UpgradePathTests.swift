@@ -1,5 +1,6 @@
 import Foundation
 import Provisioning
+import TestHelpers
 import Testing
 import Wire
 

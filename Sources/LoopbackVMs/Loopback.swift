@@ -21,7 +21,7 @@ public enum Loopback {
         do {
             return try POSIXSocket.freePort(on: socketAddress.sin_addr)
         } catch {
-            throw TestSupportError.systemCall(
+            throw LoopbackVMError.systemCall(
                 error.kind == .io ? "socket" : "bind(\(address):0)",
                 errno: error.code ?? 0
             )
@@ -30,7 +30,7 @@ public enum Loopback {
 
     /// Waits until address:port accepts a TCP connection and sends a line starting with `SSH-2.0-`.
     ///
-    /// Polls every 50 ms; throws ``TestSupportError/bannerTimeout(address:port:seconds:lastError:)`` after
+    /// Polls every 50 ms; throws ``LoopbackVMError/bannerTimeout(address:port:seconds:lastError:)`` after
     /// `timeout` seconds.
     public static func waitForBanner(address: String, port: Int, timeout: TimeInterval = 10) throws {
         try validate(address: address)
@@ -45,7 +45,7 @@ public enum Loopback {
                 lastError = error.description
             }
             if Date() >= deadline {
-                throw TestSupportError.bannerTimeout(
+                throw LoopbackVMError.bannerTimeout(
                     address: address,
                     port: port,
                     seconds: timeout,
@@ -66,7 +66,7 @@ public enum Loopback {
             return (0...255).contains(value) ? value : nil
         }
         guard parts.count == 4, octets.count == 4, octets[0] == 127 else {
-            throw TestSupportError.invalidArgument(
+            throw LoopbackVMError.invalidArgument(
                 "The address \"\(address)\" is not an IPv4 loopback address of the form 127.x.y.z."
             )
         }
@@ -75,12 +75,12 @@ public enum Loopback {
     /// Throws unless `port` is a valid TCP port number.
     static func validate(port: Int) throws {
         guard (1...65_535).contains(port) else {
-            throw TestSupportError.invalidArgument("The port \(port) is not between 1 and 65535.")
+            throw LoopbackVMError.invalidArgument("The port \(port) is not between 1 and 65535.")
         }
     }
 
     /// One attempt: connect, read the first line (1 s read timeout), check for `SSH-2.0-`.
-    static func probeBanner(address: String, port: Int) -> Result<Void, TestSupportError> {
+    static func probeBanner(address: String, port: Int) -> Result<Void, LoopbackVMError> {
         do {
             let socketAddress = try makeAddress(address, port: port)
             let descriptor: Int32
@@ -92,7 +92,7 @@ public enum Loopback {
                     blocking: true
                 )
             } catch {
-                throw TestSupportError.systemCall("connect(\(address):\(port))", errno: error.code ?? 0)
+                throw LoopbackVMError.systemCall("connect(\(address):\(port))", errno: error.code ?? 0)
             }
             defer { close(descriptor) }
             var timeout = timeval(tv_sec: 1, tv_usec: 0)
@@ -102,7 +102,7 @@ public enum Loopback {
             while received.count < 1024 && !received.contains(UInt8(ascii: "\n")) {
                 let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
                 if count < 0 {
-                    throw TestSupportError.systemCall("recv(\(address):\(port))", errno: errno)
+                    throw LoopbackVMError.systemCall("recv(\(address):\(port))", errno: errno)
                 }
                 if count == 0 {
                     break
@@ -112,10 +112,10 @@ public enum Loopback {
             let text = String(decoding: received, as: UTF8.self)
             guard text.hasPrefix("SSH-2.0-") else {
                 let shown = text.isEmpty ? "nothing" : "\"\(text.prefix(80))\""
-                throw TestSupportError.invalidArgument("\(address):\(port) answered with \(shown), not SSH-2.0-.")
+                throw LoopbackVMError.invalidArgument("\(address):\(port) answered with \(shown), not SSH-2.0-.")
             }
             return .success(())
-        } catch let error as TestSupportError {
+        } catch let error as LoopbackVMError {
             return .failure(error)
         } catch {
             return .failure(.invalidArgument("\(error)"))
@@ -125,13 +125,13 @@ public enum Loopback {
     private static func makeAddress(_ address: String, port: Int) throws -> sockaddr_in {
         try validate(address: address)
         guard (0...65_535).contains(port) else {
-            throw TestSupportError.invalidArgument("The port \(port) is not between 0 and 65535.")
+            throw LoopbackVMError.invalidArgument("The port \(port) is not between 0 and 65535.")
         }
         var result = sockaddr_in()
         result.sin_family = sa_family_t(AF_INET)
         result.sin_port = UInt16(port).bigEndian
         guard inet_pton(AF_INET, address, &result.sin_addr) == 1 else {
-            throw TestSupportError.invalidArgument("The address \"\(address)\" is not a valid IPv4 address.")
+            throw LoopbackVMError.invalidArgument("The address \"\(address)\" is not a valid IPv4 address.")
         }
         return result
     }
