@@ -47,6 +47,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
+        // CLibSSH2: libssh2 as a system library (module map + shim.h); only SSHKit imports it.
         .systemLibrary(
             name: "CLibSSH2",
             pkgConfig: "libssh2",
@@ -60,6 +61,7 @@ let package = Package(
             name: "Wire",
             swiftSettings: swiftSettings
         ),
+        // SSHKit: SSH sessions, exec, SFTP, known hosts, forwarding over libssh2; no provisioning words.
         .target(
             name: "SSHKit",
             dependencies: [
@@ -70,6 +72,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Provisioning: inventories, plans, templates, steps, the runner, journal, reports, the Octopus API client.
         .target(
             name: "Provisioning",
             dependencies: [
@@ -85,11 +88,13 @@ let package = Package(
             resources: [.embedInCode("Upgrade/upgrade-facts.json")],
             swiftSettings: swiftSettings
         ),
+        // Sandbox: `octoprov sandbox` (loopback VMs, a package mirror, a seeded production) for the README and tests.
         .target(
             name: "Sandbox",
             dependencies: ["LoopbackVMs", "Wire"],
             swiftSettings: swiftSettings
         ),
+        // ProvisionCommands: the ArgumentParser commands; the executable target stays one file.
         .target(
             name: "ProvisionCommands",
             dependencies: [
@@ -101,6 +106,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // octoprov: the one-file @main.
         .executableTarget(
             name: "octoprov",
             dependencies: [
@@ -109,11 +115,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // CSQLite: Debian's libsqlite3, the stand-in's storage.
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // OctopusStandIn: plays Octopus Server and SQL Server (CLI verbs, sqlcmd, REST API, storage); octoprov never
+        // imports it.
         .target(
             name: "OctopusStandIn",
             // Crypto: API keys stored hashed (SHA-256); _CryptoExtras: AES-CBC, how Octopus encrypts
@@ -126,6 +135,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // octopus-standin: the stand-in's multi-call @main (`sqlcmd`, `Octopus.Server`).
         .executableTarget(
             name: "octopus-standin",
             dependencies: ["OctopusStandIn"],
@@ -138,15 +148,19 @@ let package = Package(
             dependencies: ["Wire"],
             swiftSettings: swiftSettings
         ),
-        // TestHelpers: what only the test targets need: one process runner (LoopbackVMs' posix_spawn children,
-        // never Foundation's `Process`, which can hang here; swift-subprocess is not added because the
-        // ChildProcess machinery already does this and costs no extra build), the built-product locator (no
-        // hard-coded .build/debug), the shared tags, a private ssh-agent and throwaway system users.
+        // TestHelpers: what only the test targets need: one process runner, the built-product locator (no
+        // hard-coded .build/debug), the shared tags, a private ssh-agent and throwaway system users. The runner
+        // is LoopbackVMs' posix_spawn ChildProcess, never Foundation's `Process` (on Linux it can hang every later
+        // wait once a child closes its inherited descriptors). swiftlang/swift-subprocess 1.0.2 is in the mirror
+        // and was considered; it is not added because ChildProcess already spawns, reaps and times out children
+        // (and the long-lived sshd supervision needs it anyway), so a second process library would only add build
+        // time and an async API the tests' synchronous helpers would have to bridge.
         .target(
             name: "TestHelpers",
             dependencies: ["LoopbackVMs", "Wire"],
             swiftSettings: swiftSettings
         ),
+        // Test targets: one per library, plus LiveTests (real sshd "VMs" and the built binaries).
         .testTarget(
             name: "SSHKitTests",
             dependencies: ["SSHKit", "LoopbackVMs", "TestHelpers"],
