@@ -4,7 +4,11 @@
 //
 // Layers (imports flow one way, down):
 //   octoprov (one-file @main) → ProvisionCommands (ArgumentParser) → Provisioning → SSHKit → CLibSSH2
-//   TestSupport (loopback sshd "VMs") is a library so that tests and `octoprov sandbox` share it.
+//   LoopbackVMs (loopback sshd "VMs", posix_spawn children) is a product: `octoprov sandbox` ships it and the
+//   tests drive it. TestHelpers (test-only: process runner, built-product locator, shared tags, ssh-agent,
+//   throwaway users) sits on top of it and is linked by the test targets alone, never by `octoprov`.
+//   Wire (sockets with deadlines, HTTP/1.1 framing, JSON values) is the leaf under SSHKit, the API client, the
+//   stand-in, the sandbox and the tests.
 //   octopus-standin (one-file @main, multi-call: `sqlcmd`, later `Octopus.Server`) → OctopusStandIn → CSQLite
 //   The stand-in plays Octopus Server and SQL Server on test VMs; octoprov never imports it.
 //
@@ -33,6 +37,7 @@ let package = Package(
     products: [
         .executable(name: "octoprov", targets: ["octoprov"]),
         .library(name: "SSHKit", targets: ["SSHKit"]),
+        .library(name: "LoopbackVMs", targets: ["LoopbackVMs"]),
         .executable(name: "octopus-standin", targets: ["octopus-standin"]),
     ],
     dependencies: [
@@ -42,24 +47,37 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
+        // CLibSSH2: libssh2 as a system library (module map + shim.h); only SSHKit imports it.
         .systemLibrary(
             name: "CLibSSH2",
             pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev"])]
         ),
+        // Wire: the one home of socket and HTTP/1.1 plumbing (connect with a deadline, listeners, poll-based
+        // reads and writes, request/response heads, Content-Length and chunked bodies). A leaf: Foundation and
+        // Glibc only, so SSHKit, the API client, the stand-in, the sandbox and the tests can all import it
+        // without importing each other.
+        .target(
+            name: "Wire",
+            swiftSettings: swiftSettings
+        ),
+        // SSHKit: SSH sessions, exec, SFTP, known hosts, forwarding over libssh2; no provisioning words.
         .target(
             name: "SSHKit",
             dependencies: [
                 "CLibSSH2",
+                "Wire",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Provisioning: inventories, plans, templates, steps, the runner, journal, reports, the Octopus API client.
         .target(
             name: "Provisioning",
             dependencies: [
                 "SSHKit",
+                "Wire",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -70,11 +88,13 @@ let package = Package(
             resources: [.embedInCode("Upgrade/upgrade-facts.json")],
             swiftSettings: swiftSettings
         ),
+        // Sandbox: `octoprov sandbox` (loopback VMs, a package mirror, a seeded production) for the README and tests.
         .target(
             name: "Sandbox",
-            dependencies: ["TestSupport"],
+            dependencies: ["LoopbackVMs", "Wire"],
             swiftSettings: swiftSettings
         ),
+        // ProvisionCommands: the ArgumentParser commands; the executable target stays one file.
         .target(
             name: "ProvisionCommands",
             dependencies: [
@@ -86,6 +106,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // octoprov: the one-file @main.
         .executableTarget(
             name: "octoprov",
             dependencies: [
@@ -94,39 +115,60 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // CSQLite: Debian's libsqlite3, the stand-in's storage.
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // OctopusStandIn: plays Octopus Server and SQL Server (CLI verbs, sqlcmd, REST API, storage); octoprov never
+        // imports it.
         .target(
             name: "OctopusStandIn",
             // Crypto: API keys stored hashed (SHA-256); _CryptoExtras: AES-CBC, how Octopus encrypts
             // sensitive values with the Master Key.
             dependencies: [
                 "CSQLite",
+                "Wire",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
+        // octopus-standin: the stand-in's multi-call @main (`sqlcmd`, `Octopus.Server`).
         .executableTarget(
             name: "octopus-standin",
             dependencies: ["OctopusStandIn"],
             swiftSettings: swiftSettings
         ),
+        // LoopbackVMs: "fresh VMs" as real sshd processes on 127.0.0.x, their keys, and the posix_spawn child
+        // machinery that starts and reaps them. A product because `octoprov sandbox` ships it; nothing test-only.
         .target(
-            name: "TestSupport",
+            name: "LoopbackVMs",
+            dependencies: ["Wire"],
             swiftSettings: swiftSettings
         ),
+        // TestHelpers: what only the test targets need: one process runner, the built-product locator (no
+        // hard-coded .build/debug), the shared tags, a private ssh-agent and throwaway system users. The runner
+        // is LoopbackVMs' posix_spawn ChildProcess, never Foundation's `Process` (on Linux it can hang every later
+        // wait once a child closes its inherited descriptors). swiftlang/swift-subprocess 1.0.2 is in the mirror
+        // and was considered; it is not added because ChildProcess already spawns, reaps and times out children
+        // (and the long-lived sshd supervision needs it anyway), so a second process library would only add build
+        // time and an async API the tests' synchronous helpers would have to bridge.
+        .target(
+            name: "TestHelpers",
+            dependencies: ["LoopbackVMs", "Wire"],
+            swiftSettings: swiftSettings
+        ),
+        // Test targets: one per library, plus LiveTests (real sshd "VMs" and the built binaries).
         .testTarget(
             name: "SSHKitTests",
-            dependencies: ["SSHKit"],
+            dependencies: ["SSHKit", "LoopbackVMs", "TestHelpers"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ProvisioningTests",
-            dependencies: ["Provisioning", "SSHKit", "TestSupport"],
+            dependencies: ["Provisioning", "SSHKit", "LoopbackVMs", "TestHelpers", "Wire"],
             // Python checkers the template tests run with sqlglot and tree-sitter-powershell.
             exclude: [
                 "Support/check_tsql.py", "Support/check_powershell.py", "Support/check_step_tsql.py",
@@ -135,19 +177,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "TestSupportTests",
-            dependencies: ["TestSupport"],
+            name: "LoopbackVMsTests",
+            dependencies: ["LoopbackVMs", "TestHelpers"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "OctopusStandInTests",
-            dependencies: ["OctopusStandIn"],
+            dependencies: ["OctopusStandIn", "LoopbackVMs", "TestHelpers", "Wire"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LiveTests",
-            dependencies: ["SSHKit", "Provisioning", "TestSupport", "Sandbox", "OctopusStandIn"],
+            dependencies: [
+                "SSHKit", "Provisioning", "LoopbackVMs", "TestHelpers", "Sandbox", "OctopusStandIn", "Wire",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -146,34 +147,14 @@ public final class ContactRecorder: @unchecked Sendable {
     }
 
     private static func listen(role: String, address: String) throws -> Listening {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw SandboxError.systemCall("socket", errno: errno) }
-        var reuse: Int32 = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
-        var socketAddress = sockaddr_in()
-        socketAddress.sin_family = sa_family_t(AF_INET)
-        socketAddress.sin_port = 0
-        guard inet_pton(AF_INET, address, &socketAddress.sin_addr) == 1 else {
-            close(descriptor)
+        guard let ipv4 = POSIXSocket.dottedQuad(address) else {
             throw SandboxError("\(address) is not an IPv4 address.")
         }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(descriptor, pointer, length) == 0 && Glibc.listen(descriptor, 64) == 0
-                    && getsockname(descriptor, pointer, &length) == 0
-            }
+        do {
+            let listener = try POSIXSocket.listen(address: ipv4, port: 0, backlog: 64, blocking: true)
+            return Listening(role: role, address: address, port: listener.port, descriptor: listener.descriptor)
+        } catch {
+            throw SandboxError.systemCall("bind/listen on \(address) for the \(role) listener", errno: error.code ?? 0)
         }
-        guard bound else {
-            let code = errno
-            close(descriptor)
-            throw SandboxError.systemCall("bind/listen on \(address) for the \(role) listener", errno: code)
-        }
-        return Listening(
-            role: role,
-            address: address,
-            port: Int(UInt16(bigEndian: socketAddress.sin_port)),
-            descriptor: descriptor
-        )
     }
 }

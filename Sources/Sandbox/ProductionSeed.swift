@@ -1,5 +1,5 @@
 import Foundation
-import TestSupport
+import LoopbackVMs
 
 #if canImport(Glibc)
     import Glibc

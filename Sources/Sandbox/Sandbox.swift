@@ -1,5 +1,5 @@
 public import Foundation
-import TestSupport
+import LoopbackVMs
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,5 @@
 import Foundation
-import TestSupport
+import LoopbackVMs
 
 #if canImport(Glibc)
     import Glibc
@@ -54,7 +54,7 @@ public struct SandboxOptions: Sendable {
 /// The long-running process that owns everything a sandbox runs: it starts the VMs and the "production"
 /// listeners, writes the inventory, reports through `sandbox.json`, and stops it all on SIGTERM or SIGINT.
 ///
-/// Owning everything in one process means nothing can be left behind: the VMs' watchdogs (TestSupport's
+/// Owning everything in one process means nothing can be left behind: the VMs' watchdogs (LoopbackVMs'
 /// lifelines) kill each sshd and every process its sessions started, stand-in servers included, as soon as
 /// this process exits, however it exits.
 public enum SandboxSupervisor {

@@ -1,5 +1,5 @@
 import Foundation
-import TestSupport
+import LoopbackVMs
 
 /// Builds stand-in install packages: one tarball per Octopus version, the way a vendor's download mirror
 /// holds one installer per version, each with a `.sha256` file beside it.

@@ -1,6 +1,7 @@
 import Foundation
+import LoopbackVMs
 import SSHKit
-import TestSupport
+import TestHelpers
 import Testing
 
 /// The built `octoprov` binary against real sshd VMs: output, messages and exit statuses.
@@ -149,12 +150,6 @@ func writeInventory(_ fixture: LiveFixture, _ vms: [LoopbackVM]) throws -> Strin
     return path
 }
 
-struct ProcessOutput {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
 /// `runOctoprov` on a thread of its own, for async tests: the test waits for octoprov without holding one of the
 /// few threads of Swift's cooperative pool (two on a 2-core machine), which the other suites' async tests need
 /// to keep their own time bounds.
@@ -169,52 +164,15 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
     }
 }
 
-/// A process of the `octoprov` built next to these tests (`swift build` puts it in the same folder), with this
-/// process's environment minus the SSH agent, plus `extra`; not started.
-func octoprovProcess(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Process {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    let binary = root.appendingPathComponent(".build/debug/octoprov").path
-    guard FileManager.default.isExecutableFile(atPath: binary) else {
-        throw SSHError(.localIOFailed, "\(binary) is missing; run `swift build` before the CLI tests.")
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
+/// This process's environment minus the SSH agent, plus `extra`: what octoprov runs with in these tests.
+func octoprovEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
     var environment = ProcessInfo.processInfo.environment
     environment.removeValue(forKey: "SSH_AUTH_SOCK")
     environment.merge(extra) { _, new in new }
-    process.environment = environment
-    return process
+    return environment
 }
 
 /// Runs the `octoprov` built next to these tests and collects its output.
 func runOctoprov(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ProcessOutput {
-    let process = try octoprovProcess(arguments, environment: extra)
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    // Read both pipes concurrently so neither fills up.
-    let stderrData = LockedData()
-    let reader = Thread { stderrData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-    reader.start()
-    let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    while !stderrData.isSet { usleep(1000) }
-    return ProcessOutput(
-        status: process.terminationStatus,
-        stdout: String(decoding: stdoutData, as: UTF8.self),
-        stderr: String(decoding: stderrData.value, as: UTF8.self)
-    )
-}
-
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data: Data?
-    func set(_ value: Data) { lock.withLock { data = value } }
-    var isSet: Bool { lock.withLock { data != nil } }
-    var value: Data { lock.withLock { data ?? Data() } }
+    try TestProcess.run(try BuiltProducts.path("octoprov"), arguments, environment: octoprovEnvironment(extra))
 }

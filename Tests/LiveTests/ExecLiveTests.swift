@@ -1,7 +1,8 @@
 import Foundation
+import LoopbackVMs
 import SSHKit
 import Synchronization
-import TestSupport
+import TestHelpers
 import Testing
 
 /// Remote commands against a real OpenSSH sshd on loopback.
@@ -179,9 +180,4 @@ func localSHA256(_ bytes: [UInt8]) async throws -> String {
     defer { try? FileManager.default.removeItem(atPath: path) }
     let result = try ChildProcess.run("/usr/bin/sha256sum", [path])
     return result.output.split(separator: " ").first.map(String.init) ?? ""
-}
-
-extension Tag {
-    /// Starts real processes (sshd, ssh-agent); seconds, not milliseconds.
-    @Tag static var large: Self
 }

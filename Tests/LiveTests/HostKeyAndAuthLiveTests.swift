@@ -1,6 +1,7 @@
 import Foundation
+import LoopbackVMs
 import SSHKit
-import TestSupport
+import TestHelpers
 import Testing
 
 @Suite("host keys and authentication against real sshd", .tags(.large))

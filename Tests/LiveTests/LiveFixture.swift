@@ -1,6 +1,7 @@
 import Foundation
+import LoopbackVMs
 import SSHKit
-import TestSupport
+import TestHelpers
 import Testing
 
 /// A throwaway folder with client keys and loopback sshd "VMs" for one test. Everything it starts is

@@ -1,6 +1,7 @@
 import Foundation
 import Provisioning
 import Sandbox
+import TestHelpers
 import Testing
 
 /// The test-instance flow's Migrator route against `octoprov sandbox` (issue 6, sources before 2021.1): production

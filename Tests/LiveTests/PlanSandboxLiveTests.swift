@@ -1,6 +1,8 @@
 import Foundation
 import Sandbox
+import TestHelpers
 import Testing
+import Wire
 
 /// `octoprov plan` on the inventory `octoprov sandbox up` writes, through the built binary, with the repository's
 /// own templates: every clone step for every VM, secrets by reference only, the same bytes on every run.

@@ -1,7 +1,8 @@
 import Foundation
+import LoopbackVMs
 import Provisioning
 import Sandbox
-import TestSupport
+import TestHelpers
 import Testing
 
 #if canImport(Glibc)

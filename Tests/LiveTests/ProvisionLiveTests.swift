@@ -1,10 +1,12 @@
 import Foundation
+import LoopbackVMs
 import OctopusStandIn
 import Provisioning
 import Sandbox
 import Synchronization
-import TestSupport
+import TestHelpers
 import Testing
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -167,24 +169,26 @@ struct ProvisionLiveTests {
             inventoryPath: JournalLocation.canonicalInventoryPath(layout.inventoryPath),
             instance: "sandbox-clone"
         )
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        holder.arguments = [
-            "-c",
-            "import fcntl, sys, time\nf = open(sys.argv[1], 'a+')\nfcntl.flock(f, fcntl.LOCK_EX)\n"
-                + "print('locked', flush=True)\ntime.sleep(60)",
-            JournalLocation.lockPath(forJournal: journal),
-        ]
-        let holderOutput = Pipe()
-        holder.standardOutput = holderOutput
-        try holder.run()
+        let holderOutput = stateDirectory + "/holder.out"
+        let holder = try TestProcess.start(
+            "/usr/bin/python3",
+            [
+                "-c",
+                "import fcntl, sys, time\nf = open(sys.argv[1], 'a+')\nfcntl.flock(f, fcntl.LOCK_EX)\n"
+                    + "print('locked', flush=True)\ntime.sleep(60)",
+                JournalLocation.lockPath(forJournal: journal),
+            ],
+            outputPath: holderOutput
+        )
         defer { holder.terminate() }
-        _ = holderOutput.fileHandleForReading.availableData  // "locked"
+        let lockedBy = Date().addingTimeInterval(30)
+        while (try? String(contentsOfFile: holderOutput, encoding: .utf8)) != "locked\n", Date() < lockedBy {
+            usleep(10_000)
+        }
         let refused = try await octoprov(["provision"] + common + ["--limit", "vm1"])
         #expect(refused.status == 75, "\(refused.stderr)")
         #expect(refused.stderr.contains("\(holder.processIdentifier)"), "\(refused.stderr)")
         holder.terminate()
-        holder.waitUntilExit()
 
         // 5. No secret anywhere: outputs, reports, journals, the VMs' logs and files, process arguments.
         arguments.stop()
@@ -297,27 +301,31 @@ struct ProvisionLiveTests {
 ///
 /// - Returns: Whether the condition was met (and the process killed) before it exited by itself.
 func runOctoprovKilled(_ arguments: [String], when condition: @escaping @Sendable (String) -> Bool) throws -> Bool {
-    let process = try octoprovProcess(arguments)
-    let err = Pipe()
-    process.standardError = err
-    process.standardOutput = FileHandle.nullDevice
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
+    let errorPath = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-\(UUID().uuidString).err")
+        .path
+    defer { try? FileManager.default.removeItem(atPath: errorPath) }
+    let process = try ChildProcess.launch(
+        try BuiltProducts.path("octoprov"),
+        arguments,
+        environment: octoprovEnvironment(),
+        outputPath: nil,
+        errorPath: errorPath,
+        input: nil
+    )
     var killed = false
-    var pending = ""
-    while true {
-        let data = err.fileHandleForReading.availableData
-        if data.isEmpty { break }
-        pending += String(decoding: data, as: UTF8.self)
-        let lines = pending.split(separator: "\n", omittingEmptySubsequences: false)
-        pending = String(lines.last ?? "")
-        if !killed, lines.dropLast().contains(where: { condition(String($0)) }) {
-            kill(process.processIdentifier, SIGKILL)
+    while process.isRunning && !killed {
+        usleep(10_000)
+        let text = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        // Complete lines only: the last piece may still be written.
+        if text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().contains(where: {
+            condition(String($0))
+        }) {
+            process.send(SIGKILL)
             killed = true
         }
     }
-    process.waitUntilExit()
-    return killed && process.terminationReason == .uncaughtSignal
+    process.waitForExit(timeout: 60)
+    return killed && process.exitStatus == 128 + SIGKILL
 }
 
 /// Samples every process's command line (`/proc/PID/cmdline`) every few milliseconds on a thread of its own.

@@ -1,7 +1,9 @@
 import Foundation
+import LoopbackVMs
 import Sandbox
-import TestSupport
+import TestHelpers
 import Testing
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -115,18 +117,9 @@ struct SandboxLiveTests {
     }
 
     private func postHTTP(address: String, port: Int) throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let target = try #require(POSIXSocket.dottedQuad(address))
+        let descriptor = try POSIXSocket.connect(to: target, port: port, timeout: 10, blocking: true)
         defer { close(descriptor) }
-        var socketAddress = sockaddr_in()
-        socketAddress.sin_family = sa_family_t(AF_INET)
-        socketAddress.sin_port = UInt16(port).bigEndian
-        inet_pton(AF_INET, address, &socketAddress.sin_addr)
-        let connected = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        try #require(connected == 0)
         let request = "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
         _ = request.withCString { write(descriptor, $0, strlen($0)) }
         var buffer = [UInt8](repeating: 0, count: 256)

@@ -1,6 +1,7 @@
 import Foundation
 import Provisioning
 import SSHKit
+import TestHelpers
 import Testing
 
 /// `StepCommand` over a real sshd: a step abandoned by its client (octoprov killed, a connection lost, a timeout)

@@ -1,8 +1,10 @@
 import Foundation
+import LoopbackVMs
 import Provisioning
 import Sandbox
-import TestSupport
+import TestHelpers
 import Testing
+import Wire
 
 // The repository's Templates/sql files, rendered by octoprov's own renderer (the quoting `plan` uses), run by
 // the built stand-in's sqlcmd with the flags the standin scripts pass (`-x -b -h -1 -W -s '|' -i FILE`)
@@ -71,7 +73,7 @@ final class StandInSQLHost {
 
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
-    static let binary = repositoryRoot + "/.build/debug/octopus-standin"
+    static let binary = BuiltProducts.location(of: "octopus-standin")
 
     init(_ scenario: SQLScenario) throws {
         self.scenario = scenario
@@ -160,29 +162,9 @@ final class StandInSQLHost {
 
     /// Runs `octopus-standin` with `OCTOPUS_STANDIN_DATA` set.
     static func run(_ arguments: [String], data: String) throws -> ProcessOutput {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["OCTOPUS_STANDIN_DATA"] = data
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let stderrData = LockedData()
-        let reader = Thread { stderrData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !stderrData.isSet { usleep(1000) }
-        return ProcessOutput(
-            status: process.terminationStatus,
-            stdout: String(decoding: stdoutData, as: UTF8.self),
-            stderr: String(decoding: stderrData.value, as: UTF8.self)
-        )
+        return try TestProcess.run(binary, arguments, environment: environment)
     }
 
     /// The `name|value` lines of sqlcmd's output as the scripts' `sql_value` reads them: the first line
@@ -588,29 +570,13 @@ final class StandInStepFlow {
         environment: [String: String],
         input: Data
     ) throws -> ProcessOutput {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         let current = ProcessInfo.processInfo.environment
-        process.environment = ["PATH": current["PATH"] ?? "/usr/bin:/bin", "HOME": current["HOME"] ?? "/tmp"]
-            .merging(environment) { _, new in new }
-        let out = Pipe()
-        let err = Pipe()
-        // A file, not a pipe: a script that refuses before reading its stdin must not SIGPIPE this process.
-        process.standardInput = try TestSupport.standardInput(input)
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stderrData = LockedData()
-        let reader = Thread { stderrData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !stderrData.isSet { usleep(1000) }
-        return ProcessOutput(
-            status: process.terminationStatus,
-            stdout: String(decoding: stdoutData, as: UTF8.self),
-            stderr: String(decoding: stderrData.value, as: UTF8.self)
+        return try TestProcess.run(
+            executable,
+            arguments,
+            environment: ["PATH": current["PATH"] ?? "/usr/bin:/bin", "HOME": current["HOME"] ?? "/tmp"]
+                .merging(environment) { _, new in new },
+            input: input
         )
     }
 }

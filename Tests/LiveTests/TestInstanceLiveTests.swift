@@ -1,7 +1,9 @@
 import Foundation
 import Provisioning
 import Sandbox
+import TestHelpers
 import Testing
+import Wire
 
 /// The test-instance flow over Export/Import Projects against `octoprov sandbox` (issue 6, the 2021.1+ route):
 /// a fresh instance at production's version holding exactly the projects chosen by name and glob, and the
@@ -204,14 +206,14 @@ struct TestInstanceLiveTests {
             .filter { ["Web App 1.1", "Web App 1.4"].contains($0.name ?? "") }
         try #require(wanted.count == 2)
         let export = try await sourceClient.post(
-            OctopusJSONValue.self,
+            JSONValue.self,
             "/api/Spaces-1/projects/import-export/export",
             body: .object([
                 "IncludedProjectIds": .array(wanted.map { .string($0.id) }),
                 "Password": .object(["HasValue": .bool(true), "NewValue": .string("handed-over pw")]),
             ])
         )
-        let exportTask = try #require(export["TaskId"]?.stringValue)
+        let exportTask = try #require(export.member("TaskId")?.stringValue)
         let exported = try await sourceClient.waitForTask(
             exportTask,
             in: .space("Spaces-1"),
@@ -221,12 +223,14 @@ struct TestInstanceLiveTests {
         #expect(exported.finishedSuccessfully)
         let artifact = try #require(
             try await sourceClient.all(
-                OctopusJSONValue.self,
+                JSONValue.self,
                 "/api/Spaces-1/artifacts",
                 query: [("regarding", exportTask)]
             ).first
         )
-        let zip = try await sourceClient.download(try #require(artifact["Links"]?["Content"]?.stringValue))
+        let zip = try await sourceClient.download(
+            try #require(artifact.member("Links")?.member("Content")?.stringValue)
+        )
         try Data(zip).write(to: URL(fileURLWithPath: "\(directory)/handed-over.zip"))
         try writePrivateFile("not the export's password\n", to: "\(directory)/handed-over-password")
         let fromFile = "\(directory)/from-file.yml"
@@ -295,25 +299,26 @@ struct TestInstanceLiveTests {
     static func model(of project: OctopusResource, on client: OctopusClient) async throws -> ProjectModel {
         let prefix = "/api/\(project.spaceId ?? "Spaces-1")"
         let process = try await client.get(
-            OctopusJSONValue.self,
-            "\(prefix)/deploymentprocesses/\(project.document["DeploymentProcessId"]?.stringValue ?? "")"
+            JSONValue.self,
+            "\(prefix)/deploymentprocesses/\(project.document.member("DeploymentProcessId")?.stringValue ?? "")"
         )
         let variables = try await client.get(
-            OctopusJSONValue.self,
-            "\(prefix)/variables/\(project.document["VariableSetId"]?.stringValue ?? "")"
+            JSONValue.self,
+            "\(prefix)/variables/\(project.document.member("VariableSetId")?.stringValue ?? "")"
         )
         var channels: [String] = []
-        for channel in try await client.all(OctopusJSONValue.self, "\(prefix)/projects/\(project.id)/channels") {
+        for channel in try await client.all(JSONValue.self, "\(prefix)/projects/\(project.id)/channels") {
             let lifecycleId =
-                channel["LifecycleId"]?.stringValue ?? project.document["LifecycleId"]?.stringValue ?? ""
-            let lifecycle = try await client.get(OctopusJSONValue.self, "\(prefix)/lifecycles/\(lifecycleId)")
+                channel.member("LifecycleId")?.stringValue ?? project.document.member("LifecycleId")?.stringValue ?? ""
+            let lifecycle = try await client.get(JSONValue.self, "\(prefix)/lifecycles/\(lifecycleId)")
             channels.append(
-                "\(channel["Name"]?.stringValue ?? "") → \(lifecycle["Name"]?.stringValue ?? "")"
+                "\(channel.member("Name")?.stringValue ?? "") → \(lifecycle.member("Name")?.stringValue ?? "")"
             )
         }
         return ProjectModel(
-            steps: (process["Steps"]?.arrayValue ?? []).compactMap { $0["Name"]?.stringValue },
-            variables: (variables["Variables"]?.arrayValue ?? []).compactMap { $0["Name"]?.stringValue }.sorted(),
+            steps: (process.member("Steps")?.arrayValue ?? []).compactMap { $0.member("Name")?.stringValue },
+            variables: (variables.member("Variables")?.arrayValue ?? []).compactMap { $0.member("Name")?.stringValue }
+                .sorted(),
             channels: channels.sorted()
         )
     }

@@ -1,8 +1,10 @@
 import Foundation
+import LoopbackVMs
 import SSHKit
 import Synchronization
-import TestSupport
+import TestHelpers
 import Testing
+import Wire
 
 @Suite("SFTP transfers against real sshd", .tags(.large))
 struct TransferLiveTests {
@@ -192,7 +194,7 @@ struct ForwardLiveTests {
         // A service listening only on the VM's side: python's HTTP server on a free loopback port.
         try "octopus says hi\n".write(toFile: vm.rootDirectory + "/api.txt", atomically: true, encoding: .utf8)
         let port = try Loopback.freePort(address: "127.0.0.1")
-        // TestSupport's ChildProcess, not Foundation's Process: it reaps and stops its child reliably.
+        // LoopbackVMs' ChildProcess, not Foundation's Process: it reaps and stops its child reliably.
         let server = try ChildProcess.launch(
             "/usr/bin/python3",
             ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", vm.rootDirectory],
@@ -218,18 +220,13 @@ struct ForwardLiveTests {
 
 /// A minimal HTTP/1.0 GET over a plain socket (no URLSession on purpose: fewer moving parts).
 func httpGet(port: Int, path: String) throws -> String {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
+    let fd: Int32
+    do {
+        fd = try POSIXSocket.connect(to: POSIXSocket.loopback, port: port, timeout: 10, blocking: true)
+    } catch {
+        throw SSHError(.connectionFailed, "Cannot connect to the forwarded port \(port).")
     }
-    guard connected == 0 else { throw SSHError(.connectionFailed, "Cannot connect to the forwarded port \(port).") }
+    defer { close(fd) }
     let request = Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
     _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     var response: [UInt8] = []
@@ -247,18 +244,10 @@ func waitForPort(_ port: Int, timeout: Duration) throws {
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: timeout)
     while clock.now < deadline {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+        if let fd = try? POSIXSocket.connect(to: POSIXSocket.loopback, port: port, timeout: 1) {
+            close(fd)
+            return
         }
-        close(fd)
-        if connected == 0 { return }
         usleep(50_000)
     }
     throw SSHError(.timedOut, "Nothing listened on 127.0.0.1:\(port) within \(timeout).")

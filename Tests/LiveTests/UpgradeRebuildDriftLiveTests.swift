@@ -1,7 +1,9 @@
 import Foundation
 import Provisioning
 import Sandbox
+import TestHelpers
 import Testing
+import Wire
 
 /// Issue 7's acceptance against `octoprov sandbox`, through the built binary: a clone at production's version A
 /// upgraded to B and verified there (every check in the JUnit report), a rerun that changes nothing, a downgrade
@@ -101,8 +103,8 @@ struct UpgradeRebuildDriftLiveTests {
         let first = try #require(projects.first { $0.name == "Web App 1.1" })
         let second = try #require(projects.first { $0.name == "Web App 1.3" })
         let processPath =
-            "/api/Spaces-1/deploymentprocesses/\(try #require(first.document["DeploymentProcessId"]?.stringValue))"
-        guard case .object(var process) = try await production.get(OctopusJSONValue.self, processPath),
+            "/api/Spaces-1/deploymentprocesses/\(try #require(first.document.member("DeploymentProcessId")?.stringValue))"
+        guard case .object(var process) = try await production.get(JSONValue.self, processPath),
             case .array(var steps) = process["Steps"] ?? .null, case .object(var step) = steps.first ?? .null
         else {
             Issue.record("The deployment process of Web App 1.1 has no steps")
@@ -111,9 +113,9 @@ struct UpgradeRebuildDriftLiveTests {
         step["Name"] = .string("Deploy the new way")
         steps[0] = .object(step)
         process["Steps"] = .array(steps)
-        _ = try await production.put(OctopusJSONValue.self, processPath, body: .object(process))
+        _ = try await production.put(JSONValue.self, processPath, body: .object(process))
         _ = try await production.post(
-            OctopusJSONValue.self,
+            JSONValue.self,
             "/api/Spaces-1/releases",
             body: .object(["ProjectId": .string(second.id), "Version": .string("7.0.0")])
         )

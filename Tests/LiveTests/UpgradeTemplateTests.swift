@@ -1,7 +1,8 @@
 import Foundation
+import LoopbackVMs
 import Provisioning
 import Sandbox
-import TestSupport
+import TestHelpers
 import Testing
 
 // The upgrade and teardown flows' Templates/standin scripts, run for real: a clone or a test instance is

@@ -1,9 +1,11 @@
 import Foundation
+import LoopbackVMs
 import Provisioning
 import SSHKit
 import Sandbox
-import TestSupport
+import TestHelpers
 import Testing
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -205,28 +207,14 @@ struct VerifyLiveTests {
 
     /// The `octopus-standin` built next to these tests.
     static func standinBinary() throws -> String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let binary = root.appendingPathComponent(".build/debug/octopus-standin").path
+        let binary = BuiltProducts.location(of: "octopus-standin")
         try #require(FileManager.default.isExecutableFile(atPath: binary), "Build it first: swift build")
         return binary
     }
 
     /// A TCP port free on 127.0.0.1 right now.
     static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        try #require(bound)
-        return Int(UInt16(bigEndian: address.sin_port))
+        try POSIXSocket.freePort(on: POSIXSocket.loopback)
     }
 }
 

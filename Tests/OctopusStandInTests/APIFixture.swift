@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import OctopusStandIn
 import Testing
+import Wire
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -108,14 +109,14 @@ final class APIFixture {
     }
 
     /// Inserts a row: real columns, and a `[JSON]` document from simple members (a value may be an
-    /// ``OctopusJSON`` for nested documents).
+    /// ``JSONValue`` for nested documents).
     static func insert(
         _ database: SQLiteDatabase,
         _ table: String,
         _ columns: [String: any Sendable],
         json: KeyValuePairs<String, any Sendable>
     ) throws {
-        var document = OctopusJSON.Object()
+        var document = JSONValue.Object()
         if let id = columns["Id"] as? String { document["Id"] = .string(id) }
         for (key, value) in json { document[key] = Self.json(value) }
         var names: [String] = []
@@ -129,16 +130,16 @@ final class APIFixture {
             }
         }
         names.append("[JSON]")
-        values.append(.text(OctopusJSON.object(document).serialized()))
+        values.append(.text(JSONValue.object(document).serialized()))
         try database.run(
             "INSERT INTO [\(table)] (\(names.joined(separator: ", "))) VALUES (\(values.map { _ in "?" }.joined(separator: ", ")))",
             values
         )
     }
 
-    static func json(_ value: any Sendable) -> OctopusJSON {
+    static func json(_ value: any Sendable) -> JSONValue {
         switch value {
-        case let json as OctopusJSON: json
+        case let json as JSONValue: json
         case let text as String: .string(text)
         case let flag as Bool: .bool(flag)
         case let number as Int: .integer(Int64(number))
@@ -193,9 +194,9 @@ final class APIFixture {
     }
 
     /// The audit log's lines, parsed.
-    func auditLines() throws -> [OctopusJSON] {
+    func auditLines() throws -> [JSONValue] {
         let text = try String(contentsOfFile: "\(home)/Logs/standin-audit.jsonl", encoding: .utf8)
-        return try text.split(separator: "\n").map { try OctopusJSON(parsing: String($0)) }
+        return try text.split(separator: "\n").map { try JSONValue(parsing: String($0)) }
     }
 
     /// The server log.
@@ -210,8 +211,8 @@ final class APIFixture {
 
         var text: String { String(decoding: body, as: UTF8.self) }
 
-        func json() throws -> OctopusJSON {
-            try OctopusJSON(parsing: [UInt8](body))
+        func json() throws -> JSONValue {
+            try JSONValue(parsing: [UInt8](body))
         }
 
         func header(_ name: String) -> String? {
@@ -224,7 +225,7 @@ final class APIFixture {
         _ method: String,
         _ path: String,
         apiKey: String? = APIFixture.apiKey,
-        body: OctopusJSON? = nil,
+        body: JSONValue? = nil,
         rawBody: Data? = nil,
         headers: [String: String] = [:]
     ) async throws -> Response {
@@ -251,7 +252,7 @@ final class APIFixture {
     }
 
     /// `GET` that must answer 200 with JSON.
-    func getJSON(_ path: String) async throws -> OctopusJSON {
+    func getJSON(_ path: String) async throws -> JSONValue {
         let response = try await request("GET", path)
         #expect(response.status == 200, "GET \(path): \(response.status) \(response.text)")
         return try response.json()
@@ -282,34 +283,15 @@ final class APIFixture {
     }
 }
 
-/// Blocking loopback sockets for the tests' raw HTTP and "production" listeners, independent of the
-/// server's own socket code.
+/// Blocking loopback sockets for the tests' raw HTTP and "production" listeners: the bytes are written by hand,
+/// never by the server's own HTTP framing.
 enum RawSocket {
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
-    static func address(_ port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return address
-    }
-
     static func connect(port: Int) throws -> Int32 {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var target = address(port)
-        let status = withUnsafePointer(to: &target) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard status == 0 else {
-            close(descriptor)
-            throw Failure(description: "connect to 127.0.0.1:\(port) failed: errno \(errno)")
-        }
-        return descriptor
+        try POSIXSocket.connect(to: POSIXSocket.loopback, port: port, timeout: 10, blocking: true)
     }
 
     static func send(_ descriptor: Int32, _ bytes: [UInt8]) throws {
@@ -339,24 +321,7 @@ enum RawSocket {
 
     /// A listening socket on 127.0.0.1 and its port.
     static func listen() throws -> (descriptor: Int32, port: Int) {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var yes: Int32 = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var local = address(0)
-        let bound = withUnsafePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0, Glibc.listen(descriptor, 64) == 0 else {
-            close(descriptor)
-            throw Failure(description: "listen failed: errno \(errno)")
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        return (descriptor, Int(UInt16(bigEndian: local.sin_port)))
+        try POSIXSocket.listen(address: POSIXSocket.loopback, port: 0, backlog: 64, blocking: true)
     }
 }
 

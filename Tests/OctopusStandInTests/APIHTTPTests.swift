@@ -1,6 +1,8 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
+import Wire
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,7 @@
 import OctopusStandIn
+import TestHelpers
 import Testing
+import Wire
 
 /// The JSON documents the API stores and serves.
 @Suite(.tags(.small))
@@ -7,7 +9,7 @@ struct APIJSONTests {
     @Test func keysKeepTheirOrderAndTypesStayDistinct() throws {
         let text =
             #"{"Name":"web1","IsDisabled":true,"Port":10933,"Ratio":0.5,"Roles":["web","db"],"Endpoint":{"Uri":null}}"#
-        let document = try OctopusJSON(parsing: text)
+        let document = try JSONValue(parsing: text)
         #expect(document.serialized() == text)
         #expect(document.objectValue?.keys == ["Name", "IsDisabled", "Port", "Ratio", "Roles", "Endpoint"])
         #expect(document["IsDisabled"] == .bool(true))
@@ -19,15 +21,15 @@ struct APIJSONTests {
     }
 
     @Test func settingAKeyKeepsItsPlaceAndNilRemovesIt() {
-        var object = OctopusJSON.Object([("Id", .string("Machines-1")), ("Name", .string("a")), ("Links", .null)])
+        var object = JSONValue.Object([("Id", .string("Machines-1")), ("Name", .string("a")), ("Links", .null)])
         object["Name"] = .string("b")
         object["Links"] = nil
         object["IsDisabled"] = .bool(false)
-        #expect(OctopusJSON.object(object).serialized() == #"{"Id":"Machines-1","Name":"b","IsDisabled":false}"#)
+        #expect(JSONValue.object(object).serialized() == #"{"Id":"Machines-1","Name":"b","IsDisabled":false}"#)
     }
 
     @Test func stringsEscapeAndUnescape() throws {
-        let parsed = try OctopusJSON(parsing: #""quote \" slash \/ tab \t nl \n é \u00e9 \ud83d\ude00 ctl \u0001""#)
+        let parsed = try JSONValue(parsing: #""quote \" slash \/ tab \t nl \n é \u00e9 \ud83d\ude00 ctl \u0001""#)
         #expect(parsed == .string("quote \" slash / tab \t nl \n é é 😀 ctl \u{01}"))
         #expect(parsed.serialized() == #""quote \" slash / tab \t nl \n é é 😀 ctl \u0001""#)
     }
@@ -37,21 +39,21 @@ struct APIJSONTests {
         "\"a\u{01}\"",
     ])
     func invalidTextIsRefusedWithAnOffset(text: String) {
-        #expect(throws: OctopusJSONError.self) { try OctopusJSON(parsing: text) }
+        #expect(throws: JSONValueError.self) { try JSONValue(parsing: text) }
     }
 
     @Test func nestingIsBounded() throws {
         let deep = String(repeating: "[", count: 300) + String(repeating: "]", count: 300)
-        #expect { try OctopusJSON(parsing: deep) } throws: { error in
-            (error as? OctopusJSONError)?.reason.contains("nesting") == true
+        #expect { try JSONValue(parsing: deep) } throws: { error in
+            (error as? JSONValueError)?.reason.contains("nesting") == true
         }
         let fine = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
-        #expect(try OctopusJSON(parsing: fine).serialized() == fine)
+        #expect(try JSONValue(parsing: fine).serialized() == fine)
     }
 
     @Test func largeIntegersBecomeDoubles() throws {
-        #expect(try OctopusJSON(parsing: "9223372036854775807") == .integer(Int64.max))
-        #expect(try OctopusJSON(parsing: "92233720368547758070") == .double(9.223_372_036_854_775_807e19))
-        #expect(try OctopusJSON(parsing: "1e3").integerValue == 1000)
+        #expect(try JSONValue(parsing: "9223372036854775807") == .integer(Int64.max))
+        #expect(try JSONValue(parsing: "92233720368547758070") == .double(9.223_372_036_854_775_807e19))
+        #expect(try JSONValue(parsing: "1e3").integerValue == 1000)
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -9,7 +11,7 @@ import Testing
 /// A small Octopus model in two spaces: environments, projects, targets (one disabled), a worker, a
 /// trigger that is not scheduled, a subscription without a webhook, tasks and an artifact.
 func seedModel(_ database: SQLiteDatabase) throws {
-    let endpoint = OctopusJSON.object([
+    let endpoint = JSONValue.object([
         ("CommunicationStyle", .string("TentaclePassive")), ("Uri", .string("https://127.0.0.9:10933/")),
         ("Thumbprint", .string("A1B2C3")),
     ])
@@ -75,8 +77,8 @@ func seedModel(_ database: SQLiteDatabase) throws {
             "IsDisabled": 0,
         ],
         json: [
-            "Filter": OctopusJSON.object([("FilterType", .string("MachineFilter"))]),
-            "Action": OctopusJSON.object([("ActionType", .string("AutoDeploy"))]),
+            "Filter": JSONValue.object([("FilterType", .string("MachineFilter"))]),
+            "Action": JSONValue.object([("ActionType", .string("AutoDeploy"))]),
         ]
     )
     try APIFixture.insert(
@@ -85,7 +87,7 @@ func seedModel(_ database: SQLiteDatabase) throws {
         ["Id": "Subscriptions-1", "Name": "slack", "SpaceId": "Spaces-1", "IsDisabled": 0],
         json: [
             "Type": "Event",
-            "EventNotificationSubscription": OctopusJSON.object([
+            "EventNotificationSubscription": JSONValue.object([
                 ("Filter", .object([("EventCategories", .array([]))])), ("WebhookURI", .string("")),
             ]),
         ]
@@ -226,7 +228,7 @@ struct APIServerTests {
         }
         var seen: [String] = []
         var path: String? = "/api/Spaces-1/machines"
-        var pages: [OctopusJSON] = []
+        var pages: [JSONValue] = []
         while let next = path, pages.count < 5 {
             let page = try await fixture.getJSON(next)
             pages.append(page)
@@ -363,7 +365,7 @@ struct APIServerTests {
 
     @Test func postingASpaceCreatesItOnceWithAManager() async throws {
         let fixture = try Self.started()
-        let managers: OctopusJSON = .array([.string("teams-administrators")])
+        let managers: JSONValue = .array([.string("teams-administrators")])
         let created = try await fixture.request(
             "POST",
             "/api/spaces",

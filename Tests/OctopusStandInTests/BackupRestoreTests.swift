@@ -1,5 +1,6 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
 
 /// BACKUP DATABASE and RESTORE through the built binary's sqlcmd, with real `.bak` files.

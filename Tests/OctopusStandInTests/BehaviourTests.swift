@@ -1,6 +1,8 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -47,7 +49,7 @@ struct Production {
             "Machine",
             ["Id": "Machines-1", "Name": "web1", "SpaceId": "Spaces-1", "IsDisabled": 0],
             json: [
-                "Endpoint": OctopusJSON.object([
+                "Endpoint": JSONValue.object([
                     ("CommunicationStyle", .string("TentaclePassive")),
                     ("Uri", .string("https://127.0.0.1:\(target.port)/")), ("Thumbprint", .string("A1B2C3")),
                 ]),
@@ -59,7 +61,7 @@ struct Production {
             "Worker",
             ["Id": "Workers-1", "Name": "w1", "SpaceId": "Spaces-1", "IsDisabled": 0],
             json: [
-                "Endpoint": OctopusJSON.object([
+                "Endpoint": JSONValue.object([
                     ("CommunicationStyle", .string("TentaclePassive")),
                     ("Uri", .string("https://127.0.0.1:\(worker.port)/")),
                 ]),
@@ -74,12 +76,12 @@ struct Production {
                 "IsDisabled": 0,
             ],
             json: [
-                "Filter": OctopusJSON.object([
+                "Filter": JSONValue.object([
                     ("FilterType", .string("OnceDailySchedule")),
                     ("StartTime", .string("2026-01-01T02:00:00.000+00:00")),
                     ("DaysOfWeek", .array([.string("Monday"), .string("Tuesday")])), ("Timezone", .string("UTC")),
                 ]),
-                "Action": OctopusJSON.object([
+                "Action": JSONValue.object([
                     ("ActionType", .string("DeployLatestRelease")), ("SourceEnvironmentIds", .array([])),
                     ("DestinationEnvironmentId", .string("Environments-1")),
                     ("ShouldRedeployWhenReleaseIsCurrent", .bool(true)),
@@ -92,7 +94,7 @@ struct Production {
             ["Id": "Subscriptions-1", "Name": "deployments to chat", "SpaceId": "Spaces-1", "IsDisabled": 0],
             json: [
                 "Type": "Event",
-                "EventNotificationSubscription": OctopusJSON.object([
+                "EventNotificationSubscription": JSONValue.object([
                     ("Filter", .object([("EventCategories", .array([])), ("Projects", .array([]))])),
                     ("WebhookURI", .string("http://127.0.0.1:\(webhook.port)/octopus-events")),
                     ("WebhookTimeout", .string("00:00:10")), ("WebhookHeaderKey", .string("X-Hook")),
@@ -130,7 +132,7 @@ struct Production {
             ],
             json: [
                 "Description": "Deploy Web release 1.0.0 to Production",
-                "Arguments": OctopusJSON.object([("DeploymentId", .string("Deployments-1"))]),
+                "Arguments": JSONValue.object([("DeploymentId", .string("Deployments-1"))]),
             ]
         )
         try APIFixture.insert(
@@ -161,9 +163,9 @@ struct BehaviourTests {
         listener.contacts.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
-    static func body(_ request: String) throws -> OctopusJSON {
+    static func body(_ request: String) throws -> JSONValue {
         let start = try #require(request.range(of: "\r\n\r\n"))
-        return try OctopusJSON(parsing: String(request[start.upperBound...]))
+        return try JSONValue(parsing: String(request[start.upperBound...]))
     }
 
     @Test func aCloneStartedWithoutQuarantineReachesProductionAndTheDocsSQLStopsIt() async throws {
@@ -223,7 +225,7 @@ struct BehaviourTests {
                 "Id": "ServerTasks-900", "Name": "Deploy", "SpaceId": "Spaces-1", "State": "Queued",
                 "QueueTime": "2026-11-24T01:00:00.000+00:00",
             ],
-            json: ["Arguments": OctopusJSON.object([("EnvironmentId", .string("Environments-1"))])]
+            json: ["Arguments": JSONValue.object([("EnvironmentId", .string("Environments-1"))])]
         )
         let before = production.counts
         let tasksBefore = try fixture.column("SELECT COUNT(*) FROM ServerTask")
@@ -306,7 +308,7 @@ struct BehaviourTests {
                 "Machine",
                 ["Id": "Machines-1", "Name": "real-prod", "SpaceId": "Spaces-1", "IsDisabled": 0],
                 json: [
-                    "Endpoint": OctopusJSON.object([("Uri", .string("https://192.0.2.10:10933/"))]),
+                    "Endpoint": JSONValue.object([("Uri", .string("https://192.0.2.10:10933/"))]),
                     "EnvironmentIds": ["Environments-1"],
                 ]
             )
@@ -315,7 +317,7 @@ struct BehaviourTests {
                 "Machine",
                 ["Id": "Machines-2", "Name": "polling", "SpaceId": "Spaces-1", "IsDisabled": 0],
                 json: [
-                    "Endpoint": OctopusJSON.object([("Uri", .string("poll://abcdef123/"))]), "HealthStatus": "Unknown",
+                    "Endpoint": JSONValue.object([("Uri", .string("poll://abcdef123/"))]), "HealthStatus": "Unknown",
                 ]
             )
         }
@@ -345,7 +347,7 @@ struct BehaviourTests {
                 "Subscription",
                 ["Id": "Subscriptions-1", "Name": "failures", "SpaceId": "Spaces-1", "IsDisabled": 0],
                 json: [
-                    "EventNotificationSubscription": OctopusJSON.object([
+                    "EventNotificationSubscription": JSONValue.object([
                         ("Filter", .object([("EventCategories", .array([.string("DeploymentFailed")]))])),
                         ("WebhookURI", .string("http://localhost:\(webhook.port)/")),
                         ("WebhookLastProcessedEventAutoId", .integer(0)),
@@ -381,7 +383,7 @@ struct BehaviourTests {
                 "Subscription",
                 ["Id": "Subscriptions-1", "Name": "gone", "SpaceId": "Spaces-1", "IsDisabled": 0],
                 json: [
-                    "EventNotificationSubscription": OctopusJSON.object([
+                    "EventNotificationSubscription": JSONValue.object([
                         ("WebhookURI", .string("http://127.0.0.1:\(closed.port)/hook")),
                         ("WebhookLastProcessedEventAutoId", .integer(0)),
                     ])

@@ -1,6 +1,8 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
+import Wire
 
 /// Channels and lifecycles over real HTTP on loopback: the seeded shapes (`ChannelResource`,
 /// `LifecycleResource`), paging, a project's channels, the unscoped paths before 2019.1, and that Export/Import
@@ -35,13 +37,13 @@ struct ChannelLifecycleAPITests {
     }
 
     /// GET that must answer 200, parsed.
-    static func get(port: Int, apiKey: String, _ path: String) async throws -> OctopusJSON {
+    static func get(port: Int, apiKey: String, _ path: String) async throws -> JSONValue {
         let response = try await BentoInstance.send(port: port, apiKey: apiKey, "GET", path)
         #expect(response.status == 200, "GET \(path): \(response.status) \(response.text)")
         return try response.json()
     }
 
-    static func get(_ instance: BentoInstance, _ path: String) async throws -> OctopusJSON {
+    static func get(_ instance: BentoInstance, _ path: String) async throws -> JSONValue {
         try await get(port: instance.port, apiKey: instance.apiKey, path)
     }
 
@@ -87,7 +89,7 @@ struct ChannelLifecycleAPITests {
         #expect(defaultLifecycle["SpaceId"] == .string("Spaces-1"))
         #expect(defaultLifecycle["Links"]?["Self"] == .string("/api/Spaces-1/lifecycles/Lifecycles-1"))
         // Octopus's RetentionPeriod.KeepForever(), whatever order the members were stored in.
-        func keepsForever(_ policy: OctopusJSON?) -> Bool {
+        func keepsForever(_ policy: JSONValue?) -> Bool {
             policy?["Unit"] == .string("Days") && policy?["QuantityToKeep"] == .integer(0)
                 && policy?["ShouldKeepForever"] == .bool(true) && policy?.objectValue?.keys.count == 3
         }

@@ -1,5 +1,6 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
 
 /// `SUM`, `CAST(x AS type)`, `*` and `sys.database_files.size`: what `Templates/sql/database-size.sql` needs,

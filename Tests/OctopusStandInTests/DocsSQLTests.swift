@@ -1,5 +1,6 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
 
 /// The docs' own SQL (octopus-facts.md §3.3 and §3.4), copied verbatim into `Fixtures/`.

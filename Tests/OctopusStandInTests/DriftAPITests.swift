@@ -1,6 +1,8 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
+import Wire
 
 /// What `octoprov drift` reads and what changes a project over the REST API: deployment processes, variable
 /// sets, releases and projects' `LastModifiedOn`, against a seeded instance served over real HTTP on loopback.
@@ -19,7 +21,7 @@ struct DriftAPITests {
     }
 
     /// GET that must answer 200, parsed.
-    static func get(_ instance: BentoInstance, _ path: String) async throws -> OctopusJSON {
+    static func get(_ instance: BentoInstance, _ path: String) async throws -> JSONValue {
         let response = try await instance.request("GET", path)
         #expect(response.status == 200, "GET \(path): \(response.status) \(response.text)")
         return try response.json()
@@ -215,7 +217,7 @@ struct DriftAPITests {
         #expect(set["ScopeValues"]?["Roles"]?.arrayValue?.map { $0["Name"] } == [.string("web-server")])
 
         // Change the plain value, keep the sensitive one as sent (null), add a new sensitive one.
-        var variables = seededVariables.map { variable -> OctopusJSON in
+        var variables = seededVariables.map { variable -> JSONValue in
             guard var object = variable.objectValue, object["Name"] == .string("ConnectionString") else {
                 return variable
             }
@@ -237,7 +239,7 @@ struct DriftAPITests {
         #expect(saved["LastModifiedBy"] == .string("admin"))
         #expect(saved["Variables"]?.arrayValue?.count == 3)
         #expect(saved["Variables"]?.arrayValue?.allSatisfy { $0["Id"]?.stringValue?.isEmpty == false } == true)
-        let stored = try OctopusJSON(
+        let stored = try JSONValue(
             parsing: try #require(
                 try instance.column("SELECT [JSON] FROM VariableSet WHERE Id = 'variableset-Projects-1'").first
             )
@@ -348,7 +350,7 @@ struct DriftAPITests {
         )
         #expect(elsewhere.status == 201)
         for body in [
-            OctopusJSON.object([("Version", .string("3.0.0"))]),
+            JSONValue.object([("Version", .string("3.0.0"))]),
             .object([("ProjectId", .string("Projects-2"))]),
             .object([("ProjectId", .string("Projects-99")), ("Version", .string("3.0.0"))]),
             .object([

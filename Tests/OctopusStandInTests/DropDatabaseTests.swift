@@ -1,5 +1,6 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
 
 /// `DROP DATABASE` as `octoprov rebuild` tears a clone down with it: SQL Server's forms, its refusals, and

@@ -1,6 +1,8 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
+import Wire
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -111,7 +113,7 @@ final class BentoInstance {
     func request(
         _ method: String,
         _ path: String,
-        body: OctopusJSON? = nil,
+        body: JSONValue? = nil,
         rawBody: Data? = nil,
         headers: [String: String] = [:]
     ) async throws -> APIFixture.Response {
@@ -124,7 +126,7 @@ final class BentoInstance {
         apiKey: String,
         _ method: String,
         _ path: String,
-        body: OctopusJSON? = nil,
+        body: JSONValue? = nil,
         rawBody: Data? = nil,
         headers: [String: String] = [:]
     ) async throws -> APIFixture.Response {
@@ -151,7 +153,7 @@ final class BentoInstance {
     }
 
     /// Polls `GET /api/tasks/{id}` until the task is completed.
-    func waitForTask(_ id: String, timeout: Double = 30) async throws -> OctopusJSON {
+    func waitForTask(_ id: String, timeout: Double = 30) async throws -> JSONValue {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let task = try await request("GET", "/api/tasks/\(id)").json()
@@ -166,7 +168,7 @@ final class BentoInstance {
         password: String,
         space: String = "Spaces-1"
     ) async throws -> (
-        task: OctopusJSON, id: String
+        task: JSONValue, id: String
     ) {
         let response = try await request(
             "POST",
@@ -201,7 +203,7 @@ final class BentoInstance {
         password: String,
         space: String = "Spaces-1"
     ) async throws
-        -> OctopusJSON
+        -> JSONValue
     {
         let uploaded = try await upload(data, name: name, space: space)
         #expect(uploaded.status == 200, "\(uploaded.text)")
@@ -241,7 +243,7 @@ final class BentoInstance {
 /// import, and check what arrived (and what did not).
 @Suite("Export/Import Projects", .tags(.medium))
 struct ExportImportTests {
-    static func password(_ value: String) -> OctopusJSON {
+    static func password(_ value: String) -> JSONValue {
         .object([("HasValue", .bool(true)), ("NewValue", .string(value))])
     }
 
@@ -393,7 +395,7 @@ struct ExportImportTests {
             try target.open().query("SELECT [JSON] FROM VariableSet WHERE OwnerId = ?", [.text(web2)]).rows.first?
                 .first?.text
         )
-        let document = try OctopusJSON(parsing: variables)
+        let document = try JSONValue(parsing: variables)
         let list = document["Variables"]?.arrayValue ?? []
         #expect(list.first { $0["Name"] == .string("Tier") }?["Scope"]?["Environment"] == .array([.string(test)]))
         let secret = try #require(list.first { $0["Name"] == .string("ApiPassword") }?["Value"]?.stringValue)
@@ -533,7 +535,7 @@ struct ExportImportTests {
 
     @Test func requestsAreCheckedBeforeATaskIsQueued() async throws {
         let instance = try Self.source()
-        func post(_ path: String, _ body: OctopusJSON) async throws -> APIFixture.Response {
+        func post(_ path: String, _ body: JSONValue) async throws -> APIFixture.Response {
             try await instance.request("POST", "/api/Spaces-1/projects/import-export/\(path)", body: body)
         }
         let noPassword = try await post("export", .object([("IncludedProjectIds", .array([.string("Projects-1")]))]))
@@ -641,7 +643,7 @@ struct ExportImportTests {
         )
         #expect(response.status == 200, "\(response.text)")
         let id = try #require(try response.json()["TaskId"]?.stringValue)
-        var task = OctopusJSON.null
+        var task = JSONValue.null
         for _ in 0..<300 {
             task = try await BentoInstance.send(port: port, apiKey: apiKey, "GET", "/api/tasks/\(id)").json()
             if task["IsCompleted"] == .bool(true) { break }
@@ -657,16 +659,9 @@ struct ExportImportTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("export.zip")
         try zip.write(to: file)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/unzip")
-        process.arguments = ["-Z1", file.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "unzip -Z1 failed")
-        return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+        let run = try TestProcess.run("/usr/bin/unzip", ["-Z1", file.path], environment: [:])
+        #expect(run.status == 0, "unzip -Z1 failed")
+        return run.stdout.split(separator: "\n").map(String.init)
     }
 }
 

@@ -1,6 +1,8 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
+import Wire
 
 extension StandInMachine {
     /// Runs `Octopus.Migrator` of a version's package (a link to the stand-in, as the package has).
@@ -47,7 +49,7 @@ extension StandInMachine {
     /// The Master Key in an instance's config file.
     func masterKey(ofInstance instance: String) throws -> MasterKey {
         let data = try Data(contentsOf: URL(fileURLWithPath: configPath(instance)))
-        let settings = try #require(try OctopusJSON(parsing: [UInt8](data)).objectValue)
+        let settings = try #require(try JSONValue(parsing: [UInt8](data)).objectValue)
         return try MasterKey(base64: try #require(settings["Octopus.Storage.MasterKey"]?.stringValue))
     }
 }

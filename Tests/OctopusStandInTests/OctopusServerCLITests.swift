@@ -1,5 +1,6 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
 
 /// `Octopus.Server` verbs through the built binary, run from package folders of different versions.

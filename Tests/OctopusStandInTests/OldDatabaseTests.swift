@@ -1,6 +1,8 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
+import Wire
 
 /// Databases and backups written by stand-in builds from before the `DeploymentProcess` table (no such
 /// table, no `IsFrozen` columns, projects that do not name a process): a server started on one, a backup of
@@ -33,7 +35,7 @@ struct OldDatabaseTests {
                 "VariableSet",
                 ["Id": "variableset-Projects-1", "SpaceId": "Spaces-1", "OwnerId": "Projects-1"],
                 json: [
-                    "Variables": OctopusJSON.array([
+                    "Variables": JSONValue.array([
                         .object([("Name", .string("Tier")), ("Value", .string("prod")), ("IsSensitive", .bool(false))])
                     ])
                 ]
@@ -155,7 +157,7 @@ struct OldDatabaseTests {
                 "http://localhost:\(port)/api/Spaces-1/projects/Projects-1/deploymentprocesses?apikey=\(StandInMachine.apiKey)"
             )
             #expect(process.status == 200, "\(process.body)")
-            let document = try OctopusJSON(parsing: process.body)
+            let document = try JSONValue(parsing: process.body)
             #expect(document["Version"] == .integer(0) && document["ProjectId"] == .string("Projects-1"))
             let variables = try StandInMachine.get(
                 "http://localhost:\(port)/api/Spaces-1/variables/variableset-Projects-1?apikey=\(StandInMachine.apiKey)"

@@ -1,6 +1,8 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -10,8 +12,7 @@ import Testing
 /// `localhost` installed, and stand-in packages of chosen versions, each `<root>/pkg-<version>/VERSION`
 /// plus `bin/Octopus.Server`, `bin/sqlcmd` and `bin/octopus-standin` linked to the built binary.
 struct StandInMachine: ~Copyable {
-    static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/debug/octopus-standin").path
+    static let binary = BuiltProducts.location(of: "octopus-standin")
 
     let root: String
     var data: String { "\(root)/data" }
@@ -67,35 +68,15 @@ struct StandInMachine: ~Copyable {
 
     /// Runs a program with this machine's data folder, collecting its output.
     func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ["OCTOPUS_STANDIN_DATA": data, "PATH": "/usr/bin:/bin", "HOME": root].merging(
-            environment
-        ) { $1 }
-        process.currentDirectoryURL = URL(fileURLWithPath: root)
-        // Output goes to files, so neither stream can fill up and block the program.
-        let outPath = "\(root)/.out-\(UUID().uuidString)"
-        let errPath = "\(root)/.err-\(UUID().uuidString)"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(atPath: outPath)
-            try? FileManager.default.removeItem(atPath: errPath)
-        }
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return Run(
-            status: process.terminationStatus,
-            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        let run = try TestProcess.run(
+            executable,
+            arguments,
+            environment: ["OCTOPUS_STANDIN_DATA": data, "PATH": "/usr/bin:/bin", "HOME": root].merging(environment) {
+                $1
+            },
+            currentDirectory: root
         )
+        return Run(status: run.status, stdout: run.stdout, stderr: run.stderr)
     }
 
     /// Opens a database of SQL Server `localhost`.
@@ -158,19 +139,7 @@ struct StandInMachine: ~Copyable {
 
     /// A TCP port free on 127.0.0.1 right now (the kernel's pick for port 0).
     static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        try #require(named, "cannot bind 127.0.0.1:0")
-        return Int(UInt16(bigEndian: address.sin_port))
+        try POSIXSocket.freePort(on: POSIXSocket.loopback)
     }
 
     /// Starts an instance as a service, runs `body` while it serves, then stops it.
@@ -203,25 +172,21 @@ struct StandInMachine: ~Copyable {
     }
 
     private static func curl(_ url: String) throws -> (status: Int, body: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [
-            "-c",
-            """
-            import sys, urllib.request, urllib.error
-            try:
-                r = urllib.request.urlopen(sys.argv[1], timeout=10); print(r.status); print(r.read().decode())
-            except urllib.error.HTTPError as e:
-                print(e.code); print(e.read().decode())
-            """,
-            url,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        let run = try TestProcess.run(
+            "/usr/bin/python3",
+            [
+                "-c",
+                """
+                import sys, urllib.request, urllib.error
+                try:
+                    r = urllib.request.urlopen(sys.argv[1], timeout=10); print(r.status); print(r.read().decode())
+                except urllib.error.HTTPError as e:
+                    print(e.code); print(e.read().decode())
+                """,
+                url,
+            ]
+        )
+        let text = run.stdout
         let lines = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
         return (Int(lines.first ?? "") ?? 0, lines.count > 1 ? String(lines[1]) : "")
     }

@@ -1,12 +1,12 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
 
 /// The built `octopus-standin` binary, run as sqlcmd the way templates will run it.
 @Suite(.tags(.medium))
 struct SqlcmdCLITests {
-    static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/debug/octopus-standin").path
+    static let binary = BuiltProducts.location(of: "octopus-standin")
 
     struct Run {
         var status: Int32
@@ -15,7 +15,7 @@ struct SqlcmdCLITests {
         var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
     }
 
-    /// Runs `octopus-standin sqlcmd …` (Foundation's Process is fine here: the binary keeps its descriptors).
+    /// Runs `octopus-standin sqlcmd …`.
     func sqlcmd(
         _ arguments: [String],
         fixture: borrowing StandInFixture,
@@ -23,29 +23,12 @@ struct SqlcmdCLITests {
     ) throws
         -> Run
     {
-        try #require(
-            FileManager.default.isExecutableFile(atPath: Self.binary),
-            "Build it first: swift build --product octopus-standin"
+        let run = try TestProcess.run(
+            Self.binary,
+            ["sqlcmd"] + arguments,
+            environment: ["OCTOPUS_STANDIN_DATA": fixture.root, "PATH": "/usr/bin:/bin"].merging(environment) { $1 }
         )
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["sqlcmd"] + arguments
-        process.environment = ["OCTOPUS_STANDIN_DATA": fixture.root, "PATH": "/usr/bin:/bin"].merging(environment) {
-            $1
-        }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus,
-            stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self)
-        )
+        return Run(status: run.status, stdout: run.stdout, stderr: run.stderr)
     }
 
     @Test func queryPrintsSqlcmdsFormat() throws {
@@ -174,17 +157,13 @@ struct SqlcmdCLITests {
         let fixture = try StandInFixture()
         let link = "\(fixture.root)/sqlcmd"
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: Self.binary)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: link)
-        process.arguments = ["-Q", "PRINT 'linked'"]
-        process.environment = ["OCTOPUS_STANDIN_DATA": fixture.root]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(String(decoding: data, as: UTF8.self) == "linked\n")
+        let run = try TestProcess.run(
+            link,
+            ["-Q", "PRINT 'linked'"],
+            environment: ["OCTOPUS_STANDIN_DATA": fixture.root]
+        )
+        #expect(run.status == 0)
+        #expect(run.stdout == "linked\n")
     }
 
     @Test(arguments: [

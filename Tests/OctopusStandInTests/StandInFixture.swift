@@ -2,11 +2,6 @@ import Foundation
 import OctopusStandIn
 import Testing
 
-extension Tag {
-    @Tag static var small: Self
-    @Tag static var medium: Self
-}
-
 /// A throwaway stand-in data folder with a seeded "production" OctopusDeploy database.
 struct StandInFixture: ~Copyable {
     static let server = "localhost"

@@ -1,5 +1,6 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
 
 /// `Octopus.Server` called exactly as `Templates/standin/*.sh` call it: every flag as `--name=value`, and the

@@ -1,5 +1,6 @@
 import Foundation
 import OctopusStandIn
+import TestHelpers
 import Testing
 
 /// `run` and `service --start` in-process: the start checks, the ServerRuntime handed to the serve

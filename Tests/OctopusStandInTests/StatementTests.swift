@@ -1,4 +1,5 @@
 import OctopusStandIn
+import TestHelpers
 import Testing
 
 /// One batch against a freshly seeded database, and what sqlcmd would show or the error it raises.

@@ -1,5 +1,6 @@
 import Foundation
 import Provisioning
+import TestHelpers
 import Testing
 
 /// One of the repository's example inventories, with the placeholders its header lists.
@@ -138,9 +139,4 @@ struct ExampleInventoryTests {
             #expect(check.stdout.hasPrefix("\(example.name) is valid."))
         }
     }
-}
-
-extension Tag {
-    /// Tests of the repository's example inventories.
-    @Tag static var examples: Self
 }

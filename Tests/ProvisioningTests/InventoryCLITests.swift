@@ -1,5 +1,6 @@
 import Foundation
 import Provisioning
+import TestHelpers
 import Testing
 
 /// `octoprov inventory check` and `octoprov plan` as a person runs them: the built binary, its output and its
@@ -124,9 +125,4 @@ struct InventoryCLITests {
         #expect(noTemplates.stderr.contains("`--templates` names no folder."))
         #expect(noTemplates.stdout == "")
     }
-}
-
-extension Tag {
-    /// Tests that run the built `octoprov` binary.
-    @Tag static var cli: Self
 }

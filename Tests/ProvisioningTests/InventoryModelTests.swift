@@ -1,6 +1,7 @@
 import Foundation
 import Provisioning
 import Testing
+import Wire
 
 /// The checked inventory of `yaml`, which must be valid.
 private func validInventory(

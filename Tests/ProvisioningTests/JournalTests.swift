@@ -1,5 +1,7 @@
 import Foundation
+import LoopbackVMs
 import Synchronization
+import TestHelpers
 import Testing
 
 @testable import Provisioning
@@ -705,11 +707,9 @@ private func withTemporaryDirectoryAsync<Result>(_ body: (String) async throws -
 
 // MARK: - Lock
 
-/// A python3 child process that takes the `flock` of a journal's lock file and holds it until its stdin closes.
+/// A python3 child process that takes the `flock` of a journal's lock file and holds it until it is stopped.
 private final class LockHolder {
-    let process = Process()
-    private let input = Pipe()
-    private let output = Pipe()
+    let process: ChildProcess
 
     /// Starts the child and waits until it holds the lock (it prints `locked`).
     ///
@@ -718,33 +718,34 @@ private final class LockHolder {
     ///   - writePID: Whether the child writes its PID into the file, as octoprov does.
     init(lockPath: String, writePID: Bool) throws {
         let script = """
-            import fcntl, json, os, sys
+            import fcntl, json, os, sys, time
             fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(fd, fcntl.LOCK_EX)
             if sys.argv[2] == "write":
                 os.ftruncate(fd, 0)
                 os.write(fd, (json.dumps({"pid": os.getpid(), "started": "2026-05-01T09:00:00.000Z"}) + "\\n").encode())
             print("locked", flush=True)
-            sys.stdin.read()
+            time.sleep(600)
             """
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script, lockPath, writePID ? "write" : "silent"]
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        var line = Data()
-        while !line.contains(0x0a) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
+        let outputPath = lockPath + ".holder-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        process = try TestProcess.start(
+            "/usr/bin/python3",
+            ["-c", script, lockPath, writePID ? "write" : "silent"],
+            outputPath: outputPath
+        )
+        let deadline = Date().addingTimeInterval(30)
+        var line = ""
+        while !line.contains("\n"), process.isRunning, Date() < deadline {
+            usleep(10_000)
+            line = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         }
-        #expect(String(decoding: line, as: UTF8.self) == "locked\n")
+        #expect(line == "locked\n")
     }
 
-    /// Ends the child (closing its stdin) and waits for it.
+    /// Ends the child and waits for it.
     func stop() throws {
-        try input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        process.terminate()
     }
 }
 
@@ -826,7 +827,7 @@ private final class LockHolder {
             // A holder killed with SIGKILL leaves its text behind; the kernel released its lock.
             let holder = try LockHolder(lockPath: journal.lockPath, writePID: true)
             kill(holder.process.processIdentifier, SIGKILL)
-            holder.process.waitUntilExit()
+            holder.process.waitForExit(timeout: 60)
             let next = try openJournal(state, inventory)
             #expect(try String(contentsOfFile: next.lockPath, encoding: .utf8).hasPrefix("{\"pid\":\(getpid()),"))
         }

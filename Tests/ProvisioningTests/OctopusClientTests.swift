@@ -2,6 +2,7 @@ import Foundation
 import Provisioning
 import Synchronization
 import Testing
+import Wire
 
 /// The Octopus API client against a scripted HTTP server on loopback: paging, the API key header, errors,
 /// retries and timeouts.
@@ -43,7 +44,10 @@ struct OctopusClientTests {
         let machines = try await client.list(.machines, in: .space("Spaces-1"))
         #expect(machines.map(\.id) == (1...7).map { "Machines-\($0)" })
         #expect(machines.first?.label == "Spaces-1/web-1 (Machines-1)")
-        #expect(machines.first?.document["Extra"]?["Kept"]?.arrayValue?.count == 4, "unknown members are kept")
+        #expect(
+            machines.first?.document.member("Extra")?.member("Kept")?.arrayValue?.count == 4,
+            "unknown members are kept"
+        )
         #expect(
             server.requests.map(\.target) == [
                 "/api/Spaces-1/machines?skip=0&take=1000", "/api/Spaces-1/machines?skip=3&take=1000",
@@ -145,12 +149,12 @@ struct OctopusClientTests {
         defer { server.stop() }
         let client = try OctopusClient(baseURL: server.baseURL, apiKey: Self.apiKey)
         let error = await #expect(throws: OctopusAPIError.self) {
-            _ = try await client.get(OctopusJSONValue.self, "/api/machines", query: [("ApiKey", Self.apiKey)])
+            _ = try await client.get(JSONValue.self, "/api/machines", query: [("ApiKey", Self.apiKey)])
         }
         #expect(error?.code == .invalidRequest)
         #expect(error?.message.contains(Self.apiKey) == false)
         let linked = await #expect(throws: OctopusAPIError.self) {
-            _ = try await client.get(OctopusJSONValue.self, "/api/machines?apikey=API-OTHER")
+            _ = try await client.get(JSONValue.self, "/api/machines?apikey=API-OTHER")
         }
         #expect(linked?.code == .invalidRequest)
         #expect(linked?.message.contains("API-OTHER") == false, "\(linked?.message ?? "")")
@@ -214,7 +218,7 @@ struct OctopusClientTests {
         let health = try await client.health()
         #expect(health.isOperatingNormally)
         #expect(health.description == "Octopus Server is operating normally.")
-        #expect(health.document["Other"]?.integerValue == 1)
+        #expect(health.document.member("Other")?.integerValue == 1)
     }
 
     @Test func aRefusedConnectionIsRetriedUntilTheServerListens() async throws {
@@ -333,7 +337,7 @@ struct OctopusClientTests {
         let client = try OctopusClient(baseURL: server.baseURL, apiKey: Self.apiKey, options: options)
         let error = await #expect(throws: OctopusAPIError.self) {
             _ = try await client.post(
-                OctopusJSONValue.self,
+                JSONValue.self,
                 "/api/Spaces-1/tasks/ServerTasks-1/cancel",
                 body: .object([:])
             )
@@ -411,7 +415,7 @@ struct OctopusClientTests {
         let client = try OctopusClient(baseURL: server.baseURL + "/octopus", apiKey: Self.apiKey)
         let projects = try await client.list(.projects, in: .unscoped)
         #expect(projects.map(\.id) == ["Projects-1", "Projects-2"])
-        _ = try await client.get(OctopusJSONValue.self, "/octopus/api/projects/Projects-1")
+        _ = try await client.get(JSONValue.self, "/octopus/api/projects/Projects-1")
         #expect(
             server.requests.map(\.target) == [
                 "/octopus/api/projects?skip=0&take=1000", "/octopus/api/projects?skip=1&take=1000",
@@ -477,7 +481,7 @@ struct OctopusClientTests {
         defer { server.stop() }
         let client = try OctopusClient(baseURL: server.baseURL, apiKey: Self.apiKey)
         let document = try JSONDecoder().decode(
-            OctopusJSONValue.self,
+            JSONValue.self,
             from: Data(
                 #"{"Id":"Machines-1","Name":"web","IsDisabled":false,"Endpoint":{"Uri":"https://x/"},"N":12345678901}"#
                     .utf8
@@ -489,8 +493,8 @@ struct OctopusClientTests {
             body: document.setting("isdisabled", to: .bool(true))
         )
         #expect(updated.isDisabled)
-        #expect(updated.document["Endpoint"]?["Uri"]?.stringValue == "https://x/")
-        #expect(updated.document["N"] == .integer(12_345_678_901))
+        #expect(updated.document.member("Endpoint")?.member("Uri")?.stringValue == "https://x/")
+        #expect(updated.document.member("N") == .integer(12_345_678_901))
         #expect(updated.document.objectValue?.keys.contains("IsDisabled") == true)
         #expect(server.requests.first?.method == "PUT")
     }

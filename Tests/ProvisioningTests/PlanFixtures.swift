@@ -1,6 +1,8 @@
 import Foundation
 import Provisioning
+import TestHelpers
 import Testing
+import Wire
 
 // MARK: - Templates for plan tests
 
@@ -83,49 +85,22 @@ struct CommandOutput: Sendable {
     var stderr: String
 }
 
-/// Runs the `octoprov` built by `swift build` (`.build/debug/octoprov`) in `directory`, with exactly
+/// Runs the `octoprov` built next to these tests (``BuiltProducts``) in `directory`, with exactly
 /// `environment` plus `PATH` and `HOME`.
 func runOctoprovCommand(
     _ arguments: [String],
     in directory: String,
     environment: [String: String] = [:]
 ) throws -> CommandOutput {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    let binary = root.appendingPathComponent(".build/debug/octoprov").path
+    let binary = BuiltProducts.location(of: "octoprov")
     try #require(
         FileManager.default.isExecutableFile(atPath: binary),
         "\(binary) is missing; run `swift build` before the CLI tests."
     )
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
     var base = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": directory]
     base.merge(environment) { _, new in new }
-    process.environment = base
-    let outPath = directory + "/.stdout-\(UUID().uuidString)"
-    let errPath = directory + "/.stderr-\(UUID().uuidString)"
-    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-    defer {
-        try? FileManager.default.removeItem(atPath: outPath)
-        try? FileManager.default.removeItem(atPath: errPath)
-    }
-    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    try out.close()
-    try err.close()
-    return CommandOutput(
-        status: process.terminationStatus,
-        stdout: try String(contentsOfFile: outPath, encoding: .utf8),
-        stderr: try String(contentsOfFile: errPath, encoding: .utf8)
-    )
+    let run = try TestProcess.run(binary, arguments, environment: base, currentDirectory: directory)
+    return CommandOutput(status: run.status, stdout: run.stdout, stderr: run.stderr)
 }
 
 /// Every regular file under `directory`, relative path to contents, for byte-for-byte comparisons.

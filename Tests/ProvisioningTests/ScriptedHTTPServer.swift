@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -59,26 +60,9 @@ final class ScriptedHTTPServer: Sendable {
 
     /// Starts serving on `port` (0: any free port).
     init(port: Int = 0, _ handler: @escaping @Sendable (Request) -> Reply) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && listen(fd, 64) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw ScriptedServerError(description: "cannot listen on 127.0.0.1:\(port): \(reason)")
-        }
+        let (fd, boundPort) = try POSIXSocket.listen(address: POSIXSocket.loopback, port: port, backlog: 64)
         listener = fd
-        self.port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = boundPort
         self.handler = handler
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
@@ -131,93 +115,39 @@ final class ScriptedHTTPServer: Sendable {
             var byte: UInt8 = 0
             _ = recv(fd, &byte, 1, 0)  // returns when the client gives up or the server stops
         case .respond(let status, let body, let headers, let chunked):
-            var head = "HTTP/1.1 \(status) \(status == 200 ? "OK" : "Status")\r\n"
-            for (name, value) in headers { head += "\(name): \(value)\r\n" }
             let bytes = Array(body.utf8)
-            var payload: [UInt8]
-            if chunked {
-                head += "Transfer-Encoding: chunked\r\n"
-                payload = []
-                var offset = 0
-                while offset < bytes.count {
-                    let size = min(7, bytes.count - offset)
-                    payload +=
-                        Array("\(String(size, radix: 16))\r\n".utf8) + bytes[offset..<(offset + size)]
-                        + Array("\r\n".utf8)
-                    offset += size
-                }
-                payload += Array("0\r\n\r\n".utf8)
-            } else {
-                head += "Content-Length: \(bytes.count)\r\n"
-                payload = bytes
-            }
-            head += "Connection: close\r\n\r\n"
-            let all = Array(head.utf8) + payload
-            var offset = 0
-            while offset < all.count {
-                let written = all.withUnsafeBytes {
-                    send(fd, $0.baseAddress?.advanced(by: offset), all.count - offset, Int32(MSG_NOSIGNAL))
-                }
-                if written <= 0 { return }
-                offset += written
-            }
+            let framing = chunked ? ("Transfer-Encoding", "chunked") : ("Content-Length", "\(bytes.count)")
+            let head = HTTPHead.response(
+                status: status,
+                reason: status == 200 ? "OK" : "Status",
+                fields: headers.map { (name: $0.key, value: $0.value) } + [framing, ("Connection", "close")]
+            )
+            let all = head + (chunked ? HTTPHead.chunked(bytes, chunkSize: 7) : bytes)
+            try? POSIXSocket.write(fd, all, deadline: POSIXSocket.deadline(after: 30), what: "the client")
         }
     }
 
+    /// Reads one request with the leaf's server-side reader (the stand-in's), so the client is tested against
+    /// the framing a real server applies.
     private func readRequest(_ fd: Int32) -> Request? {
-        var data: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        var headEnd: Int?
-        while headEnd == nil {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            guard count > 0 else { return nil }
-            data += buffer[0..<count]
-            headEnd = Self.find([13, 10, 13, 10], in: data)
-        }
-        guard let headEnd else { return nil }
-        let head = String(decoding: data[0..<headEnd], as: UTF8.self)
-        var lines = head.components(separatedBy: "\r\n")
-        let requestLine = lines.removeFirst().split(separator: " ")
-        guard requestLine.count == 3 else { return nil }
+        var reader = HTTPRequestReader(descriptor: fd, peer: "the client", limits: HTTPLimits())
+        guard let request = try? reader.next(continueHandler: {}) else { return nil }
         var headers: [String: String] = [:]
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        var body = Array(data[(headEnd + 4)...])
-        let length = Int(headers.first { $0.key.lowercased() == "content-length" }?.value ?? "0") ?? 0
-        while body.count < length {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            guard count > 0 else { break }
-            body += buffer[0..<count]
-        }
+        for field in request.headers { headers[field.name] = field.value }
+        let rawHead =
+            ([request.method + " " + request.target + " " + request.version]
+            + request.headers.map { "\($0.name): \($0.value)" }).joined(separator: "\r\n")
         return Request(
-            method: String(requestLine[0]),
-            target: String(requestLine[1]),
+            method: request.method,
+            target: request.target,
             headers: headers,
-            body: body,
-            rawHead: head
+            body: request.body,
+            rawHead: rawHead
         )
     }
-
-    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for start in 0...(haystack.count - needle.count) where Array(haystack[start..<(start + needle.count)]) == needle
-        {
-            return start
-        }
-        return nil
-    }
-}
-
-struct ScriptedServerError: Error, CustomStringConvertible {
-    var description: String
 }
 
 /// A port free on 127.0.0.1 right now (nothing listens there until a test binds it).
 func freeLoopbackPort() throws -> Int {
-    let server = try ScriptedHTTPServer { _ in .close }
-    let port = server.port
-    server.stop()
-    return port
+    try POSIXSocket.freePort(on: POSIXSocket.loopback)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Provisioning
 import Testing
+import Wire
 
 // The step templates in Templates/ (one per step and platform, plus the shared T-SQL) against their
 // contract in docs/steps.md: every variable they use is documented, every step that runs on a host has

@@ -1,6 +1,7 @@
 import Foundation
+import LoopbackVMs
 import Provisioning
-import TestSupport
+import TestHelpers
 import Testing
 
 // MARK: - Running the checkers
@@ -14,25 +15,8 @@ struct ToolResult {
 
 /// Runs `arguments` through `/usr/bin/env` (so tools are found on `PATH`) with `input` on stdin.
 func runTool(_ arguments: [String], input: String = "") throws -> ToolResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let stdout = Pipe()
-    let stderr = Pipe()
-    // A file, not a pipe: a tool that exits before reading its stdin must not SIGPIPE this process.
-    process.standardInput = try TestSupport.standardInput(Data(input.utf8))
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    // Outputs here are a few hundred bytes, well under a pipe's buffer.
-    let out = stdout.fileHandleForReading.readDataToEndOfFile()
-    let err = stderr.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return ToolResult(
-        status: process.terminationStatus,
-        stdout: String(decoding: out, as: UTF8.self),
-        stderr: String(decoding: err, as: UTF8.self)
-    )
+    let run = try TestProcess.run("/usr/bin/env", arguments, input: Data(input.utf8))
+    return ToolResult(status: run.status, stdout: run.stdout, stderr: run.stderr)
 }
 
 /// The message for a checker that could not run: the tests fail, never skip, when the tools are missing.

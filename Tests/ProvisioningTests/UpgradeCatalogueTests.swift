@@ -1,6 +1,7 @@
 import Foundation
 import Provisioning
 import Testing
+import Wire
 
 // The upgrade and teardown flows (StepCatalogue.upgrade, StepCatalogue.teardown) against docs/steps.md's
 // "Upgrade and teardown flows" table, their resolution for one instance on one host, and the upgrade's variable

@@ -1,6 +1,8 @@
 import Foundation
 import Provisioning
+import TestHelpers
 import Testing
+import Wire
 
 /// One upgrade and what the facts (../shared/octopus-facts.md §5) say its plan is.
 struct UpgradePathCase: Sendable, CustomStringConvertible {

@@ -1,5 +1,7 @@
 import Foundation
+import LoopbackVMs
 import SSHKit
+import TestHelpers
 import Testing
 
 #if canImport(Glibc)
@@ -287,13 +289,13 @@ import Testing
         try write("", to: path)
 
         // flock(1) holds LOCK_EX on the file while its child appends an unterminated line, slowly.
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = [
-            path, "sh", "-c", "touch \"$1\"; sleep 1; printf '%s' \"$2\" >> \"$3\"", "sh", marker,
-            "vm0 \(theirs.openSSHString)", path,
-        ]
-        try holder.run()
+        let holder = try TestProcess.start(
+            "/usr/bin/flock",
+            [
+                path, "sh", "-c", "touch \"$1\"; sleep 1; printf '%s' \"$2\" >> \"$3\"", "sh", marker,
+                "vm0 \(theirs.openSSHString)", path,
+            ]
+        )
         let deadline = Date().addingTimeInterval(10)
         while !FileManager.default.fileExists(atPath: marker) && Date() < deadline {
             usleep(10_000)
@@ -301,7 +303,7 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: marker))
 
         try KnownHostsFile.append(host: "vm1", port: 22, key: ours, to: path)
-        holder.waitUntilExit()
+        holder.waitForExit(timeout: 60)
 
         #expect(try contents(of: path) == "vm0 \(theirs.openSSHString)\nvm1 \(ours.openSSHString)\n")
     }
@@ -532,22 +534,11 @@ private struct ToolFailed: Error, CustomStringConvertible {
 /// Runs a tool and returns its standard output; throws when it exits non-zero.
 @discardableResult
 private func run(_ executable: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        let stderr = String(decoding: errorData, as: UTF8.self)
-        throw ToolFailed(description: "\(executable) \(arguments) exited \(process.terminationStatus): \(stderr)")
+    let run = try TestProcess.run(executable, arguments)
+    guard run.status == 0 else {
+        throw ToolFailed(description: "\(executable) \(arguments) exited \(run.status): \(run.stderr)")
     }
-    return String(decoding: data, as: UTF8.self)
+    return run.stdout
 }
 
 private func contents(of path: String) throws -> String {

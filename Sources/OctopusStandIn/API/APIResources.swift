@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// An error the REST API answers with, as Octopus writes it: `{"ErrorMessage": "…", "Errors": […]}`.
 struct APIError: Error, Sendable {
@@ -194,7 +195,7 @@ struct APIListQuery {
 /// One row read from a resource table: its Id, stored document and mirrored columns.
 struct APIRow {
     var id: String
-    var document: OctopusJSON.Object
+    var document: JSONValue.Object
     var columns: [String: SQLValue]
 }
 
@@ -257,7 +258,7 @@ extension StandInStore {
                 var columns: [String: SQLValue] = [:]
                 for (offset, column) in mirrored.enumerated() { columns[column.name] = values[offset + 2] }
                 let document =
-                    values[1].text.flatMap { try? OctopusJSON(parsing: $0) }?.objectValue ?? OctopusJSON.Object()
+                    values[1].text.flatMap { try? JSONValue(parsing: $0) }?.objectValue ?? JSONValue.Object()
                 return APIRow(id: values[0].text ?? values[0].description, document: document, columns: columns)
             }
             return (Int(total), rows)
@@ -282,8 +283,8 @@ struct APIResourceBuilder {
     }
 
     /// The resource document for a row.
-    func resource(_ kind: APIResourceKind, _ row: APIRow, extraLinks: [(String, String)] = []) -> OctopusJSON {
-        var object = OctopusJSON.Object([("Id", .string(row.id))])
+    func resource(_ kind: APIResourceKind, _ row: APIRow, extraLinks: [(String, String)] = []) -> JSONValue {
+        var object = JSONValue.Object([("Id", .string(row.id))])
         for (key, value) in row.document where key != "Id" && key != "Links" {
             object[key] = value
         }
@@ -298,7 +299,7 @@ struct APIResourceBuilder {
     }
 
     /// A column value as JSON of its type.
-    static func json(_ value: SQLValue, _ type: MirroredColumnType) -> OctopusJSON {
+    static func json(_ value: SQLValue, _ type: MirroredColumnType) -> JSONValue {
         switch (value, type) {
         case (.null, _): .null
         case (.integer(let number), .bool): .bool(number != 0)

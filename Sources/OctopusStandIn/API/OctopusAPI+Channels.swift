@@ -1,9 +1,10 @@
 import Crypto
 import Foundation
+import Wire
 
 extension OctopusAPI {
     /// Octopus's `RetentionPeriod.KeepForever()`, what a lifecycle without its own policy keeps.
-    static let keepForever = OctopusJSON.object([
+    static let keepForever = JSONValue.object([
         ("Unit", .string("Days")), ("QuantityToKeep", .integer(0)), ("ShouldKeepForever", .bool(true)),
     ])
 
@@ -70,16 +71,16 @@ extension OctopusAPI {
     /// A channel as Octopus shows it (`ChannelResource`): `ProjectId`, `LifecycleId` (null: the project's
     /// lifecycle), `IsDefault`, `Description`, `Rules`, `TenantTags`, and `Links` to itself, its releases and
     /// its project.
-    func channelResource(_ row: APIRow) -> OctopusJSON {
-        var object = builder.resource(.channels, row).objectValue ?? OctopusJSON.Object()
-        let defaults: [(String, OctopusJSON)] = [
+    func channelResource(_ row: APIRow) -> JSONValue {
+        var object = builder.resource(.channels, row).objectValue ?? JSONValue.Object()
+        let defaults: [(String, JSONValue)] = [
             ("Description", .null), ("ProjectId", .null), ("LifecycleId", .null), ("IsDefault", .bool(false)),
             ("Rules", .array([])), ("TenantTags", .array([])),
         ]
         for (key, value) in defaults where object[key] == nil { object[key] = value }
         if object["LifecycleId"]?.stringValue?.isEmpty == true { object["LifecycleId"] = .null }
         let space = row.columns["SpaceId"]?.text
-        var links = object["Links"]?.objectValue ?? OctopusJSON.Object()
+        var links = object["Links"]?.objectValue ?? JSONValue.Object()
         let selfLink = "\(builder.collectionLink(.channels, space: space))/\(row.id)"
         links["Releases"] = .string("\(selfLink)/releases{?skip,take,searchByVersion}")
         if let project = object["ProjectId"]?.stringValue {
@@ -94,18 +95,18 @@ extension OctopusAPI {
     /// `IsOptionalPhase` and its own retention policies, null when it has none), `ReleaseRetentionPolicy`,
     /// `TentacleRetentionPolicy`. A phase stored without an `Id` gets one derived from the lifecycle's Id and
     /// its position, the same on every request.
-    func lifecycleResource(_ row: APIRow) -> OctopusJSON {
-        var object = builder.resource(.lifecycles, row).objectValue ?? OctopusJSON.Object()
-        let defaults: [(String, OctopusJSON)] = [
+    func lifecycleResource(_ row: APIRow) -> JSONValue {
+        var object = builder.resource(.lifecycles, row).objectValue ?? JSONValue.Object()
+        let defaults: [(String, JSONValue)] = [
             ("Description", .string("")), ("ReleaseRetentionPolicy", Self.keepForever),
             ("TentacleRetentionPolicy", Self.keepForever),
         ]
         for (key, value) in defaults where object[key] == nil || object[key]?.isNull == true {
             object[key] = value
         }
-        let phases = (object["Phases"]?.arrayValue ?? []).enumerated().map { index, stored -> OctopusJSON in
-            var phase = stored.objectValue ?? OctopusJSON.Object()
-            let phaseDefaults: [(String, OctopusJSON)] = [
+        let phases = (object["Phases"]?.arrayValue ?? []).enumerated().map { index, stored -> JSONValue in
+            var phase = stored.objectValue ?? JSONValue.Object()
+            let phaseDefaults: [(String, JSONValue)] = [
                 ("Id", .string(Self.phaseId(lifecycle: row.id, index: index))), ("Name", .null),
                 ("AutomaticDeploymentTargets", .array([])), ("OptionalDeploymentTargets", .array([])),
                 ("MinimumEnvironmentsBeforePromotion", .integer(0)), ("IsOptionalPhase", .bool(false)),
@@ -131,7 +132,7 @@ extension OctopusAPI {
 
     /// The lifecycle a project uses: its stored `LifecycleId`, else (a project written without one) its space's
     /// "Default Lifecycle", else the space's first lifecycle; `nil` when the space has none.
-    func projectLifecycleId(_ row: APIRow, document: OctopusJSON.Object) throws -> String? {
+    func projectLifecycleId(_ row: APIRow, document: JSONValue.Object) throws -> String? {
         if let stored = document["LifecycleId"]?.stringValue, !stored.isEmpty { return stored }
         guard store.hasTable("Lifecycle") else { return nil }
         var query = APIListQuery(space: version.hasSpaces ? row.columns["SpaceId"]?.text : nil)

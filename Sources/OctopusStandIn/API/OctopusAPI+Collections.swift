@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 extension OctopusAPI {
     /// Filters some collections take on their JSON documents: query parameter → JSON path, and whether
@@ -106,10 +107,10 @@ extension OctopusAPI {
     }
 
     /// The resource document of a row, with what each kind adds.
-    func resource(_ kind: APIResourceKind, _ row: APIRow) throws -> OctopusJSON {
+    func resource(_ kind: APIResourceKind, _ row: APIRow) throws -> JSONValue {
         switch kind.table {
         case "OctopusServerNode":
-            var object = builder.resource(kind, row).objectValue ?? OctopusJSON.Object()
+            var object = builder.resource(kind, row).objectValue ?? JSONValue.Object()
             if store.hasTable("OctopusServerNodeStatus") {
                 let lastSeen = try store.with { database in
                     try database.query("SELECT LastSeen FROM OctopusServerNodeStatus WHERE Id = ?", [.text(row.id)])
@@ -120,7 +121,7 @@ extension OctopusAPI {
             return .object(object)
         case "Project":
             // Every Octopus project names its process and variable set; older stand-in seeds did not store them.
-            var object = builder.resource(kind, row).objectValue ?? OctopusJSON.Object()
+            var object = builder.resource(kind, row).objectValue ?? JSONValue.Object()
             let processId = object["DeploymentProcessId"]?.stringValue ?? ProjectDocuments.processId(project: row.id)
             let variableSetId = object["VariableSetId"]?.stringValue ?? ProjectDocuments.variableSetId(project: row.id)
             object["DeploymentProcessId"] = .string(processId)
@@ -128,7 +129,7 @@ extension OctopusAPI {
             // Every Octopus project names its lifecycle; one written without it uses its space's default.
             object["LifecycleId"] = try projectLifecycleId(row, document: object).map { .string($0) } ?? .null
             let space = row.columns["SpaceId"]?.text
-            var links = object["Links"]?.objectValue ?? OctopusJSON.Object()
+            var links = object["Links"]?.objectValue ?? JSONValue.Object()
             let selfLink = "\(builder.collectionLink(kind, space: space))/\(row.id)"
             links["DeploymentProcess"] = .string("\(selfLink)/deploymentprocesses")
             links["Variables"] = .string("\(builder.collectionLink(.variables, space: space))/\(variableSetId)")
@@ -141,8 +142,8 @@ extension OctopusAPI {
         case "Lifecycle":
             return lifecycleResource(row)
         case "Space":
-            var object = builder.resource(kind, row).objectValue ?? OctopusJSON.Object()
-            var links = object["Links"]?.objectValue ?? OctopusJSON.Object()
+            var object = builder.resource(kind, row).objectValue ?? JSONValue.Object()
+            var links = object["Links"]?.objectValue ?? JSONValue.Object()
             links["SpaceHome"] = .string("/api/\(row.id)")
             object["Links"] = .object(links)
             return .object(object)
@@ -152,8 +153,7 @@ extension OctopusAPI {
     }
 
     /// `PUT /{collection}/{id}`: replaces the document and keeps the real columns in step with it.
-    private func replace(_ kind: APIResourceKind, id: String, space: String?, context: APIContext) throws -> OctopusJSON
-    {
+    private func replace(_ kind: APIResourceKind, id: String, space: String?, context: APIContext) throws -> JSONValue {
         let body = try Self.jsonObject(context.request)
         guard let row = try store.row(kind.table, id: id, space: space) else { throw APIError.notFound(id) }
         if let bodyId = body["Id"], !bodyId.isNull, bodyId.stringValue?.lowercased() != row.id.lowercased() {
@@ -218,7 +218,7 @@ extension OctopusAPI {
         }
         let name = body["Name"]?.stringValue ?? row.id
         let setList = (assignments.map { "[\($0.column)] = ?" } + ["JSON = ?"]).joined(separator: ", ")
-        let parameters = assignments.map(\.value) + [.text(OctopusJSON.object(document).serialized()), .text(row.id)]
+        let parameters = assignments.map(\.value) + [.text(JSONValue.object(document).serialized()), .text(row.id)]
         try store.with { database in
             try database.withTransaction {
                 try database.run("UPDATE [\(kind.table)] SET \(setList) WHERE Id = ?", parameters)

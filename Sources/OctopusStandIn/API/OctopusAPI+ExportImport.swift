@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -165,7 +166,7 @@ extension OctopusAPI {
     private func uploadedFiles(_ context: APIContext) throws -> HTTPResponse {
         let folder = try importsFolder(space: context.space)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
-        var items: [OctopusJSON] = []
+        var items: [JSONValue] = []
         for name in names {
             var status = stat()
             guard stat("\(folder)/\(name)", &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { continue }
@@ -174,7 +175,7 @@ extension OctopusAPI {
         return .json(200, .array(items))
     }
 
-    private func uploadResource(name: String, size: Int, space: String?) -> OctopusJSON {
+    private func uploadResource(name: String, size: Int, space: String?) -> JSONValue {
         .object([
             ("Id", .string(name)), ("FileName", .string(name)), ("UploadedFileId", .string(name)),
             ("SpaceId", space.map { .string($0) } ?? .null), ("Size", .integer(Int64(size))),
@@ -182,7 +183,7 @@ extension OctopusAPI {
     }
 
     /// `Password: {"HasValue": true, "NewValue": "…"}` with a non-empty value.
-    private static func password(_ body: OctopusJSON.Object, verb: String) throws -> String {
+    private static func password(_ body: JSONValue.Object, verb: String) throws -> String {
         guard let password = body["Password"]?.objectValue, password["HasValue"]?.boolValue == true,
             let value = password["NewValue"]?.stringValue, !value.isEmpty
         else {
@@ -216,7 +217,7 @@ extension OctopusAPI {
 
     /// Where an `ImportSource` points: an uploaded file, or the export artifact of a task on this instance.
     private func exportFile(
-        _ source: OctopusJSON.Object,
+        _ source: JSONValue.Object,
         space: String?
     ) throws -> (path: String, description: String) {
         if source["Type"]?.stringValue == "upload" {
@@ -258,7 +259,7 @@ extension OctopusAPI {
         name: String,
         description: String,
         space: String?,
-        arguments: [(String, OctopusJSON)],
+        arguments: [(String, JSONValue)],
         password: String
     ) throws -> String {
         try store.with { database in
@@ -268,7 +269,7 @@ extension OctopusAPI {
                     name: name,
                     description: description,
                     spaceId: space,
-                    arguments: OctopusJSON.Object(arguments)
+                    arguments: JSONValue.Object(arguments)
                 )
             }
             ExportImportPasswords.shared.hold(password, database: runtime.databasePath, task: id)
@@ -284,7 +285,7 @@ extension OctopusAPI {
         _ id: String,
         name: String,
         spaceId: String?,
-        arguments: OctopusJSON.Object,
+        arguments: JSONValue.Object,
         write: (String, String) -> Void
     ) -> (state: String, error: String, warnings: Bool) {
         guard let password = ExportImportPasswords.shared.take(database: runtime.databasePath, task: id) else {
@@ -316,7 +317,7 @@ extension OctopusAPI {
     private func runExport(
         _ id: String,
         spaceId: String?,
-        arguments: OctopusJSON.Object,
+        arguments: JSONValue.Object,
         password: String,
         write: (String, String) -> Void
     ) throws -> (state: String, error: String, warnings: Bool) {
@@ -367,7 +368,7 @@ extension OctopusAPI {
         try store.with { database in
             try database.withTransaction {
                 let artifactId = try StandInStore.nextId(database, table: "Artifact", prefix: "Artifacts")
-                let document = OctopusJSON.object([
+                let document = JSONValue.object([
                     ("Id", .string(artifactId)), ("SpaceId", spaceId.map { .string($0) } ?? .null),
                     ("Filename", .string(filename)), ("Source", .string(Self.exportTaskName)),
                     ("ServerTaskId", .string(id)), ("Created", .string(OctopusTime.timestamp(now))),
@@ -389,14 +390,14 @@ extension OctopusAPI {
     private func runImport(
         _ id: String,
         spaceId: String?,
-        arguments: OctopusJSON.Object,
+        arguments: JSONValue.Object,
         password: String,
         write: (String, String) -> Void
     ) throws -> (state: String, error: String, warnings: Bool) {
         guard let targetVersion = StandInVersion(runtime.version) else {
             throw ExportImportError(.storage, "This server's version \(runtime.version) is not an Octopus version.")
         }
-        let source = arguments["ImportSource"]?.objectValue ?? OctopusJSON.Object()
+        let source = arguments["ImportSource"]?.objectValue ?? JSONValue.Object()
         let file = try exportFile(source, space: spaceId)
         write("Info", "Importing from \(file.description).")
         guard let data = FileManager.default.contents(atPath: file.path) else {

@@ -1,9 +1,10 @@
 import Foundation
+import Wire
 
 /// A row of `DeploymentProcess` or `VariableSet` read inside a transaction.
 struct OwnedDocument {
     var id: String
-    var document: OctopusJSON.Object
+    var document: JSONValue.Object
     var spaceId: String?
     var ownerId: String?
     var isFrozen: Bool
@@ -29,7 +30,7 @@ struct OwnedDocument {
         guard let row = try database.query(sql, parameters).rows.first else { return nil }
         return OwnedDocument(
             id: row[0].text ?? id,
-            document: row[1].text.flatMap { try? OctopusJSON(parsing: $0) }?.objectValue ?? OctopusJSON.Object(),
+            document: row[1].text.flatMap { try? JSONValue(parsing: $0) }?.objectValue ?? JSONValue.Object(),
             spaceId: row[2].text,
             ownerId: row[3].text,
             isFrozen: (row[4].integer ?? 0) != 0
@@ -130,15 +131,15 @@ extension OctopusAPI {
 
     /// A process as Octopus shows it: `ProjectId` (the owner), `Version`, `Steps`, `LastSnapshotId`,
     /// `LastModifiedOn`/`LastModifiedBy` when it was saved, `Links`.
-    func processResource(_ row: APIRow) -> OctopusJSON {
-        var object = builder.resource(.deploymentProcesses, row).objectValue ?? OctopusJSON.Object()
+    func processResource(_ row: APIRow) -> JSONValue {
+        var object = builder.resource(.deploymentProcesses, row).objectValue ?? JSONValue.Object()
         let owner = row.columns["OwnerId"]?.text ?? object["ProjectId"]?.stringValue
         object["OwnerId"] = nil
         object["ProjectId"] = owner.map { .string($0) } ?? .null
         object["Version"] = .integer(object["Version"]?.integerValue ?? 0)
         if object["Steps"]?.arrayValue == nil { object["Steps"] = .array([]) }
         if object["LastSnapshotId"] == nil { object["LastSnapshotId"] = .null }
-        var links = object["Links"]?.objectValue ?? OctopusJSON.Object()
+        var links = object["Links"]?.objectValue ?? JSONValue.Object()
         if let owner {
             links["Project"] = .string(
                 "\(builder.collectionLink(.projects, space: row.columns["SpaceId"]?.text))/\(owner)"
@@ -152,7 +153,7 @@ extension OctopusAPI {
     /// `Version` or a frozen (release) snapshot is refused as Octopus refuses them. The stored `Version` goes
     /// up by one; `LastModifiedOn`/`LastModifiedBy` record the change; steps and actions without an `Id` get
     /// one. Records a `Modified` event.
-    private func replaceProcess(_ id: String, space: String?, context: APIContext) throws -> OctopusJSON {
+    private func replaceProcess(_ id: String, space: String?, context: APIContext) throws -> JSONValue {
         let body = try Self.jsonObject(context.request)
         let user = context.user
         let stored: OwnedDocument = try store.with { database in
@@ -178,7 +179,7 @@ extension OctopusAPI {
                 guard let steps = body["Steps"]?.arrayValue else {
                     throw APIError.validation(["Please provide the Steps of the process (an empty list for none)."])
                 }
-                var checked: [OctopusJSON] = []
+                var checked: [JSONValue] = []
                 var problems: [String] = []
                 for (index, step) in steps.enumerated() {
                     guard var object = step.objectValue,
@@ -215,7 +216,7 @@ extension OctopusAPI {
                 document["LastModifiedBy"] = .string(user.name)
                 try database.run(
                     "UPDATE DeploymentProcess SET [JSON] = ? WHERE Id = ?",
-                    [.text(OctopusJSON.object(document).serialized()), .text(current.id)]
+                    [.text(JSONValue.object(document).serialized()), .text(current.id)]
                 )
                 try StandInEvents.record(
                     database,
@@ -264,16 +265,16 @@ extension OctopusAPI {
     }
 
     /// Whether a variable is sensitive (`IsSensitive`, or `Type` `Sensitive`).
-    static func isSensitive(_ variable: OctopusJSON.Object) -> Bool {
+    static func isSensitive(_ variable: JSONValue.Object) -> Bool {
         variable["IsSensitive"]?.boolValue == true || variable["Type"]?.stringValue == "Sensitive"
     }
 
     /// A variable set as Octopus shows it: `OwnerId`, `Version`, `Variables` (sensitive values are never
     /// sent: `Value` is null), `ScopeValues` (what the variables may be scoped to), `Links`.
-    func variableSetResource(_ row: APIRow) throws -> OctopusJSON {
-        var object = builder.resource(.variables, row).objectValue ?? OctopusJSON.Object()
+    func variableSetResource(_ row: APIRow) throws -> JSONValue {
+        var object = builder.resource(.variables, row).objectValue ?? JSONValue.Object()
         object["Version"] = .integer(object["Version"]?.integerValue ?? 0)
-        let variables = (object["Variables"]?.arrayValue ?? []).map { variable -> OctopusJSON in
+        let variables = (object["Variables"]?.arrayValue ?? []).map { variable -> JSONValue in
             guard var variableObject = variable.objectValue, Self.isSensitive(variableObject) else { return variable }
             variableObject["Value"] = .null
             return .object(variableObject)
@@ -288,8 +289,8 @@ extension OctopusAPI {
 
     /// What a project's variables may be scoped to: the space's environments, targets and their roles, the
     /// project's channels and the actions of its process (tenant tags: none; the stand-in has no tenants).
-    private func scopeValues(owner: String?, space: String?) throws -> OctopusJSON {
-        func references(_ sql: String, _ parameters: [SQLValue]) throws -> [OctopusJSON] {
+    private func scopeValues(owner: String?, space: String?) throws -> JSONValue {
+        func references(_ sql: String, _ parameters: [SQLValue]) throws -> [JSONValue] {
             try store.with { database in
                 try database.query(sql, parameters).rows.map { row in
                     .object([("Id", .string(row[0].description)), ("Name", .string(row[1].description))])
@@ -298,7 +299,7 @@ extension OctopusAPI {
         }
         let inSpace = space == nil ? "SpaceId IS NULL" : "SpaceId = ?"
         let spaceParameters: [SQLValue] = space.map { [.text($0)] } ?? []
-        var values = OctopusJSON.Object()
+        var values = JSONValue.Object()
         values["Environments"] = .array(
             store.hasTable("Environment")
                 ? try references("SELECT Id, Name FROM Environment WHERE \(inSpace) ORDER BY Name", spaceParameters)
@@ -316,8 +317,8 @@ extension OctopusAPI {
                     spaceParameters
                 ) : []
         )
-        var channels: [OctopusJSON] = []
-        var actions: [OctopusJSON] = []
+        var channels: [JSONValue] = []
+        var actions: [JSONValue] = []
         if let owner {
             if store.hasTable("Channel") {
                 channels = try references(
@@ -345,7 +346,7 @@ extension OctopusAPI {
     /// refused as Octopus refuses them). A sensitive variable sent with a null `Value` keeps its stored value
     /// (matched by `Id`, else by `Name`); a new sensitive value is encrypted with the Master Key. Variables
     /// without an `Id` get one; `Version` goes up by one; records a `Modified` event.
-    private func replaceVariableSet(_ id: String, space: String?, context: APIContext) throws -> OctopusJSON {
+    private func replaceVariableSet(_ id: String, space: String?, context: APIContext) throws -> JSONValue {
         let body = try Self.jsonObject(context.request)
         let user = context.user
         let masterKey = runtime.masterKey
@@ -373,7 +374,7 @@ extension OctopusAPI {
                 }
                 let previous = (current.document["Variables"]?.arrayValue ?? []).compactMap(\.objectValue)
                 var seen: Set<String> = []
-                var checked: [OctopusJSON] = []
+                var checked: [JSONValue] = []
                 for (index, variable) in variables.enumerated() {
                     guard var object = variable.objectValue, let name = object["Name"]?.stringValue,
                         !name.trimmingCharacters(in: .whitespaces).isEmpty
@@ -420,7 +421,7 @@ extension OctopusAPI {
                 document["LastModifiedBy"] = .string(user.name)
                 try database.run(
                     "UPDATE VariableSet SET [JSON] = ? WHERE Id = ?",
-                    [.text(OctopusJSON.object(document).serialized()), .text(current.id)]
+                    [.text(JSONValue.object(document).serialized()), .text(current.id)]
                 )
                 try StandInEvents.record(
                     database,
@@ -444,7 +445,7 @@ extension OctopusAPI {
     // MARK: Helpers
 
     /// Refuses a body whose `Id` or `SpaceId` names another resource than the path.
-    static func checkIdentity(_ body: OctopusJSON.Object, id: String, space: String?, spaces: Bool) throws {
+    static func checkIdentity(_ body: JSONValue.Object, id: String, space: String?, spaces: Bool) throws {
         if let bodyId = body["Id"], !bodyId.isNull, bodyId.stringValue?.lowercased() != id.lowercased() {
             throw APIError.badRequest("The Id in the body (\(bodyId)) does not match the resource \(id) in the path.")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 extension OctopusAPI {
     /// Releases newest first, as Octopus lists them: by `Assembled`, then by Id number.
@@ -64,9 +65,9 @@ extension OctopusAPI {
 
     /// A release as Octopus shows it, with the members a release always has (null or empty when the stored
     /// document lacks them) and `Links` to its project and snapshots.
-    func releaseResource(_ row: APIRow) -> OctopusJSON {
-        var object = builder.resource(.releases, row).objectValue ?? OctopusJSON.Object()
-        let defaults: [(String, OctopusJSON)] = [
+    func releaseResource(_ row: APIRow) -> JSONValue {
+        var object = builder.resource(.releases, row).objectValue ?? JSONValue.Object()
+        let defaults: [(String, JSONValue)] = [
             ("ChannelId", .null), ("Assembled", .null), ("ReleaseNotes", .null), ("IgnoreChannelRules", .bool(false)),
             ("ProjectDeploymentProcessSnapshotId", .null), ("ProjectVariableSetSnapshotId", .null),
             ("LibraryVariableSetSnapshotIds", .array([])), ("SelectedPackages", .array([])),
@@ -74,7 +75,7 @@ extension OctopusAPI {
         ]
         for (key, value) in defaults where object[key] == nil { object[key] = value }
         let space = row.columns["SpaceId"]?.text
-        var links = object["Links"]?.objectValue ?? OctopusJSON.Object()
+        var links = object["Links"]?.objectValue ?? JSONValue.Object()
         if let project = object["ProjectId"]?.stringValue {
             links["Project"] = .string("\(builder.collectionLink(.projects, space: space))/\(project)")
         }
@@ -156,7 +157,7 @@ extension OctopusAPI {
                 )
                 let id = try StandInStore.nextId(database, table: "Release", prefix: "Releases")
                 let now = OctopusTime.timestamp()
-                var document = OctopusJSON.Object([("Id", .string(id))])
+                var document = JSONValue.Object([("Id", .string(id))])
                 if version.hasSpaces, let rowSpace = project.columns["SpaceId"]?.text {
                     document["SpaceId"] = .string(rowSpace)
                 }
@@ -180,7 +181,7 @@ extension OctopusAPI {
                     "INSERT INTO Release (Id, SpaceId, ProjectId, Version, [JSON]) VALUES (?, ?, ?, ?, ?)",
                     [
                         .text(id), project.columns["SpaceId"] ?? .null, .text(project.id), .text(releaseVersion),
-                        .text(OctopusJSON.object(document).serialized()),
+                        .text(JSONValue.object(document).serialized()),
                     ]
                 )
                 try StandInEvents.record(
@@ -203,7 +204,7 @@ extension OctopusAPI {
     /// default channel (`IsDefault`), else its first; `nil` when the project has none.
     private static func channel(
         _ database: SQLiteDatabase,
-        body: OctopusJSON.Object,
+        body: JSONValue.Object,
         project: String
     ) throws -> String? {
         guard try database.tableExists("Channel") else { return nil }
@@ -243,7 +244,7 @@ extension OctopusAPI {
             "INSERT INTO [\(table)] (Id, SpaceId, OwnerId, IsFrozen, [JSON]) VALUES (?, ?, ?, 1, ?)",
             [
                 .text(snapshotId), current.spaceId.map { .text($0) } ?? .null, .text(current.ownerId ?? owner),
-                .text(OctopusJSON.object(document).serialized()),
+                .text(JSONValue.object(document).serialized()),
             ]
         )
         return snapshotId

@@ -1,8 +1,10 @@
+import Wire
+
 /// The server folders as the database holds them (`Configuration` row `server-folders`, written by the
 /// `path` verb), each defaulting to a folder of the home folder like a fresh install's.
 struct StandInServerFolders {
     /// The `/api/configuration/server-folders/values` document.
-    var document: OctopusJSON.Object
+    var document: JSONValue.Object
 
     /// `ArtifactsDirectory`.
     var artifacts: String { document["ArtifactsDirectory"]?.stringValue ?? "" }
@@ -27,8 +29,8 @@ struct StandInServerFolders {
     ) throws
         -> StandInServerFolders
     {
-        let stored = try store.configuration("server-folders") ?? OctopusJSON.Object()
-        var document = OctopusJSON.Object()
+        let stored = try store.configuration("server-folders") ?? JSONValue.Object()
+        var document = JSONValue.Object()
         for folder in folders where folder.since.map({ version >= $0 }) ?? true {
             let value = stored[folder.property]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
             document[folder.property] = .string(value ?? "\(runtime.homeDirectory)/\(folder.folder)")
@@ -50,9 +52,9 @@ extension OctopusAPI {
     }
 
     /// `GET /api`, served without an API key as Octopus does.
-    func root() -> OctopusJSON {
+    func root() -> JSONValue {
         let space = version.hasSpaces ? ((try? store.defaultSpaceId()) ?? nil) : nil
-        var links = OctopusJSON.Object([("Self", .string("/api"))])
+        var links = JSONValue.Object([("Self", .string("/api"))])
         if version.hasSpaces {
             links["Spaces"] = .string("/api/spaces{/id}{?skip,ids,take,partialName}")
             links["SpaceHome"] = .string("/api/{spaceId}")
@@ -106,8 +108,8 @@ extension OctopusAPI {
     }
 
     /// `GET /api/{spaceId}`: the space's links.
-    func spaceRoot(_ space: String) -> OctopusJSON {
-        var links = OctopusJSON.Object([("Self", .string("/api/\(space)"))])
+    func spaceRoot(_ space: String) -> JSONValue {
+        var links = JSONValue.Object([("Self", .string("/api/\(space)"))])
         for (name, value) in collectionLinks(space: space) { links[name] = .string(value) }
         return .object([("Links", .object(links))])
     }
@@ -218,7 +220,7 @@ extension OctopusAPI {
     func serverConfiguration(_ context: APIContext) throws -> HTTPResponse {
         guard context.rest.count == 1 else { throw unknownPath(context.request) }
         try Self.allow(context.request, ["GET", "HEAD", "PUT"])
-        var document = try store.configuration("serverconfiguration") ?? OctopusJSON.Object()
+        var document = try store.configuration("serverconfiguration") ?? JSONValue.Object()
         if context.request.method == "PUT" {
             let body = try Self.jsonObject(context.request)
             if let uri = body["ServerUri"], uri.stringValue == nil, !uri.isNull {
@@ -229,7 +231,7 @@ extension OctopusAPI {
             try store.setConfiguration("serverconfiguration", document)
             try recordModified("Server configuration", id: "serverconfiguration", user: context.user)
         }
-        var response = OctopusJSON.Object([("Id", .string("serverconfiguration"))])
+        var response = JSONValue.Object([("Id", .string("serverconfiguration"))])
         for (key, value) in document where key != "Links" { response[key] = value }
         if response["ServerUri"] == nil { response["ServerUri"] = .null }
         response["Links"] = .object([("Self", .string("/api/serverconfiguration"))])
@@ -247,7 +249,7 @@ extension OctopusAPI {
             }
             try store.setConfiguration(
                 "maintenance",
-                OctopusJSON.Object([("Id", .string("maintenance")), ("IsInMaintenanceMode", .bool(flag))])
+                JSONValue.Object([("Id", .string("maintenance")), ("IsInMaintenanceMode", .bool(flag))])
             )
             try recordModified("Maintenance configuration", id: "maintenance", user: context.user)
             log.info("\(context.user.name) turned maintenance mode \(flag ? "on" : "off").")

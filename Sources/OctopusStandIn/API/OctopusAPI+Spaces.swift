@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 extension OctopusAPI {
     /// `POST /api/spaces` (2019.1 and later): creates a space, as Octopus does for a test instance's import into a
@@ -31,7 +32,7 @@ extension OctopusAPI {
                 document["Name"] = .string(name)
                 try database.run(
                     "INSERT INTO [Space] ([Id], [Name], [IsDefault], [JSON]) VALUES (?, ?, 0, ?)",
-                    [.text(id), .text(name), .text(OctopusJSON.object(document).serialized())]
+                    [.text(id), .text(name), .text(JSONValue.object(document).serialized())]
                 )
                 try StandInEvents.record(
                     database,

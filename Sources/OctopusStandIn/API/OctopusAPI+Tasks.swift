@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -89,11 +90,11 @@ extension OctopusAPI {
     }
 
     /// A task document: the stored document, the real columns, and what Octopus computes from `State`.
-    func taskResource(_ row: APIRow) -> OctopusJSON {
-        var object = builder.resource(StandInTasks.kind, row).objectValue ?? OctopusJSON.Object()
+    func taskResource(_ row: APIRow) -> JSONValue {
+        var object = builder.resource(StandInTasks.kind, row).objectValue ?? JSONValue.Object()
         let state = row.columns["State"]?.text ?? "Queued"
         let completed = !StandInTasks.activeStates.contains(state)
-        let defaults: [(String, OctopusJSON)] = [
+        let defaults: [(String, JSONValue)] = [
             ("Description", object["Name"] ?? .null), ("Arguments", .object([])), ("ErrorMessage", .string("")),
             ("StartTime", .null), ("CompletedTime", .null), ("ServerNode", .null), ("Duration", .string("")),
             ("HasWarningsOrErrors", .bool(false)), ("HasPendingInterruptions", .bool(false)),
@@ -103,7 +104,7 @@ extension OctopusAPI {
         object["IsCompleted"] = .bool(completed)
         object["FinishedSuccessfully"] = .bool(state == "Success")
         object["HasBeenPickedUpByProcessor"] = .bool(state != "Queued")
-        var links = object["Links"]?.objectValue ?? OctopusJSON.Object()
+        var links = object["Links"]?.objectValue ?? JSONValue.Object()
         let selfLink = links["Self"]?.stringValue ?? "/api/tasks/\(row.id)"
         links["Raw"] = .string("\(selfLink)/raw")
         if !completed { links["Cancel"] = .string("\(selfLink)/cancel") }
@@ -113,7 +114,7 @@ extension OctopusAPI {
 
     /// Cancels a task: a queued one at once (`Canceled`), a running one through `Cancelling` (the runner
     /// stops it between targets); a finished task is left as it is.
-    private func cancel(_ row: APIRow, user: APIUser) throws -> OctopusJSON {
+    private func cancel(_ row: APIRow, user: APIUser) throws -> JSONValue {
         let changed = try store.with { database in
             try database.withTransaction { () throws -> String? in
                 let state = try database.query("SELECT State FROM ServerTask WHERE Id = ?", [.text(row.id)])
@@ -197,9 +198,9 @@ extension OctopusAPI {
         }
     }
 
-    private func artifactResource(_ row: APIRow) -> OctopusJSON {
-        var object = builder.resource(.artifacts, row).objectValue ?? OctopusJSON.Object()
-        var links = object["Links"]?.objectValue ?? OctopusJSON.Object()
+    private func artifactResource(_ row: APIRow) -> JSONValue {
+        var object = builder.resource(.artifacts, row).objectValue ?? JSONValue.Object()
+        var links = object["Links"]?.objectValue ?? JSONValue.Object()
         links["Content"] = .string("\(links["Self"]?.stringValue ?? "/api/artifacts/\(row.id)")/content")
         object["Links"] = .object(links)
         return .object(object)

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Wire
 
 /// The caller of an authenticated request.
 struct APIUser: Sendable {
@@ -258,17 +259,17 @@ final class OctopusAPI: Sendable {
         template: String,
         request: HTTPRequest,
         total: Int,
-        items: [OctopusJSON],
+        items: [JSONValue],
         skip: Int,
         take: Int
-    ) -> OctopusJSON {
+    ) -> JSONValue {
         let pages = take == 0 ? 1 : max(1, (total + take - 1) / take)
         let kept = request.query.filter { !["skip", "take", "apikey"].contains($0.name.lowercased()) }
         func pageLink(_ skip: Int) -> String {
             let parameters = kept + [("skip", String(skip)), ("take", String(take))]
             return link + "?" + parameters.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
         }
-        var links = OctopusJSON.Object([
+        var links = JSONValue.Object([
             ("Self", .string(pageLink(skip))),
             ("Template", .string(template)),
             ("Page.All", .string("\(link)/all")),
@@ -296,10 +297,10 @@ final class OctopusAPI: Sendable {
     }
 
     /// The request body parsed as a JSON object.
-    static func jsonObject(_ request: HTTPRequest) throws -> OctopusJSON.Object {
-        let document: OctopusJSON
+    static func jsonObject(_ request: HTTPRequest) throws -> JSONValue.Object {
+        let document: JSONValue
         do {
-            document = try OctopusJSON(parsing: request.body)
+            document = try JSONValue(parsing: request.body)
         } catch {
             throw APIError.badRequest("The request body is not valid JSON: \(error)")
         }

@@ -1,3 +1,5 @@
+import Wire
+
 /// Who caused an event: a user of the API, or the server itself (`users-system`).
 struct StandInActor: Sendable {
     var userId: String
@@ -31,7 +33,7 @@ enum StandInEvents {
         guard try database.tableExists("Event") else { return nil }
         let id = try StandInStore.nextId(database, table: "Event", prefix: "Events")
         let occurred = OctopusTime.timestamp()
-        var document = OctopusJSON.Object([
+        var document = JSONValue.Object([
             ("Id", .string(id)),
             ("RelatedDocumentIds", .array(related.map { .string($0) })),
             ("Category", .string(category)),
@@ -53,7 +55,7 @@ enum StandInEvents {
             "INSERT INTO Event (Id, SpaceId, Category, Occurred, JSON) VALUES (?, ?, ?, ?, ?)",
             [
                 .text(id), spaceId.map { .text($0) } ?? .null, .text(category), .text(occurred),
-                .text(OctopusJSON.object(document).serialized()),
+                .text(JSONValue.object(document).serialized()),
             ]
         )
         return id

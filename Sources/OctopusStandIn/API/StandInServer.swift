@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -190,11 +191,11 @@ public final class StandInServer: @unchecked Sendable {
         let listening = http.listeners.map { "http://\($0.host):\($0.port)/" }
         do {
             let audit = try StartAudit.take(store: store, runtime: runtime, listening: listening)
-            try StandInLogFile(path: runtime.auditLogPath).append(OctopusJSON.object(audit).serialized())
+            try StandInLogFile(path: runtime.auditLogPath).append(JSONValue.object(audit).serialized())
             try StartAudit.registerNode(store: store, runtime: runtime)
             log.info(
                 "Octopus Server (stand-in) \(runtime.version), instance \(runtime.instanceName), node \(runtime.nodeName), "
-                    + "listening on \(listening.joined(separator: ", ")); start audit: \(OctopusJSON.object(audit))"
+                    + "listening on \(listening.joined(separator: ", ")); start audit: \(JSONValue.object(audit))"
             )
         } catch let error as StandInServerError {
             http.stop()

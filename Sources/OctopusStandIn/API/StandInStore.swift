@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -51,20 +52,20 @@ final class StandInStore: @unchecked Sendable {
 
     /// The `[JSON]` document of a `Configuration` row, or `nil` when there is no such row (or its JSON is
     /// not an object).
-    func configuration(_ id: String) throws -> OctopusJSON.Object? {
+    func configuration(_ id: String) throws -> JSONValue.Object? {
         try with { database in
             let rows = try database.query("SELECT JSON FROM Configuration WHERE Id = ?", [.text(id)])
             guard let text = rows.rows.first?.first?.text else { return nil }
-            return (try? OctopusJSON(parsing: text))?.objectValue
+            return (try? JSONValue(parsing: text))?.objectValue
         }
     }
 
     /// Writes the `[JSON]` document of a `Configuration` row, creating the row when missing.
-    func setConfiguration(_ id: String, _ document: OctopusJSON.Object) throws {
+    func setConfiguration(_ id: String, _ document: JSONValue.Object) throws {
         try with { database in
             try database.run(
                 "INSERT INTO Configuration (Id, JSON) VALUES (?, ?) ON CONFLICT(Id) DO UPDATE SET JSON = excluded.JSON",
-                [.text(id), .text(OctopusJSON.object(document).serialized())]
+                [.text(id), .text(JSONValue.object(document).serialized())]
             )
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// Server tasks as the API and the task runner share them: states, creation, state changes and logs.
 enum StandInTasks {
@@ -27,11 +28,11 @@ enum StandInTasks {
         name: String,
         description: String,
         spaceId: String?,
-        arguments: OctopusJSON.Object
+        arguments: JSONValue.Object
     ) throws -> String {
         let id = try StandInStore.nextId(database, table: "ServerTask", prefix: "ServerTasks")
         let now = OctopusTime.timestamp()
-        let document = OctopusJSON.Object([
+        let document = JSONValue.Object([
             ("Id", .string(id)),
             ("Name", .string(name)),
             ("Description", .string(description)),
@@ -49,21 +50,21 @@ enum StandInTasks {
             "INSERT INTO ServerTask (Id, Name, SpaceId, State, QueueTime, JSON) VALUES (?, ?, ?, 'Queued', ?, ?)",
             [
                 .text(id), .text(name), spaceId.map { .text($0) } ?? .null, .text(now),
-                .text(OctopusJSON.object(document).serialized()),
+                .text(JSONValue.object(document).serialized()),
             ]
         )
         return id
     }
 
     /// Sets a task's `State` column and document, with further document members.
-    static func update(_ database: SQLiteDatabase, id: String, state: String, members: [(String, OctopusJSON)]) throws {
+    static func update(_ database: SQLiteDatabase, id: String, state: String, members: [(String, JSONValue)]) throws {
         let text = try database.query("SELECT JSON FROM ServerTask WHERE Id = ?", [.text(id)]).rows.first?.first?.text
-        var document = text.flatMap { try? OctopusJSON(parsing: $0) }?.objectValue ?? OctopusJSON.Object()
+        var document = text.flatMap { try? JSONValue(parsing: $0) }?.objectValue ?? JSONValue.Object()
         document["State"] = .string(state)
         for (key, value) in members { document[key] = value }
         try database.run(
             "UPDATE ServerTask SET State = ?, JSON = ? WHERE Id = ?",
-            [.text(state), .text(OctopusJSON.object(document).serialized()), .text(id)]
+            [.text(state), .text(JSONValue.object(document).serialized()), .text(id)]
         )
     }
 

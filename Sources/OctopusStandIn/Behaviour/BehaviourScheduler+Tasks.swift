@@ -1,11 +1,12 @@
 import Foundation
+import Wire
 
 extension BehaviourScheduler {
     /// One target or worker row.
     struct Machine {
         var id: String
         var name: String
-        var document: OctopusJSON.Object
+        var document: JSONValue.Object
     }
 
     /// Runs queued tasks, oldest first, at most this node's `MaxConcurrentTasks` per tick (one after
@@ -60,7 +61,7 @@ extension BehaviourScheduler {
         let name = row[0].text ?? ""
         let spaceId = row[1].text
         let document = Self.document(row[2])
-        let arguments = document["Arguments"]?.objectValue ?? OctopusJSON.Object()
+        let arguments = document["Arguments"]?.objectValue ?? JSONValue.Object()
         let folders = try StandInServerFolders.read(store: store, runtime: runtime, version: api.version)
         let taskLog = try StandInLogFile(path: StandInTasks.logPath(folders: folders, taskId: id))
         func write(_ level: String, _ message: String) {
@@ -114,7 +115,7 @@ extension BehaviourScheduler {
         log.info("Task \(id) (\(name)) finished: \(outcome.state)\(outcome.error.isEmpty ? "." : ": \(outcome.error)")")
     }
 
-    private static func related(_ arguments: OctopusJSON.Object, task: String) -> [String] {
+    private static func related(_ arguments: JSONValue.Object, task: String) -> [String] {
         ["DeploymentId", "ProjectId", "ReleaseId", "EnvironmentId"].compactMap { arguments[$0]?.stringValue } + [task]
     }
 
@@ -130,7 +131,7 @@ extension BehaviourScheduler {
     private func deploy(
         _ id: String,
         spaceId: String?,
-        arguments: OctopusJSON.Object,
+        arguments: JSONValue.Object,
         write: (String, String) -> Void
     ) throws -> (state: String, error: String, warnings: Bool) {
         var environmentId = arguments["EnvironmentId"]?.stringValue
@@ -204,7 +205,7 @@ extension BehaviourScheduler {
     /// or all of the task's space.
     private func healthTask(
         spaceId: String?,
-        arguments: OctopusJSON.Object,
+        arguments: JSONValue.Object,
         write: (String, String) -> Void
     ) throws -> (state: String, error: String, warnings: Bool) {
         let wanted = Set(Self.ids(arguments["MachineIds"]).map { $0.lowercased() })
@@ -310,7 +311,7 @@ extension BehaviourScheduler {
                 document["HealthLastChecked"] = .string(OctopusTime.timestamp())
                 try database.run(
                     "UPDATE [\(table)] SET JSON = ? WHERE Id = ?",
-                    [.text(OctopusJSON.object(document).serialized()), .text(machine.id)]
+                    [.text(JSONValue.object(document).serialized()), .text(machine.id)]
                 )
                 if table == "Machine", previous != status {
                     try StandInEvents.record(

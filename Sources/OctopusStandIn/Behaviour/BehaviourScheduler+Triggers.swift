@@ -1,3 +1,5 @@
+import Wire
+
 extension BehaviourScheduler {
     /// Fires every enabled scheduled trigger: a `ProjectTrigger` with `IsDisabled = 0` whose
     /// `Filter.FilterType` ends in `Schedule` (`OnceDailySchedule`, `ContinuousDailySchedule`,
@@ -18,7 +20,7 @@ extension BehaviourScheduler {
             let document = Self.document(trigger[4])
             let filterType = document["Filter"]?["FilterType"]?.stringValue ?? ""
             guard filterType.lowercased().hasSuffix("schedule") else { continue }
-            let action = document["Action"]?.objectValue ?? OctopusJSON.Object()
+            let action = document["Action"]?.objectValue ?? JSONValue.Object()
             let actionType = action["ActionType"]?.stringValue ?? ""
             var environments: [String] = []
             for key in ["DestinationEnvironmentId", "EnvironmentId", "EnvironmentIds"] {
@@ -67,7 +69,7 @@ extension BehaviourScheduler {
         }
         let projectName = try name("Project", "Name", projectId) ?? projectId ?? "no project"
         let environmentName = try name("Environment", "Name", environmentId) ?? environmentId
-        var arguments = OctopusJSON.Object([
+        var arguments = JSONValue.Object([
             ("EnvironmentId", .string(environmentId)),
             ("ProjectId", projectId.map { .string($0) } ?? .null),
             ("TriggerId", .string(trigger.id)),
@@ -109,7 +111,7 @@ extension BehaviourScheduler {
             arguments: arguments
         )
         if let deploymentId {
-            let document = OctopusJSON.object([
+            let document = JSONValue.object([
                 ("Id", .string(deploymentId)), ("ReleaseId", releaseId.map { .string($0) } ?? .null),
                 ("EnvironmentId", .string(environmentId)), ("ProjectId", projectId.map { .string($0) } ?? .null),
                 ("TaskId", .string(task)), ("Name", .string("Deploy to \(environmentName)")),

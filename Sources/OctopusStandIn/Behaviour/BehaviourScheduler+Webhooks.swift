@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 extension BehaviourScheduler {
     /// The most events sent to one subscription per tick.
@@ -53,7 +54,7 @@ extension BehaviourScheduler {
             ).rows
         }
         guard let last = events.last?[0].integer else { return }
-        let filter = notification["Filter"]?.objectValue ?? OctopusJSON.Object()
+        let filter = notification["Filter"]?.objectValue ?? JSONValue.Object()
         let matching = events.filter { Self.matches(filter, category: $0[2].text ?? "", event: Self.document($0[3])) }
         let subscriptionResource = api.builder.resource(
             .subscriptions,
@@ -87,7 +88,7 @@ extension BehaviourScheduler {
             var eventDocument = Self.document(event[3])
             eventDocument["Id"] = event[1].text.map { .string($0) } ?? .null
             let category = event[2].text ?? ""
-            let payload = OctopusJSON.object([
+            let payload = JSONValue.object([
                 ("Timestamp", .string(now)),
                 ("EventType", .string("SubscriptionPayload")),
                 (
@@ -130,7 +131,7 @@ extension BehaviourScheduler {
 
     /// Whether a subscription's filter lets an event through: `EventCategories`, `Projects`,
     /// `Environments` and `Users` (each empty: anything); other filters are not simulated.
-    static func matches(_ filter: OctopusJSON.Object, category: String, event: OctopusJSON.Object) -> Bool {
+    static func matches(_ filter: JSONValue.Object, category: String, event: JSONValue.Object) -> Bool {
         let categories = ids(filter["EventCategories"])
         if !categories.isEmpty, !categories.contains(where: { $0.lowercased() == category.lowercased() }) {
             return false
@@ -166,13 +167,13 @@ extension BehaviourScheduler {
                         .rows.first?.first
                 else { return }
                 var document = Self.document(text)
-                var notification = document["EventNotificationSubscription"]?.objectValue ?? OctopusJSON.Object()
+                var notification = document["EventNotificationSubscription"]?.objectValue ?? JSONValue.Object()
                 notification["WebhookLastProcessedEventAutoId"] = .integer(autoId)
                 notification["WebhookLastProcessed"] = .string(OctopusTime.timestamp())
                 document["EventNotificationSubscription"] = .object(notification)
                 try database.run(
                     "UPDATE Subscription SET JSON = ? WHERE Id = ?",
-                    [.text(OctopusJSON.object(document).serialized()), .text(id)]
+                    [.text(JSONValue.object(document).serialized()), .text(id)]
                 )
             }
         }

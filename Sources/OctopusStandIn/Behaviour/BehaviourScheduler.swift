@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// The server's own activity, on one thread, every ``StandInServer/Timing/tick`` seconds: what makes a
 /// clone that was not quarantined reach "production".
@@ -126,12 +127,12 @@ final class BehaviourScheduler: @unchecked Sendable {
     }
 
     /// Parses a `[JSON]` value into an object (empty when missing or invalid).
-    static func document(_ value: SQLValue?) -> OctopusJSON.Object {
-        value?.text.flatMap { try? OctopusJSON(parsing: $0) }?.objectValue ?? OctopusJSON.Object()
+    static func document(_ value: SQLValue?) -> JSONValue.Object {
+        value?.text.flatMap { try? JSONValue(parsing: $0) }?.objectValue ?? JSONValue.Object()
     }
 
     /// The string Ids in a member that is a string or an array of strings.
-    static func ids(_ value: OctopusJSON?) -> [String] {
+    static func ids(_ value: JSONValue?) -> [String] {
         switch value {
         case .string(let text) where !text.isEmpty: [text]
         case .array(let elements): elements.compactMap(\.stringValue).filter { !$0.isEmpty }

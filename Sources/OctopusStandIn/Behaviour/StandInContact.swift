@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -27,7 +28,7 @@ enum StandInContact {
     /// Where a machine (target or worker) is reached: `Endpoint.Uri` (`https://host:port/`, listening
     /// Tentacles), or `Endpoint.Host` and `Endpoint.Port` (SSH targets). Polling Tentacles (`poll://`)
     /// and endpoints without an address are never contacted: `nil` with the reason.
-    static func endpoint(of document: OctopusJSON.Object) -> (endpoint: Endpoint?, reason: String) {
+    static func endpoint(of document: JSONValue.Object) -> (endpoint: Endpoint?, reason: String) {
         guard let endpoint = document["Endpoint"]?.objectValue else { return (nil, "it has no Endpoint") }
         if let uri = endpoint["Uri"]?.stringValue, !uri.isEmpty {
             guard let url = ContactURL(uri) else { return (nil, "its Endpoint.Uri '\(uri)' is not a URL") }

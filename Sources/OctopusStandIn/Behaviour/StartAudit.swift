@@ -1,3 +1,5 @@
+import Wire
+
 /// What a start found in the database, written as one JSON line to the audit log
 /// (`<home>/Logs/standin-audit.jsonl`) before the server registers its node or does anything:
 /// enough to tell whether a clone was quarantined before its first start.
@@ -8,7 +10,7 @@ enum StartAudit {
     /// `OtherServerNodes` those not named like this node. Targets, workers, triggers and subscriptions
     /// count rows with `IsDisabled = 0`; `QueuedTasks` counts `ServerTask` rows in state `Queued`. A
     /// table the schema does not have counts 0.
-    static func take(store: StandInStore, runtime: ServerRuntime, listening: [String]) throws -> OctopusJSON.Object {
+    static func take(store: StandInStore, runtime: ServerRuntime, listening: [String]) throws -> JSONValue.Object {
         func count(_ table: String, _ condition: String, _ parameters: [SQLValue] = []) throws -> Int64 {
             guard store.hasTable(table) else { return 0 }
             return try store.with { database in
@@ -18,7 +20,7 @@ enum StartAudit {
         }
         let installationId = try store.configuration("upgradeavailability")?["InstallationId"]?.stringValue
         let serverUri = try store.configuration("serverconfiguration")?["ServerUri"]?.stringValue
-        return OctopusJSON.Object([
+        return JSONValue.Object([
             ("Time", .string(OctopusTime.timestamp())),
             ("Event", .string("start")),
             ("Instance", .string(runtime.instanceName)),
@@ -53,7 +55,7 @@ enum StartAudit {
                 ).rows.first
                 let id = existing?[0].text ?? "OctopusServerNodes-\(runtime.nodeName)"
                 var document =
-                    existing?[1].text.flatMap { try? OctopusJSON(parsing: $0) }?.objectValue ?? OctopusJSON.Object()
+                    existing?[1].text.flatMap { try? JSONValue(parsing: $0) }?.objectValue ?? JSONValue.Object()
                 document["Id"] = .string(id)
                 document["Name"] = .string(runtime.nodeName)
                 document["MaxConcurrentTasks"] = .integer(existing?[3].integer ?? 5)
@@ -64,12 +66,12 @@ enum StartAudit {
                     try database.run(
                         "INSERT INTO OctopusServerNode (Id, Name, IsInMaintenanceMode, MaxConcurrentTasks, JSON) "
                             + "VALUES (?, ?, 0, 5, ?)",
-                        [.text(id), .text(runtime.nodeName), .text(OctopusJSON.object(document).serialized())]
+                        [.text(id), .text(runtime.nodeName), .text(JSONValue.object(document).serialized())]
                     )
                 } else {
                     try database.run(
                         "UPDATE OctopusServerNode SET JSON = ? WHERE Id = ?",
-                        [.text(OctopusJSON.object(document).serialized()), .text(id)]
+                        [.text(JSONValue.object(document).serialized()), .text(id)]
                     )
                 }
                 try heartbeat(database, nodeId: id, now: now)
@@ -81,7 +83,7 @@ enum StartAudit {
     /// Writes the node's `OctopusServerNodeStatus` row (when the schema has the table).
     static func heartbeat(_ database: SQLiteDatabase, nodeId: String, now: String) throws {
         guard try database.tableExists("OctopusServerNodeStatus") else { return }
-        let document = OctopusJSON.object([("Id", .string(nodeId)), ("LastSeen", .string(now))])
+        let document = JSONValue.object([("Id", .string(nodeId)), ("LastSeen", .string(now))])
         try database.run(
             "INSERT INTO OctopusServerNodeStatus (Id, LastSeen, JSON) VALUES (?, ?, ?) "
                 + "ON CONFLICT(Id) DO UPDATE SET LastSeen = excluded.LastSeen, JSON = excluded.JSON",

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Wire
 import _CryptoExtras
 
 /// One exported database row: its table, Id, real columns (other than `Id` and `[JSON]`) and document.
@@ -7,7 +8,7 @@ struct ExportedRow: Sendable {
     var table: String
     var id: String
     var columns: [String: SQLValue]
-    var document: OctopusJSON.Object
+    var document: JSONValue.Object
 
     /// `Name` from the column, else the document.
     var name: String? { columns["Name"]?.text ?? document["Name"]?.stringValue }
@@ -79,7 +80,7 @@ struct ExportBundle: Sendable {
     var references: [Reference] = []
     var rows: [ExportedRow] = []
     var protection: ExportPassword.Protection
-    var options = OctopusJSON.Object()
+    var options = JSONValue.Object()
     /// Task logs by task Id (Migrator `--include-tasklogs`).
     var taskLogs: [(taskId: String, data: [UInt8])] = []
 
@@ -94,11 +95,11 @@ struct ExportBundle: Sendable {
     func files() -> [ZipArchive.Entry] {
         var entries = [ZipArchive.Entry(name: Self.metadataFile, data: Array(metadata().serialized().utf8))]
         for row in rows {
-            var columns = OctopusJSON.Object()
+            var columns = JSONValue.Object()
             for (name, value) in row.columns.sorted(by: { $0.key < $1.key }) {
                 columns[name] = Self.json(value)
             }
-            let file = OctopusJSON.object([
+            let file = JSONValue.object([
                 ("Id", .string(row.id)), ("Columns", .object(columns)), ("Document", .object(row.document)),
             ])
             entries.append(
@@ -114,7 +115,7 @@ struct ExportBundle: Sendable {
         return entries
     }
 
-    private func metadata() -> OctopusJSON {
+    private func metadata() -> JSONValue {
         .object([
             ("Format", .string(Self.format)),
             ("FormatVersion", .integer(Self.formatVersion)),
@@ -161,7 +162,7 @@ struct ExportBundle: Sendable {
         return encoded.hasPrefix(".") ? "%2E" + encoded.dropFirst() : encoded
     }
 
-    static func json(_ value: SQLValue) -> OctopusJSON {
+    static func json(_ value: SQLValue) -> JSONValue {
         switch value {
         case .null: .null
         case .integer(let number): .integer(number)
@@ -170,7 +171,7 @@ struct ExportBundle: Sendable {
         }
     }
 
-    static func sqlValue(_ value: OctopusJSON) -> SQLValue {
+    static func sqlValue(_ value: JSONValue) -> SQLValue {
         switch value {
         case .null: .null
         case .bool(let flag): .integer(flag ? 1 : 0)
@@ -196,9 +197,9 @@ struct ExportBundle: Sendable {
         guard let metadataFile = files.first(where: { $0.name == metadataFile }) else {
             throw malformed("it has no \(metadataFile)")
         }
-        let metadata: OctopusJSON.Object
+        let metadata: JSONValue.Object
         do {
-            guard let object = try OctopusJSON(parsing: metadataFile.data).objectValue else {
+            guard let object = try JSONValue(parsing: metadataFile.data).objectValue else {
                 throw malformed("\(Self.metadataFile) is not a JSON object")
             }
             metadata = object
@@ -229,7 +230,7 @@ struct ExportBundle: Sendable {
             exportedAt: metadata["ExportedAt"]?.stringValue ?? "",
             serverTaskId: metadata["ServerTaskId"]?.stringValue,
             protection: protection,
-            options: metadata["Options"]?.objectValue ?? OctopusJSON.Object()
+            options: metadata["Options"]?.objectValue ?? JSONValue.Object()
         )
         for item in metadata["Spaces"]?.arrayValue ?? [] {
             guard let id = item["Id"]?.stringValue, let name = item["Name"]?.stringValue else {
@@ -262,9 +263,9 @@ struct ExportBundle: Sendable {
             guard OctopusSchema.tables.contains(where: { $0.name == parts[0] }) else {
                 throw malformed("it holds documents of an unknown table \(parts[0])")
             }
-            let object: OctopusJSON.Object
+            let object: JSONValue.Object
             do {
-                guard let parsed = try OctopusJSON(parsing: file.data).objectValue else {
+                guard let parsed = try JSONValue(parsing: file.data).objectValue else {
                     throw malformed("\(file.name) is not a JSON object")
                 }
                 object = parsed
@@ -277,7 +278,7 @@ struct ExportBundle: Sendable {
                 throw malformed("\(file.name) has no Id or Document")
             }
             var columns: [String: SQLValue] = [:]
-            for (name, value) in object["Columns"]?.objectValue ?? OctopusJSON.Object() {
+            for (name, value) in object["Columns"]?.objectValue ?? JSONValue.Object() {
                 columns[name] = sqlValue(value)
             }
             bundle.rows.append(ExportedRow(table: String(parts[0]), id: id, columns: columns, document: document))
@@ -302,7 +303,7 @@ struct ExportPassword: Sendable {
         /// The check text, encrypted with the derived key.
         var check: String
 
-        var json: OctopusJSON {
+        var json: JSONValue {
             .object([
                 ("Algorithm", .string(Self.algorithm)), ("Iterations", .integer(Int64(iterations))),
                 ("Salt", .string(Data(salt).base64EncodedString())), ("Check", .string(check)),
@@ -315,7 +316,7 @@ struct ExportPassword: Sendable {
             self.check = check
         }
 
-        init?(json: OctopusJSON?) {
+        init?(json: JSONValue?) {
             guard let json, json["Algorithm"]?.stringValue == Self.algorithm,
                 let iterations = json["Iterations"]?.integerValue, iterations > 0, iterations <= 10_000_000,
                 let saltText = json["Salt"]?.stringValue, let salt = Data(base64Encoded: saltText), !salt.isEmpty,

@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// What an export takes beyond the projects themselves.
 struct ProjectExportOptions: Sendable {
@@ -291,7 +292,7 @@ struct ProjectExporter {
                 var found: [String: SQLValue] = [:]
                 for (offset, column) in columns.enumerated() { found[column] = row[offset + 2] }
                 let document =
-                    row[1].text.flatMap { try? OctopusJSON(parsing: $0) }?.objectValue ?? OctopusJSON.Object()
+                    row[1].text.flatMap { try? JSONValue(parsing: $0) }?.objectValue ?? JSONValue.Object()
                 return ExportedRow(
                     table: table,
                     id: row[0].text ?? row[0].description,
@@ -320,7 +321,7 @@ struct ProjectExporter {
     }
 
     /// Every string in a JSON value.
-    static func strings(in value: OctopusJSON) -> [String] {
+    static func strings(in value: JSONValue) -> [String] {
         switch value {
         case .string(let text): [text]
         case .array(let elements): elements.flatMap { strings(in: $0) }

@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// How an import treats what already exists.
 struct ProjectImportOptions: Sendable {
@@ -350,7 +351,7 @@ struct ProjectImporter {
                 continue
             }
             let id = try allocator.next("Space", prefix: "Spaces")
-            let document = OctopusJSON.object([
+            let document = JSONValue.object([
                 ("Id", .string(id)), ("Name", .string(source.name)),
                 ("Description", .string("Created by an import of \(bundle.kind.rawValue) from \(source.id).")),
                 ("IsDefault", .bool(false)), ("TaskQueueStopped", .bool(false)),
@@ -413,7 +414,7 @@ struct ProjectImporter {
     private func insert(_ row: ExportedRow) throws {
         let available = Set(try columns(row.table))
         var names = ["[Id]", "[JSON]"]
-        var values: [SQLValue] = [.text(row.id), .text(OctopusJSON.object(row.document).serialized())]
+        var values: [SQLValue] = [.text(row.id), .text(JSONValue.object(row.document).serialized())]
         for (column, value) in row.columns.sorted(by: { $0.key < $1.key }) where available.contains(column) {
             names.append("[\(column)]")
             values.append(value)
@@ -425,7 +426,7 @@ struct ProjectImporter {
     }
 
     /// Rewrites every string that is a mapped Id; drops unresolved Ids from arrays.
-    static func rewrite(_ value: OctopusJSON, _ map: [String: String], _ unresolved: Set<String>) -> OctopusJSON {
+    static func rewrite(_ value: JSONValue, _ map: [String: String], _ unresolved: Set<String>) -> JSONValue {
         switch value {
         case .string(let text):
             return map[text.lowercased()].map { .string($0) } ?? value

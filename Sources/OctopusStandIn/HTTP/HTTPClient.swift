@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// A URL the stand-in may contact: scheme, host, port and the path with its query.
 struct ContactURL: Sendable, Equatable {
@@ -53,12 +54,17 @@ enum HTTPClient {
     ) throws(SocketError) -> Int {
         let deadline = POSIXSocket.deadline(after: timeout)
         let what = "\(url.host):\(url.port)"
-        var head = "POST \(url.pathAndQuery) HTTP/1.1\r\nHost: \(url.host):\(url.port)\r\n"
-        for (name, value) in headers where !name.isEmpty && !name.contains(where: { $0 == "\r" || $0 == "\n" }) {
-            head += "\(name): \(value.filter { $0 != "\r" && $0 != "\n" })\r\n"
-        }
-        head += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        try POSIXSocket.write(descriptor, Array(head.utf8) + body, deadline: deadline, what: what)
+        let fields = headers.filter { !$0.name.isEmpty && !$0.name.contains(where: { $0 == "\r" || $0 == "\n" }) }
+            .map { (name: $0.name, value: $0.value.filter { $0 != "\r" && $0 != "\n" }) }
+        let head = HTTPHead.request(
+            method: "POST",
+            target: url.pathAndQuery,
+            host: "\(url.host):\(url.port)",
+            fields: fields,
+            contentLength: body.count,
+            close: true
+        )
+        try POSIXSocket.write(descriptor, head + body, deadline: deadline, what: what)
         var received: [UInt8] = []
         while !received.contains(0x0A) {
             let more = try POSIXSocket.read(descriptor, maximum: 4096, deadline: deadline, what: what)
@@ -67,8 +73,7 @@ enum HTTPClient {
             if received.count > 8192 { break }
         }
         let statusLine = String(decoding: received.prefix { $0 != 0x0A }, as: UTF8.self)
-        let parts = statusLine.split(separator: " ")
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let status = Int(parts[1]) else {
+        guard let status = HTTPHead.statusLine(statusLine)?.status else {
             throw SocketError(kind: .io, message: "\(what) did not answer with an HTTP status line.")
         }
         return status

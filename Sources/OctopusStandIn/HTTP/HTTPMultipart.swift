@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// One part of a `multipart/form-data` body (RFC 7578): its form field name, the file name when it is
 /// a file, its own header fields and its bytes.

@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -165,9 +166,8 @@ final class HTTPServer: @unchecked Sendable {
                 }
             }
             POSIXSocket.configure(descriptor)
-            var yes: Int32 = 1
-            setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
-            let peer = "\(POSIXSocket.text(address.sin_addr)):\(UInt16(bigEndian: address.sin_port))"
+            POSIXSocket.setNoDelay(descriptor)
+            let peer = POSIXSocket.text(address)
             lock.lock()
             let refuse = stopping || connections.count >= limits.maximumConnections
             if !refuse {
@@ -202,7 +202,7 @@ final class HTTPServer: @unchecked Sendable {
         while !isStopping {
             let request: HTTPRequest
             do {
-                let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+                let continueLine = HTTPHead.continueResponse
                 let writeDeadline = POSIXSocket.deadline(after: limits.writeTimeout)
                 guard
                     let next = try reader.next(continueHandler: { () throws(SocketError) in
@@ -265,23 +265,23 @@ final class HTTPServer: @unchecked Sendable {
         case .bytes(let bytes): length = bytes.count
         case .file(_, let size): length = size
         }
-        var head = "HTTP/1.1 \(response.status) \(HTTPResponse.reason(response.status))\r\n"
-        for (name, value) in response.headers + extraHeaders {
-            head += "\(name): \(value)\r\n"
-        }
-        head += "Content-Length: \(length)\r\n"
-        head += "Date: \(Self.httpDate())\r\n"
-        head += "Connection: \(keepAlive ? "keep-alive" : "close")\r\n\r\n"
+        let head = HTTPHead.response(
+            status: response.status,
+            fields: response.headers + extraHeaders + [
+                ("Content-Length", "\(length)"), ("Date", Self.httpDate()),
+                ("Connection", keepAlive ? "keep-alive" : "close"),
+            ]
+        )
         switch response.body {
         case .bytes(let bytes):
             try POSIXSocket.write(
                 descriptor,
-                Array(head.utf8) + (headOnly ? [] : bytes),
+                head + (headOnly ? [] : bytes),
                 deadline: deadline,
                 what: peer
             )
         case .file(let path, let size):
-            try POSIXSocket.write(descriptor, Array(head.utf8), deadline: deadline, what: peer)
+            try POSIXSocket.write(descriptor, head, deadline: deadline, what: peer)
             if headOnly { return }
             try streamFile(path, size: size, to: descriptor, deadline: deadline, peer: peer)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// `Octopus.Migrator` as the stand-in plays it (octopus-facts.md §4.6): `partial-export` writes some
 /// projects, and what they need, to a folder with their sensitive values encrypted with a password;

@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -123,18 +124,12 @@ enum ServiceProcess {
 
     /// Whether a TCP connection to the address succeeds.
     static func accepts(_ address: ListenAddress) -> Bool {
-        var hints = addrinfo()
-        hints.ai_family = AF_INET
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(address.host, String(address.port), &hints, &list) == 0, let first = list else {
-            return false
-        }
-        defer { freeaddrinfo(list) }
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard socket >= 0 else { return false }
-        defer { close(socket) }
-        return connect(socket, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0
+        // IPv4 only, as the server listens; a blocking connect on loopback answers at once.
+        guard let ipv4 = try? POSIXSocket.ipv4Address(address.host),
+            let socket = try? POSIXSocket.connect(to: ipv4, port: address.port, timeout: 10)
+        else { return false }
+        close(socket)
+        return true
     }
 
     /// Stops a process: SIGTERM, then SIGKILL after `timeout` seconds.

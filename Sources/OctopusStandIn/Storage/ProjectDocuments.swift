@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// The documents every Octopus project owns: its deployment process (`DeploymentProcess`) and its variable
 /// set (`VariableSet`), named `deploymentprocess-<project Id>` and `variableset-<project Id>` as Octopus names
@@ -69,11 +70,11 @@ public enum ProjectDocuments {
         for row in rows.rows {
             guard let project = row[0].text else { continue }
             let space = row[1].text
-            let document = row[2].text.flatMap { try? OctopusJSON(parsing: $0) }?.objectValue ?? OctopusJSON.Object()
+            let document = row[2].text.flatMap { try? JSONValue(parsing: $0) }?.objectValue ?? JSONValue.Object()
             let processId = document["DeploymentProcessId"]?.stringValue ?? processId(project: project)
             let variableSetId = document["VariableSetId"]?.stringValue ?? variableSetId(project: project)
             if try !exists(in: database, table: "DeploymentProcess", id: processId, owner: project) {
-                var process = OctopusJSON.Object([("Id", .string(processId)), ("ProjectId", .string(project))])
+                var process = JSONValue.Object([("Id", .string(processId)), ("ProjectId", .string(project))])
                 if let space { process["SpaceId"] = .string(space) }
                 process["Version"] = .integer(0)
                 process["Steps"] = .array([])
@@ -82,7 +83,7 @@ public enum ProjectDocuments {
                 written.append("gave \(project) the empty deployment process \(processId)")
             }
             if try !exists(in: database, table: "VariableSet", id: variableSetId, owner: project) {
-                var set = OctopusJSON.Object([("Id", .string(variableSetId)), ("OwnerId", .string(project))])
+                var set = JSONValue.Object([("Id", .string(variableSetId)), ("OwnerId", .string(project))])
                 if let space { set["SpaceId"] = .string(space) }
                 set["Version"] = .integer(0)
                 set["Variables"] = .array([])
@@ -108,13 +109,13 @@ public enum ProjectDocuments {
         id: String,
         space: String?,
         owner: String,
-        _ document: OctopusJSON.Object
+        _ document: JSONValue.Object
     ) throws {
         try database.run(
             "INSERT INTO [\(table)] (Id, SpaceId, OwnerId, [JSON]) VALUES (?, ?, ?, ?)",
             [
                 .text(id), space.map { .text($0) } ?? .null, .text(owner),
-                .text(OctopusJSON.object(document).serialized()),
+                .text(JSONValue.object(document).serialized()),
             ]
         )
     }

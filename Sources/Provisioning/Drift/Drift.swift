@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// What `octoprov drift` compares: each project of the source (production) and of its clone, read over the REST API
 /// (octopus-facts.md §4), as the few numbers that move when someone changes the project.
@@ -170,28 +171,28 @@ public enum DriftReader {
             for project in try await client.list(.projects, in: scope) {
                 let document = project.document
                 var processVersion: Int?
-                if let processId = document["DeploymentProcessId"]?.stringValue {
+                if let processId = document.member("DeploymentProcessId")?.stringValue {
                     let process = try await client.get(
-                        OctopusJSONValue.self,
+                        JSONValue.self,
                         "\(prefix)/deploymentprocesses/\(processId)"
                     )
-                    processVersion = process["Version"]?.integerValue
+                    processVersion = process.member("Version")?.intValue
                 }
                 var variableSetVersion: Int?
-                if let variableSetId = document["VariableSetId"]?.stringValue {
-                    let variables = try await client.get(OctopusJSONValue.self, "\(prefix)/variables/\(variableSetId)")
-                    variableSetVersion = variables["Version"]?.integerValue
+                if let variableSetId = document.member("VariableSetId")?.stringValue {
+                    let variables = try await client.get(JSONValue.self, "\(prefix)/variables/\(variableSetId)")
+                    variableSetVersion = variables.member("Version")?.intValue
                 }
-                let releases = try await client.all(OctopusJSONValue.self, "\(prefix)/projects/\(project.id)/releases")
+                let releases = try await client.all(JSONValue.self, "\(prefix)/projects/\(project.id)/releases")
                 snapshots.append(
                     ProjectSnapshot(
                         space: spaceName,
                         name: project.name ?? project.id,
                         id: project.id,
-                        lastModifiedOn: document["LastModifiedOn"]?.stringValue,
+                        lastModifiedOn: document.member("LastModifiedOn")?.stringValue,
                         processVersion: processVersion,
                         variableSetVersion: variableSetVersion,
-                        releases: releases.compactMap { $0["Version"]?.stringValue }
+                        releases: releases.compactMap { $0.member("Version")?.stringValue }
                     )
                 )
             }

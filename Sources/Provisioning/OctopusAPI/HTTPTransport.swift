@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -187,66 +188,39 @@ private struct Exchange {
         let deadline = start.advanced(by: timeout)
         let fd = try openConnection(deadline: min(deadline, start.advanced(by: connectTimeout)))
         defer { close(fd) }
-        var head = "\(request.method) \(request.target) HTTP/1.1\r\nHost: \(endpoint.label)\r\n"
-        for field in request.headers {
-            head += "\(field.name): \(field.value)\r\n"
-        }
-        if let body = request.body {
-            head += "Content-Length: \(body.count)\r\n"
-        } else if ["POST", "PUT", "PATCH"].contains(request.method) {
-            head += "Content-Length: 0\r\n"
-        }
-        head += "Connection: close\r\n\r\n"
-        try sendAll(fd, Array(head.utf8) + (request.body ?? []), deadline: deadline)
+        let head = HTTPHead.request(
+            method: request.method,
+            target: request.target,
+            host: endpoint.label,
+            fields: request.headers,
+            contentLength: request.body?.count ?? (["POST", "PUT", "PATCH"].contains(request.method) ? 0 : nil),
+            close: true
+        )
+        try sendAll(fd, head + (request.body ?? []), deadline: deadline)
         var reader = ResponseReader(fd: fd, exchange: self, deadline: deadline)
         return try reader.read(method: request.method)
     }
 
     /// Resolves the host and connects to the first address that accepts, within `deadline`.
     private func openConnection(deadline: ContinuousClock.Instant) throws(TransportFailure) -> Int32 {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_NUMERICSERV
-        var list: UnsafeMutablePointer<addrinfo>?
-        let resolved = getaddrinfo(endpoint.host, String(endpoint.port), &hints, &list)
-        guard resolved == 0, let first = list else {
-            throw .unresolved(String(cString: gai_strerror(resolved)))
-        }
-        defer { freeaddrinfo(first) }
-        var lastRefusal = "connection refused"
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let info = cursor {
-            cursor = info.pointee.ai_next
-            let fd = socket(
-                info.pointee.ai_family,
-                Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
-                0
+        do {
+            let fd = try POSIXSocket.connect(
+                host: endpoint.host,
+                port: endpoint.port,
+                deadline: deadline,
+                numericService: true,
+                isCancelled: { cancelled.isSet }
             )
-            guard fd >= 0 else { continue }
-            var started = connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen)
-            if started != 0 && errno == EINPROGRESS {
-                do {
-                    try wait(fd, events: Int16(POLLOUT), deadline: deadline, phase: "connect")
-                } catch {
-                    close(fd)
-                    throw error
-                }
-                var failure: Int32 = 0
-                var length = socklen_t(MemoryLayout<Int32>.size)
-                getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length)
-                started = failure == 0 ? 0 : -1
-                errno = failure
+            POSIXSocket.setNoDelay(fd)
+            return fd
+        } catch {
+            switch error {
+            case .unresolved(let reason): throw .unresolved(reason)
+            case .timedOut: throw .timedOut(phase: "connect")
+            case .cancelled: throw .cancelled
+            case .failed(let code): throw .refused(String(cString: strerror(code)).lowercased())
             }
-            if started == 0 {
-                var one: Int32 = 1
-                setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-                return fd
-            }
-            lastRefusal = String(cString: strerror(errno)).lowercased()
-            close(fd)
         }
-        throw .refused(lastRefusal)
     }
 
     /// Writes all of `bytes`. A peer that closes before taking the request has not replied: `closedBeforeReply`.
@@ -270,16 +244,11 @@ private struct Exchange {
 
     /// Waits until `fd` is ready for `events`, in slices of 100 ms so that cancellation is seen.
     func wait(_ fd: Int32, events: Int16, deadline: ContinuousClock.Instant, phase: String) throws(TransportFailure) {
-        let clock = ContinuousClock()
-        while true {
-            if cancelled.isSet { throw .cancelled }
-            let remaining = clock.now.duration(to: deadline)
-            guard remaining > .zero else { throw .timedOut(phase: phase) }
-            let milliseconds = Int32(min(100, max(1, remaining / .milliseconds(1))))
-            var descriptor = pollfd(fd: fd, events: events, revents: 0)
-            let ready = poll(&descriptor, 1, milliseconds)
-            if ready > 0 { return }
-            if ready < 0 && errno != EINTR { throw .network(String(cString: strerror(errno))) }
+        switch POSIXSocket.waitReady(fd, events: events, deadline: deadline, isCancelled: { cancelled.isSet }) {
+        case .ready: return
+        case .timedOut: throw .timedOut(phase: phase)
+        case .cancelled: throw .cancelled
+        case .failed(let code): throw .network(String(cString: strerror(code)))
         }
     }
 }
@@ -327,8 +296,8 @@ private struct ResponseReader {
 
     private mutating func readHead() throws(TransportFailure) -> (Int, [OctopusHTTPResponse.HeaderField]) {
         let statusLine = try readLine(limit: 8192)
-        let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]), (100...999).contains(status)
+        guard let (version, status) = HTTPHead.statusLine(statusLine), version.hasPrefix("HTTP/1."),
+            (100...999).contains(status)
         else {
             throw .malformed("the reply does not start with an HTTP/1.x status line")
         }
@@ -339,15 +308,10 @@ private struct ResponseReader {
             if line.isEmpty { break }
             headBytes += line.utf8.count
             guard headBytes <= 65536 else { throw .malformed("the reply's header is larger than 64 KiB") }
-            guard let colon = line.firstIndex(of: ":") else {
+            guard let (name, value) = HTTPHead.field(line) else {
                 throw .malformed("a header line has no colon")
             }
-            headers.append(
-                OctopusHTTPResponse.HeaderField(
-                    name: String(line[..<colon]),
-                    value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-                )
-            )
+            headers.append(OctopusHTTPResponse.HeaderField(name: name, value: value))
         }
         return (status, headers)
     }
@@ -356,8 +320,7 @@ private struct ResponseReader {
         var body: [UInt8] = []
         while true {
             let line = try readLine(limit: 4096)
-            let sizeText = line.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
-            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
+            guard let size = HTTPHead.chunkSize(line) else {
                 throw .malformed("a chunk size `\(line)` is not hexadecimal")
             }
             if size == 0 { break }

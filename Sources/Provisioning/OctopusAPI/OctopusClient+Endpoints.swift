@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// The collections octoprov reads per space (octopus-facts.md §4.2).
 public enum OctopusCollection: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
@@ -152,8 +153,12 @@ extension OctopusClient {
         guard response.status == 200 || response.status == 418 else {
             throw statusError(response, "GET", (try? target("GET", path, query: [])) ?? path)
         }
-        let document = (try? OctopusJSONValueDecoding.decode(response.body)) ?? .null
-        return OctopusNodePing(status: response.status, nodeName: document["Name"]?.stringValue, document: document)
+        let document = (try? JSONValueDecoding.decode(response.body)) ?? .null
+        return OctopusNodePing(
+            status: response.status,
+            nodeName: document.member("Name")?.stringValue,
+            document: document
+        )
     }
 
     /// Pings until the node answers 200, for a service that was just started.
@@ -204,8 +209,8 @@ extension OctopusClient {
 }
 
 /// Decodes a body as any JSON value.
-enum OctopusJSONValueDecoding {
-    static func decode(_ body: [UInt8]) throws -> OctopusJSONValue {
-        try JSONDecoder().decode(OctopusJSONValue.self, from: Data(body))
+enum JSONValueDecoding {
+    static func decode(_ body: [UInt8]) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(body))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+public import Wire
 
 /// An async client for one Octopus Server's REST API (octopus-facts.md §4).
 ///
@@ -91,7 +92,7 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
         _ method: String,
         _ path: String,
         query: [(name: String, value: String)] = [],
-        body: OctopusJSONValue? = nil
+        body: JSONValue? = nil
     ) async throws(OctopusAPIError) -> OctopusHTTPResponse {
         var raw: (contentType: String, bytes: [UInt8])?
         if let body {
@@ -197,7 +198,7 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
     public func put<T: Decodable>(
         _ type: T.Type,
         _ path: String,
-        body: OctopusJSONValue
+        body: JSONValue
     ) async throws(OctopusAPIError) -> T {
         try await decode(type, "PUT", path, query: [], body: body)
     }
@@ -213,7 +214,7 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
     public func post<T: Decodable>(
         _ type: T.Type,
         _ path: String,
-        body: OctopusJSONValue
+        body: JSONValue
     ) async throws(OctopusAPIError) -> T {
         try await decode(type, "POST", path, query: [], body: body)
     }
@@ -323,7 +324,7 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
         _ method: String,
         _ path: String,
         query: [(name: String, value: String)],
-        body: OctopusJSONValue?
+        body: JSONValue?
     ) async throws(OctopusAPIError) -> T {
         let response = try await send(method, path, query: query, body: body)
         let target = (try? self.target(method, path, query: query)) ?? path
@@ -387,11 +388,11 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
 
     /// The error for a non-2xx answer, with Octopus's `ErrorMessage` and `Errors`.
     func statusError(_ response: OctopusHTTPResponse, _ method: String, _ target: String) -> OctopusAPIError {
-        let document = try? JSONDecoder().decode(OctopusJSONValue.self, from: Data(response.body))
+        let document = try? JSONDecoder().decode(JSONValue.self, from: Data(response.body))
         var parts: [String] = []
         var texts: [String] = []
-        if let message = document?["ErrorMessage"]?.stringValue { texts.append(message) }
-        texts += (document?["Errors"]?.arrayValue ?? []).compactMap(\.stringValue)
+        if let message = document?.member("ErrorMessage")?.stringValue { texts.append(message) }
+        texts += (document?.member("Errors")?.arrayValue ?? []).compactMap(\.stringValue)
         for text in texts.map(Self.withoutFinalPeriod) where !text.isEmpty && !parts.contains(text) {
             parts.append(text)
         }

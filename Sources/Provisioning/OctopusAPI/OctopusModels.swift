@@ -1,3 +1,5 @@
+public import Wire
+
 /// Typed views of the Octopus resources octoprov reads (octopus-facts.md §4). Each decodes the fields octoprov
 /// uses and keeps the whole document in `document`, unknown members included, so that nothing is lost when a
 /// resource is written back.
@@ -26,7 +28,7 @@ public struct OctopusPage<Item: Decodable & Sendable>: Decodable, Sendable {
         items = try container.decode([Item].self, forKey: .items)
         totalResults = try container.decode(Int.self, forKey: .totalResults)
         itemsPerPage = try container.decodeIfPresent(Int.self, forKey: .itemsPerPage)
-        links = OctopusDocument.links(try container.decodeIfPresent(OctopusJSONValue.self, forKey: .links))
+        links = OctopusDocument.links(try container.decodeIfPresent(JSONValue.self, forKey: .links))
     }
 }
 
@@ -43,7 +45,7 @@ public struct OctopusRoot: Decodable, Sendable, Hashable {
     /// `Links`: names to URI templates.
     public var links: [String: String]
     /// The whole document.
-    public var document: OctopusJSONValue
+    public var document: JSONValue
 
     /// Whether the server has spaces (2019.1 and later): its root links to `Spaces`.
     public var hasSpaces: Bool { links["Spaces"] != nil }
@@ -56,7 +58,7 @@ public struct OctopusRoot: Decodable, Sendable, Hashable {
         application = document.optionalString("Application")
         apiVersion = document.optionalString("ApiVersion")
         installationId = document.optionalString("InstallationId")
-        links = OctopusDocument.links(document.value["Links"])
+        links = OctopusDocument.links(document.value.member("Links"))
     }
 }
 
@@ -69,7 +71,7 @@ public struct OctopusSpace: Decodable, Sendable, Hashable, OctopusIdentified {
     /// `IsDefault`.
     public var isDefault: Bool
     /// The whole document.
-    public var document: OctopusJSONValue
+    public var document: JSONValue
 
     /// Decodes a space.
     public init(from decoder: any Decoder) throws {
@@ -77,7 +79,7 @@ public struct OctopusSpace: Decodable, Sendable, Hashable, OctopusIdentified {
         self.document = document.value
         id = try document.string("Id")
         name = document.optionalString("Name") ?? id
-        isDefault = document.value["IsDefault"]?.boolValue ?? false
+        isDefault = document.value.member("IsDefault")?.boolValue ?? false
     }
 }
 
@@ -100,7 +102,7 @@ public struct OctopusResource: Decodable, Sendable, Hashable, OctopusIdentified 
     /// `Links.Self`, where the resource is read and replaced.
     public var selfLink: String?
     /// The whole document.
-    public var document: OctopusJSONValue
+    public var document: JSONValue
 
     /// Decodes a resource.
     public init(from decoder: any Decoder) throws {
@@ -109,8 +111,8 @@ public struct OctopusResource: Decodable, Sendable, Hashable, OctopusIdentified 
         id = try document.string("Id")
         name = document.optionalString("Name")
         spaceId = document.optionalString("SpaceId")
-        isDisabled = document.value["IsDisabled"]?.boolValue ?? false
-        selfLink = OctopusDocument.links(document.value["Links"])["Self"]
+        isDisabled = document.value.member("IsDisabled")?.boolValue ?? false
+        selfLink = OctopusDocument.links(document.value.member("Links"))["Self"]
     }
 
     /// `Spaces-1/web-1-1 (Machines-1)`: the space (when there is one), the name and the Id, for messages.
@@ -128,7 +130,7 @@ public struct OctopusServerHealth: Decodable, Sendable, Hashable {
     /// `Description`, the server's own sentence.
     public var description: String?
     /// The whole document.
-    public var document: OctopusJSONValue
+    public var document: JSONValue
 
     /// Decodes the health document.
     public init(from decoder: any Decoder) throws {
@@ -144,7 +146,7 @@ public struct OctopusServerConfiguration: Decodable, Sendable, Hashable {
     /// `ServerUri`: the URI Octopus puts in links and notifications (`null` when never set).
     public var serverUri: String?
     /// The whole document.
-    public var document: OctopusJSONValue
+    public var document: JSONValue
 
     /// Decodes the server configuration.
     public init(from decoder: any Decoder) throws {
@@ -169,7 +171,7 @@ public struct OctopusTask: Decodable, Sendable, Hashable {
     /// `ErrorMessage`.
     public var errorMessage: String?
     /// The whole document.
-    public var document: OctopusJSONValue
+    public var document: JSONValue
 
     /// Decodes a task.
     public init(from decoder: any Decoder) throws {
@@ -179,8 +181,8 @@ public struct OctopusTask: Decodable, Sendable, Hashable {
         name = document.optionalString("Name")
         state = try document.string("State")
         isCompleted =
-            document.value["IsCompleted"]?.boolValue ?? !["Queued", "Executing", "Cancelling"].contains(state)
-        finishedSuccessfully = document.value["FinishedSuccessfully"]?.boolValue ?? (state == "Success")
+            document.value.member("IsCompleted")?.boolValue ?? !["Queued", "Executing", "Cancelling"].contains(state)
+        finishedSuccessfully = document.value.member("FinishedSuccessfully")?.boolValue ?? (state == "Success")
         errorMessage = document.optionalString("ErrorMessage").flatMap { $0.isEmpty ? nil : $0 }
     }
 }
@@ -192,7 +194,7 @@ public struct OctopusNodePing: Sendable, Hashable {
     /// The node's `Name`, when the body has one.
     public var nodeName: String?
     /// The body (the node resource), or `null` when it was not JSON.
-    public var document: OctopusJSONValue
+    public var document: JSONValue
 
     /// Whether the node takes work (200).
     public var isReady: Bool { status == 200 }
@@ -202,22 +204,22 @@ public struct OctopusNodePing: Sendable, Hashable {
 
 /// Reads fields of a decoded document, throwing `DecodingError` for a missing or mistyped required one.
 struct OctopusDocument {
-    let value: OctopusJSONValue
+    let value: JSONValue
     private let codingPath: [any CodingKey]
 
     init(_ decoder: any Decoder) throws {
-        value = try OctopusJSONValue(from: decoder)
+        value = try JSONValue(from: decoder)
         codingPath = decoder.codingPath
         guard value.objectValue != nil else {
             throw DecodingError.typeMismatch(
-                [String: OctopusJSONValue].self,
+                [String: JSONValue].self,
                 DecodingError.Context(codingPath: codingPath, debugDescription: "expected a JSON object")
             )
         }
     }
 
     func string(_ key: String) throws -> String {
-        guard let member = value[key] else {
+        guard let member = value.member(key) else {
             throw DecodingError.keyNotFound(
                 Key(key),
                 DecodingError.Context(codingPath: codingPath, debugDescription: "`\(key)` is missing")
@@ -233,7 +235,7 @@ struct OctopusDocument {
     }
 
     func bool(_ key: String) throws -> Bool {
-        guard let member = value[key] else {
+        guard let member = value.member(key) else {
             throw DecodingError.keyNotFound(
                 Key(key),
                 DecodingError.Context(codingPath: codingPath, debugDescription: "`\(key)` is missing")
@@ -248,10 +250,10 @@ struct OctopusDocument {
         return flag
     }
 
-    func optionalString(_ key: String) -> String? { value[key]?.stringValue }
+    func optionalString(_ key: String) -> String? { value.member(key)?.stringValue }
 
     /// A `Links` object as names to strings (other members are ignored).
-    static func links(_ value: OctopusJSONValue?) -> [String: String] {
+    static func links(_ value: JSONValue?) -> [String: String] {
         var links: [String: String] = [:]
         for (name, link) in value?.objectValue ?? [:] {
             if let text = link.stringValue { links[name] = text }

@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import Wire
 
 /// The test-instance flow's `import-projects` step over Export/Import Projects (Octopus 2021.1 and later,
 /// octopus-facts.md §4.5): the chosen projects are exported from the source instance, the zip artifact is
@@ -198,7 +199,7 @@ public enum ProjectImport {
             let present = Set(try await target.list(.projects, in: targetScope).compactMap { $0.name?.lowercased() })
             let missing = selection.projects.filter { !present.contains($0.name.lowercased()) }
             guard !missing.isEmpty else { return [] }
-            let secret: OctopusJSONValue = .object(["HasValue": .bool(true), "NewValue": .string(password)])
+            let secret: JSONValue = .object(["HasValue": .bool(true), "NewValue": .string(password)])
             let sourcePrefix = selection.spaceId.map { "/api/\($0)" } ?? "/api"
             let exported = try await source.post(
                 TaskReference.self,
@@ -220,16 +221,16 @@ public enum ProjectImport {
             )
             guard
                 let artifact = artifacts.first(where: {
-                    ($0.document["Filename"]?.stringValue ?? "").lowercased().hasSuffix(".zip")
+                    ($0.document.member("Filename")?.stringValue ?? "").lowercased().hasSuffix(".zip")
                 }),
-                let content = artifact.document["Links"]?["Content"]?.stringValue
+                let content = artifact.document.member("Links")?.member("Content")?.stringValue
             else {
                 throw RunnerError(
                     "The export task \(exported.taskId) succeeded but left no zip artifact on the source; see its "
                         + "task log there."
                 )
             }
-            let fileName = artifact.document["Filename"]?.stringValue ?? "Octopus-Export.zip"
+            let fileName = artifact.document.member("Filename")?.stringValue ?? "Octopus-Export.zip"
             let zip = try await source.download(content)
             try await target.importUpload(
                 zip,
@@ -375,13 +376,13 @@ extension OctopusClient {
         _ zip: [UInt8],
         fileName: String,
         into scope: OctopusScope,
-        password: OctopusJSONValue,
+        password: JSONValue,
         timeout: Duration,
         interval: Duration
     ) async throws {
         let prefix = scope.spaceId.map { "/api/\($0)" } ?? "/api"
         let uploaded = try await upload(
-            OctopusJSONValue.self,
+            JSONValue.self,
             "\(prefix)/projects/import-export/import-files",
             field: "fileData",
             fileName: fileName,

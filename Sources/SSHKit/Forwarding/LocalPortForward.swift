@@ -1,6 +1,7 @@
 import CLibSSH2
 import Foundation
 import Logging
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -98,42 +99,23 @@ public final class LocalPortForward: Sendable {
     }
 
     private static func bindListener(address: String, port: Int) throws(SSHError) -> (fd: Int32, port: Int) {
-        let fd = socket(
-            AF_INET,
-            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
-            0
-        )
-        guard fd >= 0 else {
-            throw SSHError(.forwardingFailed, "Cannot create a listening socket: \(String(cString: strerror(errno))).")
-        }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        guard inet_pton(AF_INET, address, &addr.sin_addr) == 1 else {
-            close(fd)
+        guard let ipv4 = POSIXSocket.dottedQuad(address) else {
             throw SSHError(
                 .forwardingFailed,
                 "Cannot forward from \(address): only IPv4 loopback addresses are supported."
             )
         }
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+        do {
+            let listener = try POSIXSocket.listen(address: ipv4, port: port, backlog: 64)
+            return (listener.descriptor, listener.port)
+        } catch  where error.kind == .io {
+            throw SSHError(.forwardingFailed, "Cannot create a listening socket: \(error.reason).")
+        } catch {
+            throw SSHError(
+                .forwardingFailed,
+                "Cannot listen on \(address):\(port) for a port forward: \(error.reason)."
+            )
         }
-        guard bound == 0, listen(fd, 64) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw SSHError(.forwardingFailed, "Cannot listen on \(address):\(port) for a port forward: \(reason).")
-        }
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return (fd, Int(UInt16(bigEndian: actual.sin_port)))
     }
 }
 

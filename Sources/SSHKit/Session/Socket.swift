@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -33,79 +34,47 @@ final class SessionSocket: @unchecked Sendable {
         deadline: Deadline,
         hostLabel: String
     ) throws(SSHError) -> SessionSocket {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_protocol = Int32(IPPROTO_TCP)
-        var results: UnsafeMutablePointer<addrinfo>?
-        let gaiStatus = getaddrinfo(host, String(port), &hints, &results)
-        guard gaiStatus == 0, let first = results else {
-            let reason = String(cString: gai_strerror(gaiStatus))
-            throw SSHError(
-                .connectionFailed,
-                "Cannot resolve \(hostLabel): \(reason); check the address in the inventory.",
-                host: "\(host):\(port)"
-            )
+        let fd: Int32
+        do {
+            fd = try POSIXSocket.connect(host: host, port: port, deadline: deadline.instant)
+        } catch {
+            switch error {
+            case .unresolved(let reason):
+                throw SSHError(
+                    .connectionFailed,
+                    "Cannot resolve \(hostLabel): \(reason); check the address in the inventory.",
+                    host: "\(host):\(port)"
+                )
+            case .timedOut, .cancelled:
+                throw SSHError(
+                    .timedOut,
+                    "Connecting to \(hostLabel) timed out after \(deadline.budgetDescription); "
+                        + "check that the VM is up and that port \(port) is reachable.",
+                    host: "\(host):\(port)"
+                )
+            case .failed(let lastErrno):
+                let reason = String(cString: strerror(lastErrno))
+                throw SSHError(
+                    .connectionFailed,
+                    "Cannot connect to \(hostLabel): \(reason); check that sshd runs there and port \(port) is open.",
+                    host: "\(host):\(port)",
+                    errno: lastErrno
+                )
+            }
         }
-        defer { freeaddrinfo(results) }
-
-        var lastErrno: Int32 = 0
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let info = cursor {
-            cursor = info.pointee.ai_next
-            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), 0)
-            if fd < 0 {
-                lastErrno = errno
-                continue
-            }
-            let flags = fcntl(fd, F_GETFL)
-            _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
-            var rc = Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen)
-            if rc != 0 && errno == EINPROGRESS {
-                var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                let waited = pollRetrying(&pfd, count: 1, timeoutMilliseconds: deadline.remainingMilliseconds())
-                if waited == 0 {
-                    close(fd)
-                    throw SSHError(
-                        .timedOut,
-                        "Connecting to \(hostLabel) timed out after \(deadline.budgetDescription); "
-                            + "check that the VM is up and that port \(port) is reachable.",
-                        host: "\(host):\(port)"
-                    )
-                }
-                var soError: Int32 = 0
-                var length = socklen_t(MemoryLayout<Int32>.size)
-                getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
-                rc = soError == 0 ? 0 : -1
-                if soError != 0 { errno = soError }
-            }
-            if rc != 0 {
-                lastErrno = errno
-                close(fd)
-                continue
-            }
-            var one: Int32 = 1
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, socklen_t(MemoryLayout<Int32>.size))
-            var pipeFDs: [Int32] = [0, 0]
-            guard pipe(&pipeFDs) == 0 else {
-                let saved = errno
-                close(fd)
-                throw SSHError(.localIOFailed, "Cannot create a wake-up pipe: \(String(cString: strerror(saved))).")
-            }
-            for end in pipeFDs {
-                _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
-                _ = fcntl(end, F_SETFD, FD_CLOEXEC)
-            }
-            return SessionSocket(fd: fd, wakeRead: pipeFDs[0], wakeWrite: pipeFDs[1])
+        POSIXSocket.setNoDelay(fd)
+        POSIXSocket.enable(fd, level: SOL_SOCKET, option: SO_KEEPALIVE)
+        var pipeFDs: [Int32] = [0, 0]
+        guard pipe(&pipeFDs) == 0 else {
+            let saved = errno
+            close(fd)
+            throw SSHError(.localIOFailed, "Cannot create a wake-up pipe: \(String(cString: strerror(saved))).")
         }
-        let reason = String(cString: strerror(lastErrno))
-        throw SSHError(
-            .connectionFailed,
-            "Cannot connect to \(hostLabel): \(reason); check that sshd runs there and port \(port) is open.",
-            host: "\(host):\(port)",
-            errno: lastErrno
-        )
+        for end in pipeFDs {
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+        }
+        return SessionSocket(fd: fd, wakeRead: pipeFDs[0], wakeWrite: pipeFDs[1])
     }
 
     /// Milliseconds since the kernel last received data on this connection (`TCP_INFO`

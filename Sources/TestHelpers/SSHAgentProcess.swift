@@ -1,4 +1,6 @@
 import Foundation
+public import LoopbackVMs
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -52,17 +54,17 @@ public final class SSHAgentProcess: @unchecked Sendable {
     /// `directory` is created if missing; it must not already hold an `agent.sock`. Unix socket paths are
     /// limited to about 100 bytes, so keep `directory` short (a folder under /tmp is fine).
     public static func start(in directory: String) throws -> SSHAgentProcess {
-        let folder = Subprocess.absolutePath(directory)
+        let folder = Files.absolutePath(directory)
         let agent = SSHAgentProcess(directory: folder)
         let socketLimit = 100
         guard agent.socketPath.utf8.count <= socketLimit else {
-            throw TestSupportError.invalidArgument(
+            throw LoopbackVMError.invalidArgument(
                 "The agent socket path \(agent.socketPath) is longer than \(socketLimit) bytes; use a shorter folder."
             )
         }
-        try Subprocess.makeDirectory(folder, permissions: 0o700)
+        try Files.makeDirectory(folder, permissions: 0o700)
         guard !FileManager.default.fileExists(atPath: agent.socketPath) else {
-            throw TestSupportError.invalidArgument(
+            throw LoopbackVMError.invalidArgument(
                 "Cannot start an agent at \(agent.socketPath): the file already exists."
             )
         }
@@ -74,10 +76,10 @@ public final class SSHAgentProcess: @unchecked Sendable {
             printf '%s\\n' "$OCTOPROV_ASKPASS_PASSPHRASE"
 
             """
-        try Subprocess.write(script, to: agent.askpassPath, permissions: 0o700)
+        try Files.write(script, to: agent.askpassPath, permissions: 0o700)
 
-        let executable = try Subprocess.locate("ssh-agent")
-        let logOffset = Subprocess.fileSize(agent.logPath)
+        let executable = try ChildProcess.locate("ssh-agent")
+        let logOffset = Files.fileSize(agent.logPath)
         // Kills the agent if this process dies without stopping it.
         let lifeline = try Lifeline(identity: agent.socketPath, marker: "")
         let process: ChildProcess
@@ -85,7 +87,7 @@ public final class SSHAgentProcess: @unchecked Sendable {
             process = try ChildProcess.launch(executable, ["-D", "-a", agent.socketPath], outputPath: agent.logPath)
         } catch {
             lifeline.release()
-            throw TestSupportError.agentStartFailed(
+            throw LoopbackVMError.agentStartFailed(
                 reason: "\(executable) could not be launched (\(error))",
                 logTail: ""
             )
@@ -98,46 +100,21 @@ public final class SSHAgentProcess: @unchecked Sendable {
         }
         let deadline = Date().addingTimeInterval(5)
         // The socket file appears at bind(), before the agent listens: a connection is what says it is ready.
-        while !Self.accepts(agent.socketPath) {
+        while !POSIXSocket.acceptsUnixConnection(agent.socketPath) {
             if !process.isRunning || Date() >= deadline {
                 let reason =
                     process.isRunning
                     ? "its socket did not accept a connection within 5 seconds"
                     : "it exited with status \(process.exitStatus ?? -1)"
                 agent.stop()
-                throw TestSupportError.agentStartFailed(
+                throw LoopbackVMError.agentStartFailed(
                     reason: reason,
-                    logTail: Subprocess.tail(of: agent.logPath, from: logOffset)
+                    logTail: Files.tail(of: agent.logPath, from: logOffset)
                 )
             }
             usleep(10_000)
         }
         return agent
-    }
-
-    /// Whether a Unix socket at `path` accepts a connection now.
-    private static func accepts(_ path: String) -> Bool {
-        #if canImport(Glibc) || canImport(Musl)
-            let stream = Int32(SOCK_STREAM.rawValue)
-        #else
-            let stream = SOCK_STREAM
-        #endif
-        let descriptor = socket(AF_UNIX, stream, 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            buffer.copyBytes(from: bytes)
-        }
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        return connected == 0
     }
 
     /// Stops every agent started by this process that is still running.
@@ -150,7 +127,7 @@ public final class SSHAgentProcess: @unchecked Sendable {
     /// Adds `key` to the agent with `ssh-add`, answering its passphrase prompt if the key has one.
     public func add(_ key: SSHKeyPair) throws {
         guard lock.withLock({ process?.isRunning ?? false }) else {
-            throw TestSupportError.stopped("The ssh-agent at \(socketPath) is not running.")
+            throw LoopbackVMError.stopped("The ssh-agent at \(socketPath) is not running.")
         }
         var environment = ProcessInfo.processInfo.environment
         environment["SSH_AUTH_SOCK"] = socketPath
@@ -165,8 +142,8 @@ public final class SSHAgentProcess: @unchecked Sendable {
         } else {
             environment["SSH_ASKPASS_REQUIRE"] = "never"
         }
-        try Subprocess.runChecked(
-            try Subprocess.locate("ssh-add"),
+        try ChildProcess.runChecked(
+            try ChildProcess.locate("ssh-add"),
             [key.privateKeyPath],
             environment: environment,
             timeout: 30

@@ -1,35 +1,43 @@
-/// A JSON value as Octopus stores it in a `[JSON]` column and serves it over the REST API.
+/// A JSON value, every member kept: the one JSON document type of the package. The stand-in stores it in a
+/// `[JSON]` column and serves it over its REST API; octoprov's API client reads Octopus's resources into it and
+/// writes them back whole (the docs' pattern: GET, change one field, PUT the document).
 ///
 /// Objects keep their keys in the order they were written, so a document read from the database and
-/// served back keeps its shape; booleans and numbers stay distinct (`true` is never `1`). Parsing is
-/// strict RFC 8259 (no comments, no trailing commas, no leading zeros), and nesting is limited to 256
-/// levels so a hostile request body cannot exhaust the stack.
-public enum OctopusJSON: Sendable, Hashable, CustomStringConvertible {
+/// served back keeps its shape; booleans and numbers stay distinct (`true` is never `1`); integers that fit in
+/// 64 bits stay integers (Octopus's `AutoId`s and counts are exact). Parsing is strict RFC 8259 (no comments,
+/// no trailing commas, no leading zeros), and nesting is limited to 256 levels so a hostile request body cannot
+/// exhaust the stack. It is also `Codable`, for documents inside `Decodable` models.
+public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
     case null
     case bool(Bool)
     case integer(Int64)
     case double(Double)
     case string(String)
-    case array([OctopusJSON])
+    case array([JSONValue])
     case object(Object)
 
     /// A JSON object whose keys keep their order. Setting an existing key keeps its position; setting
     /// `nil` removes it.
-    public struct Object: Sendable, Hashable, Sequence {
+    public struct Object: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
         /// The keys, in order.
         public private(set) var keys: [String] = []
-        private var values: [String: OctopusJSON] = [:]
+        private var values: [String: JSONValue] = [:]
 
         /// An empty object.
         public init() {}
 
         /// An object with these members, in this order (a later duplicate key replaces the earlier value).
-        public init(_ members: [(String, OctopusJSON)]) {
+        public init(_ members: [(String, JSONValue)]) {
             for (key, value) in members { self[key] = value }
         }
 
+        /// An object with these members, in the literal's order.
+        public init(dictionaryLiteral members: (String, JSONValue)...) {
+            self.init(members)
+        }
+
         /// The value of `key`, or `nil` when the object has no such member.
-        public subscript(key: String) -> OctopusJSON? {
+        public subscript(key: String) -> JSONValue? {
             get { values[key] }
             set {
                 if let newValue {
@@ -44,7 +52,7 @@ public enum OctopusJSON: Sendable, Hashable, CustomStringConvertible {
         public var count: Int { keys.count }
 
         /// The members in order.
-        public func makeIterator() -> some IteratorProtocol<(key: String, value: OctopusJSON)> {
+        public func makeIterator() -> some IteratorProtocol<(key: String, value: JSONValue)> {
             keys.lazy.compactMap { key in values[key].map { (key: key, value: $0) } }.makeIterator()
         }
     }
@@ -71,7 +79,7 @@ public enum OctopusJSON: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The elements, when the value is an array.
-    public var arrayValue: [OctopusJSON]? {
+    public var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }
         return nil
     }
@@ -86,19 +94,53 @@ public enum OctopusJSON: Sendable, Hashable, CustomStringConvertible {
     public var isNull: Bool { self == .null }
 
     /// The member `key` of an object; `nil` for a missing member or a value that is not an object.
-    public subscript(key: String) -> OctopusJSON? {
+    public subscript(key: String) -> JSONValue? {
         objectValue?[key]
     }
 
+    /// The member `key` of an object: the exact name first, then ignoring case (Octopus's JSON is PascalCase, and
+    /// its server matches names case-insensitively); `nil` for other values or a missing key. What octoprov's API
+    /// client reads with; the stand-in reads exact names (``subscript(_:)``).
+    public func member(_ key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        if let value = members[key] { return value }
+        let lowered = key.lowercased()
+        return members.first { $0.key.lowercased() == lowered }?.value
+    }
+
+    /// A copy with the member `key` set to `value` (an object only; other values are returned unchanged). An
+    /// existing member named `key` in another case is replaced in place, so the document keeps one spelling.
+    ///
+    /// - Parameters:
+    ///   - key: The member's name.
+    ///   - value: Its new value.
+    /// - Returns: The changed document.
+    public func setting(_ key: String, to value: JSONValue) -> JSONValue {
+        guard case .object(var members) = self else { return self }
+        let lowered = key.lowercased()
+        let existing = members.keys.first { $0.lowercased() == lowered } ?? key
+        members[existing] = value
+        return .object(members)
+    }
+
+    /// The value of an integer, or of a number that is a whole number, as an `Int`.
+    public var intValue: Int? {
+        switch self {
+        case .integer(let value): Int(exactly: value)
+        case .double(let value): Int(exactly: value)
+        default: nil
+        }
+    }
+
     /// Follows a path of object keys, e.g. `["EventNotificationSubscription", "WebhookURI"]`.
-    public func value(at path: [String]) -> OctopusJSON? {
-        var current: OctopusJSON? = self
+    public func value(at path: [String]) -> JSONValue? {
+        var current: JSONValue? = self
         for key in path { current = current?[key] }
         return current
     }
 
     /// An object value built from members in order.
-    public static func object(_ members: [(String, OctopusJSON)]) -> OctopusJSON {
+    public static func object(_ members: [(String, JSONValue)]) -> JSONValue {
         .object(Object(members))
     }
 
@@ -164,8 +206,70 @@ public enum OctopusJSON: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension JSONValue: Codable {
+    /// Decodes any JSON value (through a `Decoder`, e.g. inside a `Decodable` model).
+    public init(from decoder: any Decoder) throws {
+        if let container = try? decoder.container(keyedBy: MemberKey.self) {
+            var object = Object()
+            for key in container.allKeys { object[key.stringValue] = try container.decode(JSONValue.self, forKey: key) }
+            self = .object(object)
+            return
+        }
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int64.self) {
+            self = .integer(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .double(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else {
+            self = .array(try container.decode([JSONValue].self))
+        }
+    }
+
+    /// Encodes the value (objects with their members in order).
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .object(let members):
+            var container = encoder.container(keyedBy: MemberKey.self)
+            for (key, value) in members { try container.encode(value, forKey: MemberKey(key)) }
+        case .null:
+            var container = encoder.singleValueContainer()
+            try container.encodeNil()
+        case .bool(let value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        case .integer(let value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        case .double(let value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        case .string(let value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        case .array(let value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        }
+    }
+
+    /// An object member's name as a coding key.
+    private struct MemberKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}
+
 /// Why a text is not JSON: what was expected and the byte offset where it went wrong.
-public struct OctopusJSONError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct JSONValueError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What was wrong, e.g. `expected ':' after an object key`.
     public var reason: String
     /// The zero-based byte offset in the input.
@@ -174,26 +278,26 @@ public struct OctopusJSONError: Error, Sendable, Equatable, CustomStringConverti
     public var description: String { "Invalid JSON at byte \(offset): \(reason)." }
 }
 
-extension OctopusJSON {
+extension JSONValue {
     /// The deepest nesting of arrays and objects a parsed text may have.
     public static let maximumDepth = 256
 
     /// Parses JSON text.
-    /// - Throws: ``OctopusJSONError`` naming the byte offset of the problem.
-    public init(parsing text: String) throws(OctopusJSONError) {
+    /// - Throws: ``JSONValueError`` naming the byte offset of the problem.
+    public init(parsing text: String) throws(JSONValueError) {
         try self.init(parsing: Array(text.utf8))
     }
 
     /// Parses JSON from UTF-8 bytes.
-    /// - Throws: ``OctopusJSONError`` naming the byte offset of the problem.
-    public init(parsing bytes: [UInt8]) throws(OctopusJSONError) {
-        var parser = OctopusJSONParser(bytes: bytes)
+    /// - Throws: ``JSONValueError`` naming the byte offset of the problem.
+    public init(parsing bytes: [UInt8]) throws(JSONValueError) {
+        var parser = JSONValueParser(bytes: bytes)
         self = try parser.parseDocument()
     }
 }
 
 /// A recursive-descent parser over UTF-8 bytes.
-private struct OctopusJSONParser {
+private struct JSONValueParser {
     let bytes: [UInt8]
     var index = 0
     var depth = 0
@@ -204,22 +308,22 @@ private struct OctopusJSONParser {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
     }
 
-    mutating func parseDocument() throws(OctopusJSONError) -> OctopusJSON {
+    mutating func parseDocument() throws(JSONValueError) -> JSONValue {
         let value = try parseValue()
         skipWhitespace()
         guard index == bytes.count else { throw fail("unexpected text after the JSON value") }
         return value
     }
 
-    func fail(_ reason: String) -> OctopusJSONError {
-        OctopusJSONError(reason: reason, offset: index)
+    func fail(_ reason: String) -> JSONValueError {
+        JSONValueError(reason: reason, offset: index)
     }
 
     mutating func skipWhitespace() {
         while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
     }
 
-    mutating func parseValue() throws(OctopusJSONError) -> OctopusJSON {
+    mutating func parseValue() throws(JSONValueError) -> JSONValue {
         skipWhitespace()
         guard index < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[index] {
@@ -234,7 +338,7 @@ private struct OctopusJSONParser {
         }
     }
 
-    mutating func parseLiteral(_ word: String, _ value: OctopusJSON) throws(OctopusJSONError) -> OctopusJSON {
+    mutating func parseLiteral(_ word: String, _ value: JSONValue) throws(JSONValueError) -> JSONValue {
         let utf8 = Array(word.utf8)
         guard bytes.count - index >= utf8.count, Array(bytes[index..<index + utf8.count]) == utf8 else {
             throw fail("expected `\(word)`")
@@ -243,18 +347,18 @@ private struct OctopusJSONParser {
         return value
     }
 
-    mutating func enter() throws(OctopusJSONError) {
+    mutating func enter() throws(JSONValueError) {
         depth += 1
-        guard depth <= OctopusJSON.maximumDepth else {
-            throw fail("nesting deeper than \(OctopusJSON.maximumDepth) levels")
+        guard depth <= JSONValue.maximumDepth else {
+            throw fail("nesting deeper than \(JSONValue.maximumDepth) levels")
         }
     }
 
-    mutating func parseObject() throws(OctopusJSONError) -> OctopusJSON {
+    mutating func parseObject() throws(JSONValueError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var object = OctopusJSON.Object()
+        var object = JSONValue.Object()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -283,11 +387,11 @@ private struct OctopusJSONParser {
         }
     }
 
-    mutating func parseArray() throws(OctopusJSONError) -> OctopusJSON {
+    mutating func parseArray() throws(JSONValueError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var elements: [OctopusJSON] = []
+        var elements: [JSONValue] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
@@ -308,7 +412,7 @@ private struct OctopusJSONParser {
         }
     }
 
-    mutating func parseNumber() throws(OctopusJSONError) -> OctopusJSON {
+    mutating func parseNumber() throws(JSONValueError) -> JSONValue {
         let start = index
         var isInteger = true
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
@@ -342,7 +446,7 @@ private struct OctopusJSONParser {
 
     func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
-    mutating func parseString() throws(OctopusJSONError) -> String {
+    mutating func parseString() throws(JSONValueError) -> String {
         index += 1
         var scalars = String.UnicodeScalarView()
         var runStart = index
@@ -401,7 +505,7 @@ private struct OctopusJSONParser {
         }
     }
 
-    mutating func parseHex4() throws(OctopusJSONError) -> UInt32 {
+    mutating func parseHex4() throws(JSONValueError) -> UInt32 {
         guard bytes.count - index >= 4 else { throw fail("expected four hex digits") }
         var value: UInt32 = 0
         for _ in 0..<4 {

@@ -4,7 +4,7 @@ public import Foundation
 ///
 /// Each case renders as one sentence (see `description`), so a failing test or `octoprov sandbox`
 /// can print it as is.
-public enum TestSupportError: Error, Sendable, CustomStringConvertible, LocalizedError {
+public enum LoopbackVMError: Error, Sendable, CustomStringConvertible, LocalizedError {
     /// An argument was rejected before anything was started (bad name, address, port or path).
     case invalidArgument(String)
     /// A required program (ssh-keygen, ssh-agent, sshd, …) is not installed.

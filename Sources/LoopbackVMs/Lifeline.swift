@@ -25,7 +25,7 @@ import Foundation
 /// systems without `/proc` it finds nothing to do.
 ///
 /// Safety (`@unchecked Sendable`): `descriptor` is only touched while holding `lock`.
-final class Lifeline: @unchecked Sendable {
+package final class Lifeline: @unchecked Sendable {
     private static let script = """
         trap '' INT TERM HUP
         identity=$1
@@ -74,7 +74,7 @@ final class Lifeline: @unchecked Sendable {
 
     /// Starts the watchdog. `identity` is text the guarded process's command line contains (for sshd, its config
     /// path, which survives in sshd's process title); `marker` may be empty.
-    init(identity: String, marker: String) throws {
+    package init(identity: String, marker: String) throws {
         var descriptors: [Int32] = [-1, -1]
         #if os(Linux)
             let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
@@ -82,7 +82,7 @@ final class Lifeline: @unchecked Sendable {
             let type = SOCK_STREAM
         #endif
         guard socketpair(AF_UNIX, type, 0, &descriptors) == 0 else {
-            throw TestSupportError.systemCall("socketpair", errno: errno)
+            throw LoopbackVMError.systemCall("socketpair", errno: errno)
         }
         defer { close(descriptors[0]) }
         do {
@@ -105,7 +105,7 @@ final class Lifeline: @unchecked Sendable {
     }
 
     /// Tells the watchdog which process to kill (with its descendants) if this process dies.
-    func watch(_ pid: pid_t) {
+    package func watch(_ pid: Int32) {
         let line = Array("\(pid)\n".utf8)
         lock.withLock {
             guard descriptor >= 0 else {
@@ -122,7 +122,7 @@ final class Lifeline: @unchecked Sendable {
     }
 
     /// Lets the watchdog sweep now (call after stopping everything, so it finds nothing) and reaps it.
-    func release() {
+    package func release() {
         let descriptor: Int32 = lock.withLock {
             defer { self.descriptor = -1 }
             return self.descriptor

@@ -1,39 +1,51 @@
 import Foundation
 
 /// Limits that keep one slow or hostile client from holding the server.
-struct HTTPLimits: Sendable {
+public struct HTTPLimits: Sendable {
     /// The most bytes of request line plus header fields.
-    var maximumHeaderBytes = 64 * 1024
+    public var maximumHeaderBytes = 64 * 1024
     /// The most header fields.
-    var maximumHeaderCount = 100
+    public var maximumHeaderCount = 100
     /// The largest request body (an Export/Import zip upload is the largest the API takes).
-    var maximumBodyBytes = 512 * 1024 * 1024
+    public var maximumBodyBytes = 512 * 1024 * 1024
     /// Seconds a client may take to send a request's line and header fields, from its first byte.
-    var headerTimeout: Double = 30
+    public var headerTimeout: Double = 30
     /// Seconds a body may stall without a byte arriving.
-    var bodyIdleTimeout: Double = 30
+    public var bodyIdleTimeout: Double = 30
     /// Seconds an idle kept-alive connection stays open waiting for the next request.
-    var keepAliveTimeout: Double = 15
+    public var keepAliveTimeout: Double = 15
     /// Seconds a response may take to be written.
-    var writeTimeout: Double = 60
+    public var writeTimeout: Double = 60
     /// The most connections served at once; more are answered 503 and closed.
-    var maximumConnections = 64
+    public var maximumConnections = 64
+
+    /// The defaults above.
+    public init() {}
 }
 
 /// Why a request could not be read; ``status`` is what to answer before closing (`nil`: just close).
-struct HTTPReadError: Error, Sendable {
-    var status: Int?
-    var message: String
+public struct HTTPReadError: Error, Sendable {
+    /// The status to answer with, or `nil` to just close.
+    public var status: Int?
+    /// One sentence for the log.
+    public var message: String
+
+    /// An error answered with `status` (`nil`: just close).
+    public init(status: Int?, message: String) {
+        self.status = status
+        self.message = message
+    }
 }
 
 /// Reads requests from one connection, keeping bytes that arrived beyond a request for the next one.
-struct HTTPRequestReader {
+public struct HTTPRequestReader {
     let descriptor: Int32
     let peer: String
     let limits: HTTPLimits
     private var buffer: [UInt8] = []
 
-    init(descriptor: Int32, peer: String, limits: HTTPLimits) {
+    /// A reader of the connection `descriptor` from `peer`.
+    public init(descriptor: Int32, peer: String, limits: HTTPLimits) {
         self.descriptor = descriptor
         self.peer = peer
         self.limits = limits
@@ -42,7 +54,7 @@ struct HTTPRequestReader {
     /// Reads the next request; `nil` when the client closed (or stayed idle past the keep-alive time)
     /// before sending any byte of one. `continueHandler` is called when the client asked for
     /// `Expect: 100-continue`, before the body is read.
-    mutating func next(continueHandler: () throws(SocketError) -> Void) throws(HTTPReadError) -> HTTPRequest? {
+    public mutating func next(continueHandler: () throws(SocketError) -> Void) throws(HTTPReadError) -> HTTPRequest? {
         // Wait for the first byte within the keep-alive time; then the whole head within the header time.
         if buffer.isEmpty {
             do {
@@ -99,7 +111,7 @@ struct HTTPRequestReader {
     }
 
     /// The end of the head (before the blank line) and where the body starts; accepts bare LF lines.
-    static func findHeadEnd(_ bytes: [UInt8], from start: Int) -> (end: Int, bodyStart: Int)? {
+    public static func findHeadEnd(_ bytes: [UInt8], from start: Int) -> (end: Int, bodyStart: Int)? {
         var index = start
         while index < bytes.count {
             if bytes[index] == 0x0A {
@@ -151,17 +163,15 @@ struct HTTPRequestReader {
             if line.first == " " || line.first == "\t" {
                 throw HTTPReadError(status: 400, message: "Folded header lines are not accepted.")
             }
-            guard let colon = line.firstIndex(of: ":") else {
+            guard let (name, value) = HTTPHead.field(line) else {
                 throw HTTPReadError(status: 400, message: "Malformed header field.")
             }
-            let name = String(line[..<colon])
             let tokenCharacters = Set("!#$%&'*+-.^_`|~")
             guard !name.isEmpty,
                 name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || tokenCharacters.contains($0)) })
             else {
                 throw HTTPReadError(status: 400, message: "Malformed header field name.")
             }
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             headers.append((name, value))
         }
         let split = HTTPRequest.split(target: target)
@@ -274,11 +284,7 @@ struct HTTPRequestReader {
         var body: [UInt8] = []
         while true {
             let line = try readLine(maximum: 4096)
-            let sizeText =
-                line.split(separator: ";", maxSplits: 1).first.map {
-                    $0.trimmingCharacters(in: .whitespaces)
-                } ?? ""
-            guard !sizeText.isEmpty, sizeText.count <= 8, let size = Int(sizeText, radix: 16) else {
+            guard let size = HTTPHead.chunkSize(line, maximumDigits: 8) else {
                 throw HTTPReadError(status: 400, message: "Malformed chunk size.")
             }
             if size == 0 {

@@ -62,32 +62,45 @@ public final class ChildProcess: @unchecked Sendable {
         try launch(executable, arguments, environment: environment, outputPath: outputPath, input: nil)
     }
 
-    /// `launch` with the child's stdin taken from the descriptor `input` (nil: /dev/null).
-    static func launch(
+    /// `launch` with the child's stdin taken from the descriptor `input` (nil: /dev/null), its stderr to
+    /// `errorPath` when given (else with stdout), and `workingDirectory` as its current folder (nil: this process's).
+    package static func launch(
         _ executable: String,
         _ arguments: [String],
         environment: [String: String]?,
         outputPath: String?,
-        input: Int32?
+        errorPath: String? = nil,
+        input: Int32?,
+        workingDirectory: String? = nil
     ) throws -> ChildProcess {
-        let output: Int32
-        if let outputPath {
-            output = open(outputPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        } else {
-            output = open("/dev/null", O_WRONLY | O_CLOEXEC)
-        }
-        guard output >= 0 else {
-            throw TestSupportError.systemCall("open(\(outputPath ?? "/dev/null"))", errno: errno)
-        }
+        let output = try openOutput(outputPath)
         defer { close(output) }
+        let errors = try errorPath.map { try openOutput($0) }
+        defer { if let errors { close(errors) } }
         let pid = try spawn(
             executable,
             arguments,
             environment: environment ?? ProcessInfo.processInfo.environment,
             input: input,
-            output: output
+            output: output,
+            errors: errors ?? output,
+            workingDirectory: workingDirectory
         )
         return ChildProcess(processIdentifier: pid, executable: executable)
+    }
+
+    /// `path` opened for appending (created if missing), or /dev/null.
+    private static func openOutput(_ path: String?) throws -> Int32 {
+        let output: Int32
+        if let path {
+            output = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        } else {
+            output = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        }
+        guard output >= 0 else {
+            throw LoopbackVMError.systemCall("open(\(path ?? "/dev/null"))", errno: errno)
+        }
+        return output
     }
 
     /// Starts `executable` as a daemon: in a new session (no controlling terminal, its own process group),
@@ -101,7 +114,7 @@ public final class ChildProcess: @unchecked Sendable {
     ) throws -> Int32 {
         let output = open(outputPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard output >= 0 else {
-            throw TestSupportError.systemCall("open(\(outputPath))", errno: errno)
+            throw LoopbackVMError.systemCall("open(\(outputPath))", errno: errno)
         }
         defer { close(output) }
         return try spawn(
@@ -110,6 +123,7 @@ public final class ChildProcess: @unchecked Sendable {
             environment: environment ?? ProcessInfo.processInfo.environment,
             input: nil,
             output: output,
+            errors: output,
             newSession: true
         )
     }
@@ -205,10 +219,12 @@ public final class ChildProcess: @unchecked Sendable {
         environment: [String: String],
         input: Int32?,
         output: Int32,
+        errors: Int32,
+        workingDirectory: String? = nil,
         newSession: Bool = false
     ) throws -> pid_t {
         guard executable.hasPrefix("/") else {
-            throw TestSupportError.invalidArgument("The program path \"\(executable)\" is not absolute.")
+            throw LoopbackVMError.invalidArgument("The program path \"\(executable)\" is not absolute.")
         }
         #if os(Linux)
             var actions = posix_spawn_file_actions_t()
@@ -228,8 +244,17 @@ public final class ChildProcess: @unchecked Sendable {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         }
         posix_spawn_file_actions_adddup2(&actions, output, 1)
-        posix_spawn_file_actions_adddup2(&actions, output, 2)
+        posix_spawn_file_actions_adddup2(&actions, errors, 2)
         closeInheritedDescriptors(&actions)
+        if let workingDirectory {
+            #if os(Linux)
+                guard let addChangeDirectory, addChangeDirectory(&actions, workingDirectory) == 0 else {
+                    throw LoopbackVMError.invalidArgument("Cannot start \(executable) in \(workingDirectory).")
+                }
+            #else
+                throw LoopbackVMError.invalidArgument("Cannot start \(executable) in \(workingDirectory) here.")
+            #endif
+        }
 
         var noSignals = sigset_t()
         sigemptyset(&noSignals)
@@ -260,7 +285,7 @@ public final class ChildProcess: @unchecked Sendable {
             }
         }
         guard result == 0 else {
-            throw TestSupportError.systemCall("posix_spawn(\(executable))", errno: result)
+            throw LoopbackVMError.systemCall("posix_spawn(\(executable))", errno: result)
         }
         return pid
     }
@@ -279,6 +304,15 @@ public final class ChildProcess: @unchecked Sendable {
             return unsafeBitCast(symbol, to: CloseFrom.self)
         }()
 
+        private typealias ChangeDirectory = @convention(c) (FileActions?, UnsafePointer<CChar>?) -> Int32
+
+        /// glibc 2.29+ `posix_spawn_file_actions_addchdir_np` (not visible to Swift, so looked up at run time).
+        private static let addChangeDirectory: ChangeDirectory? = {
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np")
+            else { return nil }
+            return unsafeBitCast(symbol, to: ChangeDirectory.self)
+        }()
+
         /// Keeps every descriptor above stderr out of the child: closefrom(3) where glibc offers it, otherwise one
         /// close action per descriptor open right now.
         private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
@@ -294,4 +328,40 @@ public final class ChildProcess: @unchecked Sendable {
         /// Darwin: every descriptor this library opens is close-on-exec; others are left as they are.
         private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t?) {}
     #endif
+}
+
+extension ChildProcess {
+    /// Folders searched after `PATH`, so that `/usr/sbin` programs are found even when `PATH` lacks it.
+    private static let fallbackFolders = ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/bin", "/sbin"]
+
+    /// The absolute path of `name`, searched in `PATH` and then the usual system folders.
+    public static func locate(_ name: String) throws -> String {
+        let pathFolders = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        for folder in pathFolders + fallbackFolders where !folder.isEmpty {
+            let candidate = (folder as NSString).appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: candidate) {
+                return candidate
+            }
+        }
+        throw LoopbackVMError.executableNotFound(name)
+    }
+
+    /// Like `run`, but throws `LoopbackVMError.commandFailed` unless the program exits with status 0.
+    @discardableResult
+    public static func runChecked(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String]? = nil,
+        timeout: TimeInterval = 60
+    ) throws -> String {
+        let result = try run(executable, arguments, environment: environment, timeout: timeout)
+        guard result.exitStatus == 0 else {
+            throw LoopbackVMError.commandFailed(
+                command: [executable] + arguments,
+                exitStatus: result.exitStatus,
+                output: result.output
+            )
+        }
+        return result.output
+    }
 }

@@ -110,7 +110,7 @@ public final class LoopbackVM: @unchecked Sendable {
     /// (timeout 10 s, then throw with the log's tail).
     ///
     /// The VM lives in `baseDirectory/name`, which must not exist yet or must be empty (after a failed start, pick
-    /// another name or base directory; the old folder keeps the log). Throws ``TestSupportError`` for a bad name,
+    /// another name or base directory; the old folder keeps the log). Throws ``LoopbackVMError`` for a bad name,
     /// address, port or path, a configuration `sshd -t` rejects, or an sshd that exits or stays silent.
     public static func start(
         name: String,
@@ -124,10 +124,10 @@ public final class LoopbackVM: @unchecked Sendable {
         for type in options.hostKeyTypes where seen.insert(type).inserted {
             hostKeys.append(try layout.generateHostKey(type, fileName: Layout.hostKeyFileName(type)))
         }
-        try Subprocess.write(options.authorizedKeys.map { $0.publicKeyLine + "\n" }.joined(), to: layout.authorizedKeys)
+        try Files.write(options.authorizedKeys.map { $0.publicKeyLine + "\n" }.joined(), to: layout.authorizedKeys)
         // sshd's privilege-separation directory; Debian creates it only when its own sshd service starts.
         if !FileManager.default.fileExists(atPath: "/run/sshd") {
-            try? Subprocess.makeDirectory("/run/sshd", permissions: 0o755)
+            try? Files.makeDirectory("/run/sshd", permissions: 0o755)
         }
 
         let lifeline = try Lifeline(identity: layout.configPath, marker: layout.marker)
@@ -151,7 +151,7 @@ public final class LoopbackVM: @unchecked Sendable {
             } catch LaunchFailure.addressInUse(let logTail) {
                 guard options.port == nil, attempt < portAttempts else {
                     lifeline.release()
-                    throw TestSupportError.sshdStartFailed(
+                    throw LoopbackVMError.sshdStartFailed(
                         name: name,
                         reason: "port \(port) on \(options.address) is already in use",
                         logTail: logTail
@@ -198,14 +198,14 @@ public final class LoopbackVM: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: file)
             try? FileManager.default.removeItem(atPath: file + ".old")
         }
-        try Subprocess.write(lines.map { $0 + "\n" }.joined(), to: file)
-        try Subprocess.runChecked(try Subprocess.locate("ssh-keygen"), ["-H", "-f", file])
+        try Files.write(lines.map { $0 + "\n" }.joined(), to: file)
+        try ChildProcess.runChecked(try ChildProcess.locate("ssh-keygen"), ["-H", "-f", file])
         guard let hashedText = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw TestSupportError.fileSystem("Cannot read the hashed known_hosts file \(file).")
+            throw LoopbackVMError.fileSystem("Cannot read the hashed known_hosts file \(file).")
         }
         let hashedLines = hashedText.split(whereSeparator: \.isNewline).map(String.init).filter { $0.hasPrefix("|1|") }
         guard hashedLines.count == lines.count else {
-            throw TestSupportError.fileSystem(
+            throw LoopbackVMError.fileSystem(
                 "ssh-keygen -H wrote \(hashedLines.count) hashed lines for \(lines.count) host keys."
             )
         }
@@ -245,11 +245,11 @@ public final class LoopbackVM: @unchecked Sendable {
     /// Replaces the host keys with fresh ones and restarts sshd on the same address and port (for "host key
     /// changed" tests).
     ///
-    /// Live connections are dropped. Throws ``TestSupportError/stopped(_:)`` after `stop()`.
+    /// Live connections are dropped. Throws ``LoopbackVMError/stopped(_:)`` after `stop()`.
     public func regenerateHostKeys() throws {
         try lock.withLock {
             guard !state.stopped else {
-                throw TestSupportError.stopped("The loopback VM \(name) was stopped; start a new one instead.")
+                throw LoopbackVMError.stopped("The loopback VM \(name) was stopped; start a new one instead.")
             }
             if let process = state.process {
                 layout.shutDown(process)
@@ -266,7 +266,7 @@ public final class LoopbackVM: @unchecked Sendable {
                 guard rename(key.privateKeyPath, old.privateKeyPath) == 0,
                     rename(key.publicKeyPath, old.publicKeyPath) == 0
                 else {
-                    throw TestSupportError.systemCall("rename(\(key.privateKeyPath))", errno: errno)
+                    throw LoopbackVMError.systemCall("rename(\(key.privateKeyPath))", errno: errno)
                 }
                 fresh.append(
                     SSHKeyPair(
@@ -287,7 +287,7 @@ public final class LoopbackVM: @unchecked Sendable {
                     return
                 } catch LaunchFailure.addressInUse(let logTail) {
                     if attempt == 10 {
-                        throw TestSupportError.sshdStartFailed(
+                        throw LoopbackVMError.sshdStartFailed(
                             name: name,
                             reason: "port \(port) on \(address) stayed in use after the restart",
                             logTail: logTail
@@ -354,7 +354,7 @@ private struct Layout {
             name.unicodeScalars.count <= 64,
             name.unicodeScalars.allSatisfy({ $0.isASCII && allowed.contains($0) })
         else {
-            throw TestSupportError.invalidArgument(
+            throw LoopbackVMError.invalidArgument(
                 "The VM name \"\(name)\" must be 1 to 64 ASCII letters, digits, \".\", \"_\" or \"-\", "
                     + "starting with a letter or digit."
             )
@@ -364,23 +364,23 @@ private struct Layout {
             try Loopback.validate(port: port)
         }
         guard !options.hostKeyTypes.isEmpty else {
-            throw TestSupportError.invalidArgument("A loopback VM needs at least one host key type.")
+            throw LoopbackVMError.invalidArgument("A loopback VM needs at least one host key type.")
         }
         for line in options.extraConfig where line.contains(where: \.isNewline) {
-            throw TestSupportError.invalidArgument("The extra sshd_config line \"\(line)\" contains a line break.")
+            throw LoopbackVMError.invalidArgument("The extra sshd_config line \"\(line)\" contains a line break.")
         }
-        let directory = (Subprocess.absolutePath(baseDirectory) as NSString).appendingPathComponent(name)
+        let directory = (Files.absolutePath(baseDirectory) as NSString).appendingPathComponent(name)
         // Paths go into sshd_config in double quotes, so they must not contain quotes, backslashes or controls.
         if directory.unicodeScalars.contains(where: {
             $0 == "\"" || $0 == "\\" || $0.properties.generalCategory == .control
         }) {
-            throw TestSupportError.invalidArgument(
+            throw LoopbackVMError.invalidArgument(
                 "The folder \(directory) cannot be named in sshd_config: it contains a quote, backslash or control "
                     + "character."
             )
         }
         guard FileManager.default.isExecutableFile(atPath: sshdPath) else {
-            throw TestSupportError.executableNotFound(sshdPath)
+            throw LoopbackVMError.executableNotFound(sshdPath)
         }
         self.name = name
         self.address = options.address
@@ -399,13 +399,13 @@ private struct Layout {
 
     func createFolders() throws {
         if let contents = try? FileManager.default.contentsOfDirectory(atPath: directory), !contents.isEmpty {
-            throw TestSupportError.invalidArgument(
+            throw LoopbackVMError.invalidArgument(
                 "Cannot create the VM \(name) in \(directory): the folder already exists and is not empty."
             )
         }
-        try Subprocess.makeDirectory(directory, permissions: 0o755)
-        try Subprocess.makeDirectory(rootDirectory, permissions: 0o755)
-        try Subprocess.makeDirectory(homeDirectory, permissions: 0o755)
+        try Files.makeDirectory(directory, permissions: 0o755)
+        try Files.makeDirectory(rootDirectory, permissions: 0o755)
+        try Files.makeDirectory(homeDirectory, permissions: 0o755)
     }
 
     func generateHostKey(_ type: SSHKeyType, fileName: String) throws -> SSHKeyPair {
@@ -415,7 +415,7 @@ private struct Layout {
     func writeConfig(port: Int, hostKeys: [SSHKeyPair]) throws {
         func quoted(_ value: String) -> String { "\"\(value)\"" }
         var lines = [
-            "# Written by octoprov TestSupport for the loopback VM \(name).",
+            "# Written by octoprov LoopbackVMs for the loopback VM \(name).",
             "Port \(port)",
             "ListenAddress \(address)",
         ]
@@ -443,20 +443,20 @@ private struct Layout {
             lines.append("PubkeyAcceptedAlgorithms +ssh-rsa")
         }
         lines += options.extraConfig
-        try Subprocess.write(lines.map { $0 + "\n" }.joined(), to: configPath, permissions: 0o644)
+        try Files.write(lines.map { $0 + "\n" }.joined(), to: configPath, permissions: 0o644)
     }
 
     func validateConfig() throws {
-        let result = try Subprocess.run(sshdPath, ["-t", "-f", configPath])
+        let result = try ChildProcess.run(sshdPath, ["-t", "-f", configPath])
         guard result.exitStatus == 0 else {
-            throw TestSupportError.invalidSSHDConfig(path: configPath, output: result.output)
+            throw LoopbackVMError.invalidSSHDConfig(path: configPath, output: result.output)
         }
     }
 
     /// Launches sshd on `port` and waits until it is ready: its pid file names it (so the port is bound by *this*
     /// sshd, not by someone who took it first) and the port answers with an SSH banner.
     func launch(port: Int) throws -> ChildProcess {
-        let logOffset = Subprocess.fileSize(logPath)
+        let logOffset = Files.fileSize(logPath)
         var environment = ProcessInfo.processInfo.environment
         environment["OCTOPROV_VM_NAME"] = name
         environment["OCTOPROV_VM_ROOT"] = rootDirectory
@@ -469,16 +469,16 @@ private struct Layout {
                 outputPath: logPath
             )
         } catch {
-            throw TestSupportError.sshdStartFailed(name: name, reason: "\(error)", logTail: "")
+            throw LoopbackVMError.sshdStartFailed(name: name, reason: "\(error)", logTail: "")
         }
         let deadline = Date().addingTimeInterval(Self.startTimeout)
         while true {
             if let status = process.exitStatus {
-                let logTail = Subprocess.tail(of: logPath, from: logOffset)
+                let logTail = Files.tail(of: logPath, from: logOffset)
                 if logTail.contains("Address already in use") {
                     throw LaunchFailure.addressInUse(logTail: logTail)
                 }
-                throw TestSupportError.sshdStartFailed(
+                throw LoopbackVMError.sshdStartFailed(
                     name: name,
                     reason: "sshd exited with status \(status) before answering on \(address):\(port)",
                     logTail: logTail
@@ -492,10 +492,10 @@ private struct Layout {
             }
             if Date() >= deadline {
                 shutDown(process)
-                throw TestSupportError.sshdStartFailed(
+                throw LoopbackVMError.sshdStartFailed(
                     name: name,
                     reason: "no SSH-2.0- banner on \(address):\(port) within \(Int(Self.startTimeout)) seconds",
-                    logTail: Subprocess.tail(of: logPath, from: logOffset)
+                    logTail: Files.tail(of: logPath, from: logOffset)
                 )
             }
             usleep(20_000)

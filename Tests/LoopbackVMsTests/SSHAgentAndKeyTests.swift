@@ -1,5 +1,6 @@
 import Foundation
-import TestSupport
+import LoopbackVMs
+import TestHelpers
 import Testing
 
 @Suite struct SSHAgentProcessTests {
@@ -47,7 +48,7 @@ import Testing
                 publicKeyLine: key.publicKeyLine,
                 passphrase: "wrong"
             )
-            let error = #expect(throws: TestSupportError.self) { try agent.add(wrong) }
+            let error = #expect(throws: LoopbackVMError.self) { try agent.add(wrong) }
             #expect(error?.description.contains("ssh-add") == true)
 
             try agent.add(key)
@@ -66,7 +67,7 @@ import Testing
             agent.stop()
             #expect(processState(pid) == nil)
             #expect(!FileManager.default.fileExists(atPath: agent.socketPath))
-            #expect(throws: TestSupportError.self) { try agent.add(try sandbox.key()) }
+            #expect(throws: LoopbackVMError.self) { try agent.add(try sandbox.key()) }
         }
     }
 }
@@ -97,9 +98,9 @@ import Testing
     @Test func refusesToOverwriteAndRejectsBadNames() throws {
         try withSandbox { sandbox in
             _ = try sandbox.key(name: "id")
-            #expect(throws: TestSupportError.self) { _ = try sandbox.key(name: "id") }
-            #expect(throws: TestSupportError.self) { _ = try sandbox.key(name: "a/b") }
-            #expect(throws: TestSupportError.self) { _ = try sandbox.key(name: "") }
+            #expect(throws: LoopbackVMError.self) { _ = try sandbox.key(name: "id") }
+            #expect(throws: LoopbackVMError.self) { _ = try sandbox.key(name: "a/b") }
+            #expect(throws: LoopbackVMError.self) { _ = try sandbox.key(name: "") }
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
-import TestSupport
+import LoopbackVMs
+import TestHelpers
 import Testing
 
 /// Real sshd "VMs" driven by the real OpenSSH client; no mocks.
@@ -168,7 +169,7 @@ import Testing
             }
             #expect(client.waitForExit(timeout: 5))
             vm.stop()  // idempotent
-            #expect(throws: TestSupportError.self) { try vm.regenerateHostKeys() }
+            #expect(throws: LoopbackVMError.self) { try vm.regenerateHostKeys() }
             #expect(vm.killConnections() == 0)
         }
     }
@@ -177,7 +178,7 @@ import Testing
         try withSandbox { sandbox in
             let key = try sandbox.key()
             let first = try sandbox.startVM("first", keys: [key])
-            let error = #expect(throws: TestSupportError.self) {
+            let error = #expect(throws: LoopbackVMError.self) {
                 _ = try sandbox.startVM("second", keys: [key]) { $0.port = first.port }
             }
             #expect(error?.description.contains("already in use") == true, "\(String(describing: error))")
@@ -187,7 +188,7 @@ import Testing
 
     @Test func invalidExtraConfigIsRejectedBySSHDashT() throws {
         try withSandbox { sandbox in
-            let error = #expect(throws: TestSupportError.self) {
+            let error = #expect(throws: LoopbackVMError.self) {
                 _ = try sandbox.startVM(keys: []) { $0.extraConfig = ["NoSuchOption yes"] }
             }
             guard case .invalidSSHDConfig(_, let output)? = error else {
@@ -201,20 +202,20 @@ import Testing
     @Test func badNamesAddressesAndPortsAreRejectedBeforeStarting() throws {
         try withSandbox { sandbox in
             for name in ["", "../escape", "a b", ".hidden"] {
-                #expect(throws: TestSupportError.self) { _ = try sandbox.startVM(name, keys: []) }
+                #expect(throws: LoopbackVMError.self) { _ = try sandbox.startVM(name, keys: []) }
             }
             for address in ["10.0.0.1", "localhost", "127.0.0", "127.0.0.256", "0.0.0.0"] {
-                #expect(throws: TestSupportError.self) { _ = try sandbox.startVM(address: address, keys: []) }
+                #expect(throws: LoopbackVMError.self) { _ = try sandbox.startVM(address: address, keys: []) }
             }
-            #expect(throws: TestSupportError.self) { _ = try sandbox.startVM(keys: []) { $0.port = 70_000 } }
-            #expect(throws: TestSupportError.self) { _ = try sandbox.startVM(keys: []) { $0.hostKeyTypes = [] } }
+            #expect(throws: LoopbackVMError.self) { _ = try sandbox.startVM(keys: []) { $0.port = 70_000 } }
+            #expect(throws: LoopbackVMError.self) { _ = try sandbox.startVM(keys: []) { $0.hostKeyTypes = [] } }
         }
     }
 
     @Test func waitForBannerTimesOutOnAClosedPort() throws {
         let port = try Loopback.freePort(address: "127.0.0.1")
         let started = Date()
-        #expect(throws: TestSupportError.self) {
+        #expect(throws: LoopbackVMError.self) {
             try Loopback.waitForBanner(address: "127.0.0.1", port: port, timeout: 0.3)
         }
         #expect(Date().timeIntervalSince(started) < 3)

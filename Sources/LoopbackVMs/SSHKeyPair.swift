@@ -67,29 +67,29 @@ public struct SSHKeyPair: Sendable {
         guard !name.isEmpty, name != ".", name != "..", !name.contains("/"),
             !name.contains(where: { $0.isNewline || $0 == "\0" })
         else {
-            throw TestSupportError.invalidArgument("The key name \"\(name)\" is not a plain file name.")
+            throw LoopbackVMError.invalidArgument("The key name \"\(name)\" is not a plain file name.")
         }
         if let passphrase, passphrase.contains(where: { $0.isNewline || $0 == "\0" }) {
-            throw TestSupportError.invalidArgument("A key passphrase must not contain newlines or NUL characters.")
+            throw LoopbackVMError.invalidArgument("A key passphrase must not contain newlines or NUL characters.")
         }
-        let folder = Subprocess.absolutePath(directory)
-        try Subprocess.makeDirectory(folder)
+        let folder = Files.absolutePath(directory)
+        try Files.makeDirectory(folder)
         let privatePath = (folder as NSString).appendingPathComponent(name)
         let publicPath = privatePath + ".pub"
         for path in [privatePath, publicPath] where FileManager.default.fileExists(atPath: path) {
-            throw TestSupportError.invalidArgument("Cannot generate a key at \(path): the file already exists.")
+            throw LoopbackVMError.invalidArgument("Cannot generate a key at \(path): the file already exists.")
         }
         var arguments = ["-q", "-t", type.rawValue, "-N", passphrase ?? "", "-C", comment, "-f", privatePath]
         if let bits = type.bits {
             arguments += ["-b", String(bits)]
         }
-        try Subprocess.runChecked(try Subprocess.locate("ssh-keygen"), arguments)
+        try ChildProcess.runChecked(try ChildProcess.locate("ssh-keygen"), arguments)
         let publicKeyLine: String
         do {
             publicKeyLine = try String(contentsOfFile: publicPath, encoding: .utf8)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
         } catch {
-            throw TestSupportError.fileSystem("ssh-keygen did not leave a readable public key at \(publicPath).")
+            throw LoopbackVMError.fileSystem("ssh-keygen did not leave a readable public key at \(publicPath).")
         }
         return SSHKeyPair(
             type: type,

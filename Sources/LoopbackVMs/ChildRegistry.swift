@@ -4,7 +4,7 @@ import Foundation
 /// `SSHAgentProcess.stopAll()`. Holds them weakly, so it never keeps one alive past its last user.
 ///
 /// Safety (`@unchecked Sendable`): `entries` is only touched while holding `lock`.
-final class ChildRegistry<Owner: AnyObject>: @unchecked Sendable {
+package final class ChildRegistry<Owner: AnyObject>: @unchecked Sendable {
     private final class Entry {
         weak var owner: Owner?
 
@@ -16,21 +16,24 @@ final class ChildRegistry<Owner: AnyObject>: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [ObjectIdentifier: Entry] = [:]
 
-    func register(_ owner: Owner) {
+    /// An empty registry.
+    package init() {}
+
+    package func register(_ owner: Owner) {
         lock.withLock {
             entries[ObjectIdentifier(owner)] = Entry(owner: owner)
         }
     }
 
     /// Forgets an owner (it was stopped). Takes an identifier so that `deinit` can call it.
-    func unregister(_ id: ObjectIdentifier) {
+    package func unregister(_ id: ObjectIdentifier) {
         _ = lock.withLock {
             entries.removeValue(forKey: id)
         }
     }
 
     /// The registered owners still alive.
-    func owners() -> [Owner] {
+    package func owners() -> [Owner] {
         lock.withLock {
             entries.values.compactMap(\.owner)
         }

@@ -1,20 +1,14 @@
 import Foundation
-import TestSupport
+import LoopbackVMs
+import TestHelpers
 import Testing
 
 @Suite struct StandardInputTests {
-    /// Runs `/bin/sh -c script` with `input` as its standard input; returns its status and stdout.
+    /// Runs `/bin/sh -c script` with `input` as its standard input (``StandardInput/file(_:)``, through the test
+    /// process runner); returns its status and stdout.
     private func shell(_ script: String, input: Data) throws -> (status: Int32, stdout: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        process.standardInput = try TestSupport.standardInput(input)
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let run = try TestProcess.run("/bin/sh", ["-c", script], input: input)
+        return (run.status, run.stdout)
     }
 
     @Test func theChildReadsExactlyTheBytesGiven() throws {

@@ -1,4 +1,5 @@
 public import Foundation
+import Wire
 
 #if canImport(Glibc)
     import Glibc
@@ -16,32 +17,20 @@ public enum Loopback {
     /// Another process can take the port before you bind it, so callers should retry on "Address already in
     /// use" (``LoopbackVM/start(name:in:options:)`` does).
     public static func freePort(address: String = "127.0.0.1") throws -> Int {
-        var socketAddress = try makeAddress(address, port: 0)
-        let descriptor = try makeSocket()
-        defer { close(descriptor) }
-        let bound = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+        let socketAddress = try makeAddress(address, port: 0)
+        do {
+            return try POSIXSocket.freePort(on: socketAddress.sin_addr)
+        } catch {
+            throw LoopbackVMError.systemCall(
+                error.kind == .io ? "socket" : "bind(\(address):0)",
+                errno: error.code ?? 0
+            )
         }
-        guard bound == 0 else {
-            throw TestSupportError.systemCall("bind(\(address):0)", errno: errno)
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                getsockname(descriptor, $0, &length)
-            }
-        }
-        guard named == 0 else {
-            throw TestSupportError.systemCall("getsockname(\(address))", errno: errno)
-        }
-        return Int(UInt16(bigEndian: socketAddress.sin_port))
     }
 
     /// Waits until address:port accepts a TCP connection and sends a line starting with `SSH-2.0-`.
     ///
-    /// Polls every 50 ms; throws ``TestSupportError/bannerTimeout(address:port:seconds:lastError:)`` after
+    /// Polls every 50 ms; throws ``LoopbackVMError/bannerTimeout(address:port:seconds:lastError:)`` after
     /// `timeout` seconds.
     public static func waitForBanner(address: String, port: Int, timeout: TimeInterval = 10) throws {
         try validate(address: address)
@@ -56,7 +45,7 @@ public enum Loopback {
                 lastError = error.description
             }
             if Date() >= deadline {
-                throw TestSupportError.bannerTimeout(
+                throw LoopbackVMError.bannerTimeout(
                     address: address,
                     port: port,
                     seconds: timeout,
@@ -77,7 +66,7 @@ public enum Loopback {
             return (0...255).contains(value) ? value : nil
         }
         guard parts.count == 4, octets.count == 4, octets[0] == 127 else {
-            throw TestSupportError.invalidArgument(
+            throw LoopbackVMError.invalidArgument(
                 "The address \"\(address)\" is not an IPv4 loopback address of the form 127.x.y.z."
             )
         }
@@ -86,32 +75,34 @@ public enum Loopback {
     /// Throws unless `port` is a valid TCP port number.
     static func validate(port: Int) throws {
         guard (1...65_535).contains(port) else {
-            throw TestSupportError.invalidArgument("The port \(port) is not between 1 and 65535.")
+            throw LoopbackVMError.invalidArgument("The port \(port) is not between 1 and 65535.")
         }
     }
 
     /// One attempt: connect, read the first line (1 s read timeout), check for `SSH-2.0-`.
-    static func probeBanner(address: String, port: Int) -> Result<Void, TestSupportError> {
+    static func probeBanner(address: String, port: Int) -> Result<Void, LoopbackVMError> {
         do {
-            var socketAddress = try makeAddress(address, port: port)
-            let descriptor = try makeSocket()
+            let socketAddress = try makeAddress(address, port: port)
+            let descriptor: Int32
+            do {
+                descriptor = try POSIXSocket.connect(
+                    to: socketAddress.sin_addr,
+                    port: port,
+                    timeout: 10,
+                    blocking: true
+                )
+            } catch {
+                throw LoopbackVMError.systemCall("connect(\(address):\(port))", errno: error.code ?? 0)
+            }
             defer { close(descriptor) }
             var timeout = timeval(tv_sec: 1, tv_usec: 0)
             setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let connected = withUnsafePointer(to: &socketAddress) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard connected == 0 else {
-                throw TestSupportError.systemCall("connect(\(address):\(port))", errno: errno)
-            }
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 256)
             while received.count < 1024 && !received.contains(UInt8(ascii: "\n")) {
                 let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
                 if count < 0 {
-                    throw TestSupportError.systemCall("recv(\(address):\(port))", errno: errno)
+                    throw LoopbackVMError.systemCall("recv(\(address):\(port))", errno: errno)
                 }
                 if count == 0 {
                     break
@@ -121,42 +112,26 @@ public enum Loopback {
             let text = String(decoding: received, as: UTF8.self)
             guard text.hasPrefix("SSH-2.0-") else {
                 let shown = text.isEmpty ? "nothing" : "\"\(text.prefix(80))\""
-                throw TestSupportError.invalidArgument("\(address):\(port) answered with \(shown), not SSH-2.0-.")
+                throw LoopbackVMError.invalidArgument("\(address):\(port) answered with \(shown), not SSH-2.0-.")
             }
             return .success(())
-        } catch let error as TestSupportError {
+        } catch let error as LoopbackVMError {
             return .failure(error)
         } catch {
             return .failure(.invalidArgument("\(error)"))
         }
     }
 
-    /// A close-on-exec TCP socket, so sshd processes started concurrently never inherit it.
-    private static func makeSocket() throws -> Int32 {
-        #if os(Linux)
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        #else
-            let descriptor = socket(AF_INET, SOCK_STREAM, 0)
-            if descriptor >= 0 {
-                _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
-            }
-        #endif
-        guard descriptor >= 0 else {
-            throw TestSupportError.systemCall("socket", errno: errno)
-        }
-        return descriptor
-    }
-
     private static func makeAddress(_ address: String, port: Int) throws -> sockaddr_in {
         try validate(address: address)
         guard (0...65_535).contains(port) else {
-            throw TestSupportError.invalidArgument("The port \(port) is not between 0 and 65535.")
+            throw LoopbackVMError.invalidArgument("The port \(port) is not between 0 and 65535.")
         }
         var result = sockaddr_in()
         result.sin_family = sa_family_t(AF_INET)
         result.sin_port = UInt16(port).bigEndian
         guard inet_pton(AF_INET, address, &result.sin_addr) == 1 else {
-            throw TestSupportError.invalidArgument("The address \"\(address)\" is not a valid IPv4 address.")
+            throw LoopbackVMError.invalidArgument("The address \"\(address)\" is not a valid IPv4 address.")
         }
         return result
     }

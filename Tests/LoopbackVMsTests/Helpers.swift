@@ -1,5 +1,6 @@
 import Foundation
-import TestSupport
+import LoopbackVMs
+import TestHelpers
 
 #if canImport(Glibc)
     import Glibc

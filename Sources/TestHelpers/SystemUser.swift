@@ -1,4 +1,5 @@
 import Foundation
+import LoopbackVMs
 
 /// A throwaway local account with a password, for testing password authentication against a
 /// `LoopbackVM` (sshd checks passwords against the system's accounts). Needs root; `remove()` deletes
@@ -27,7 +28,7 @@ public final class SystemUser: @unchecked Sendable {
             ["--create-home", "--home-dir", home, "--shell", "/bin/sh", name]
         )
         guard added.exitStatus == 0 else {
-            throw TestSupportError.commandFailed(
+            throw LoopbackVMError.commandFailed(
                 command: ["useradd", name],
                 exitStatus: added.exitStatus,
                 output: added.output
@@ -35,12 +36,12 @@ public final class SystemUser: @unchecked Sendable {
         }
         let user = SystemUser(name: name, password: password, home: home)
         let script = directory + "/chpasswd-" + suffix
-        try Subprocess.write("\(name):\(password)\n", to: script, permissions: 0o600)
+        try Files.write("\(name):\(password)\n", to: script, permissions: 0o600)
         defer { try? FileManager.default.removeItem(atPath: script) }
         let set = try ChildProcess.run("/bin/sh", ["-c", "/usr/sbin/chpasswd < \"$1\"", "sh", script])
         guard set.exitStatus == 0 else {
             user.remove()
-            throw TestSupportError.commandFailed(command: ["chpasswd"], exitStatus: set.exitStatus, output: set.output)
+            throw LoopbackVMError.commandFailed(command: ["chpasswd"], exitStatus: set.exitStatus, output: set.output)
         }
         return user
     }
