@@ -297,31 +297,38 @@ struct ProvisionLiveTests {
     }
 }
 
-/// Runs octoprov and SIGKILLs it as soon as a line of its standard error satisfies `condition`.
+/// Runs octoprov and SIGKILLs it as soon as a line of its standard error or output satisfies `condition`.
 ///
 /// - Returns: Whether the condition was met (and the process killed) before it exited by itself.
 func runOctoprovKilled(_ arguments: [String], when condition: @escaping @Sendable (String) -> Bool) throws -> Bool {
-    let errorPath = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-\(UUID().uuidString).err")
-        .path
-    defer { try? FileManager.default.removeItem(atPath: errorPath) }
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-\(UUID().uuidString)").path
+    let outputPath = base + ".out"
+    let errorPath = base + ".err"
+    defer {
+        try? FileManager.default.removeItem(atPath: outputPath)
+        try? FileManager.default.removeItem(atPath: errorPath)
+    }
     let process = try ChildProcess.launch(
         try BuiltProducts.path("octoprov"),
         arguments,
         environment: octoprovEnvironment(),
-        outputPath: nil,
+        outputPath: outputPath,
         errorPath: errorPath,
         input: nil
     )
     var killed = false
     while process.isRunning && !killed {
         usleep(10_000)
-        let text = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-        // Complete lines only: the last piece may still be written.
-        if text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().contains(where: {
-            condition(String($0))
-        }) {
-            process.send(SIGKILL)
-            killed = true
+        // Both streams: step lines go to standard error, the hosts' own lines (`vm1 | …`) to standard output.
+        for path in [errorPath, outputPath] where !killed {
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            // Complete lines only: the last piece may still be written.
+            if text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().contains(where: {
+                condition(String($0))
+            }) {
+                process.send(SIGKILL)
+                killed = true
+            }
         }
     }
     process.waitForExit(timeout: 60)
