@@ -395,6 +395,39 @@ extension HostRunRecord {
         }
     }
 
+    /// A package that can no longer be read when the run starts (replaced after the plan was made) is refused for
+    /// every host that uploads it, with its reason, before anything is connected to (it used to pass preflight).
+    @Test func aPackageThatCannotBeReadWhenTheRunStartsIsRefusedBeforeAnyHostIsTouched() async throws {
+        try await RunnerFixture.with { fixture in
+            let plan = try fixture.plan()
+            let package = fixture.directory + "/mirror/octopus-standin-2023.3.13026.tar.gz"
+            try FileManager.default.removeItem(atPath: package)
+            try FileManager.default.createDirectory(atPath: package, withIntermediateDirectories: false)
+            let run = try PlanRun.open(
+                plan: plan,
+                stateDirectory: fixture.stateDirectory,
+                redactor: .none,
+                environment: fixture.environment
+            ) { Issue.record("Unexpected journal warning: \($0)") }
+            let vm1 = FakeHost(name: "vm1")
+            let vm2 = FakeHost(name: "vm2")
+            let outcome = await run.run(
+                PlanRun.Settings(parallel: 2, fromStep: nil, connector: FakeNetwork(vm1, vm2)) { _, _ in }
+            )
+            #expect(outcome.status == .failed)
+            for name in ["vm1", "vm2"] {
+                let host = try outcome.host(name)
+                #expect(
+                    host.failure?.hasPrefix("Nothing was changed: the package file \(package) cannot be read (")
+                        == true,
+                    "\(host.failure ?? "")"
+                )
+                #expect(host.steps.allSatisfy { $0.status == .notRun })
+            }
+            #expect(vm1.connections == 0 && vm2.connections == 0)
+        }
+    }
+
     @Test func aHostAnUpgradeTookPastTheInventorysVersionIsRefusedAndNothingRuns() async throws {
         try await RunnerFixture.with { fixture in
             // An earlier `octoprov upgrade` took vm1 from the inventory's 2023.3.13026 to 2024.1.11892.

@@ -53,6 +53,7 @@ public enum DiskSpaceCheck {
 
     /// The size of a local file, 0 when it cannot be read.
     public static func fileSize(_ path: String) -> UInt64 {
+        // Sizes for progress and room estimates only: an unreadable file is reported by the step that reads it.
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.uint64Value ?? 0
     }
 }

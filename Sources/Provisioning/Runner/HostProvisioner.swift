@@ -121,7 +121,20 @@ public struct HostProvisioner: Sendable {
                     duration: .zero
                 )
             }
-            try? journal.reset(host: hostName, from: fromStep.rawValue)
+            do {
+                try journal.reset(host: hostName, from: fromStep.rawValue)
+            } catch {
+                // Without the reset, steps asked to run again would be skipped as done: refuse instead.
+                return HostRunRecord(
+                    host: hostName,
+                    instance: plan.instance.name,
+                    steps: [],
+                    checks: [],
+                    failure: "Nothing was changed: the journal could not mark \(fromStep) and later steps to run "
+                        + "again (\(error)).",
+                    duration: .zero
+                )
+            }
         }
         do {
             try await transport.withFiles { files in
@@ -232,6 +245,8 @@ public struct HostProvisioner: Sendable {
             if let running {
                 let name = running.definition.name
                 let duration = runningSince.duration(to: clock.now)
+                // Best effort: the step is not recorded as done either way, so the next run runs it again; a journal
+                // that cannot be written must not hide the step's own failure, which is reported below.
                 try? journal.markFinished(
                     host: hostName,
                     step: name,
@@ -469,6 +484,7 @@ public struct HostProvisioner: Sendable {
     }
 
     private func readMarker(_ files: any HostFiles) async throws -> [String: String] {
+        // A marker that does not decode (cut short, edited) counts as none: every step runs again, which is safe.
         guard let data = try await files.read(workDirectory + "/" + markerName),
             let marker = try? JSONDecoder().decode([String: String].self, from: data)
         else { return [:] }
@@ -515,10 +531,18 @@ public struct HostProvisioner: Sendable {
 public struct RunnerError: Error, Sendable, CustomStringConvertible {
     /// The sentence.
     public var description: String
+    /// The error this one reports, when it wraps one (an `SSHError`, a `SecretError`, a file error): kept so that
+    /// `--verbose`, the reports and the tests can still tell its code, never only its words.
+    public var underlying: (any Error)?
 
     /// Creates the error.
-    public init(_ description: String) {
+    ///
+    /// - Parameters:
+    ///   - description: One sentence for the person.
+    ///   - underlying: The error it reports, if it wraps one.
+    public init(_ description: String, underlying: (any Error)? = nil) {
         self.description = description
+        self.underlying = underlying
     }
 
     /// `host` has no API key of octoprov's yet: a command that reads its REST API (`verify`, `upgrade`, `drift`)

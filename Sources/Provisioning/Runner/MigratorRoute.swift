@@ -27,6 +27,7 @@ extension HostProvisioner {
         let selections = try await ProjectImport.select(plan: plan, secrets: secrets)
         let names = selections.flatMap(\.projects).map(\.name)
         let local = try privateTemporaryDirectory("octoprov-export")
+        // Cleanup of a private temporary folder: nothing to report if it is already gone.
         defer { try? FileManager.default.removeItem(atPath: local) }
         let downloaded = local + "/export"
 
@@ -126,6 +127,7 @@ extension HostProvisioner {
             try await Self.removeTree(directory, platform: source.platform, transport: transport)
             return "\(tree.files) file(s), \(tree.totalBytes) bytes"
         } catch {
+            // Cleanup on the way out of a failure that is reported below; its own failure would only hide it.
             try? await Self.removeTree(directory, platform: source.platform, transport: transport)
             throw error
         }

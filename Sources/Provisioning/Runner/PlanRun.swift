@@ -217,9 +217,9 @@ public struct PlanRun: Sendable {
         defer { closeJournals() }
         let hostPlans = plan.hosts
         // Each local package's SHA-256, once per run, for the preflight's comparison with the inventory's.
-        var packageDigests: [String: String] = [:]
+        var packageDigests: [String: Result<String, any Error>] = [:]
         for path in Set(hostPlans.compactMap { $0.instance.package?.localFile }) {
-            packageDigests[path] = try? FileDigest.sha256(path: path)
+            packageDigests[path] = Result { try FileDigest.sha256(path: path) }
         }
         let digests = packageDigests
         let clock = ContinuousClock()
@@ -297,7 +297,7 @@ public struct PlanRun: Sendable {
     private func provisioner(
         for hostPlan: ProvisioningPlan.HostPlan,
         settings: Settings,
-        packageDigests: [String: String]
+        packageDigests: [String: Result<String, any Error>]
     ) throws -> HostProvisioner {
         guard let journal = journals[hostPlan.instance.name] else {
             throw RunnerError("No journal is open for instance \(hostPlan.instance.name).")
@@ -334,7 +334,18 @@ public struct PlanRun: Sendable {
         } catch let error as RunnerError {
             throw error
         } catch {
-            throw RunnerError("Nothing was changed on the host: \(error)")
+            throw RunnerError("Nothing was changed on the host: \(error)", underlying: error)
+        }
+        var localPackageSHA256: String?
+        if let local = hostPlan.instance.package?.localFile, let digest = packageDigests[local] {
+            switch digest {
+            case .success(let sha256): localPackageSHA256 = sha256
+            case .failure(let error):
+                throw RunnerError(
+                    "Nothing was changed: the package file \(local) cannot be read (\(error)).",
+                    underlying: error
+                )
+            }
         }
         let hostRedactor = redactor.merging(secrets.redactor)
         let events = settings.events
@@ -345,7 +356,7 @@ public struct PlanRun: Sendable {
             journal: flowJournals[hostPlan.instance.name] ?? journal,
             fromStep: settings.fromStep,
             onlyStep: settings.onlyStep,
-            localPackageSHA256: hostPlan.instance.package?.localFile.flatMap { packageDigests[$0] },
+            localPackageSHA256: localPackageSHA256,
             verifier: settings.verifier,
             projectImporter: settings.projectImporter,
             connector: settings.connector,

@@ -53,6 +53,7 @@ public enum ProjectImport {
         }
         let client = try OctopusClient(baseURL: url, apiKey: secrets.values[.sourceAPIKey])
         let root = try await client.root()
+        // A version that does not parse is "not the pinned version", refused in words below.
         guard let version = try? OctopusVersion(parsing: root.version), version == plan.instance.version else {
             throw RunnerError(
                 "The source \(url) runs Octopus \(root.version) but the pinned version is "
@@ -280,7 +281,10 @@ public enum ProjectImport {
             do {
                 bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
             } catch {
-                throw RunnerError("The export file \(file) cannot be read (\(error.localizedDescription)).")
+                throw RunnerError(
+                    "The export file \(file) cannot be read (\(error.localizedDescription)).",
+                    underlying: error
+                )
             }
             try await target.importUpload(
                 bytes,

@@ -104,6 +104,7 @@ enum FolderManifest {
         var entries: [String] = []
         if let enumerator = fileManager.enumerator(atPath: directory) {
             while let relative = enumerator.nextObject() as? String {
+                // A file gone while the tree is measured is left out of the estimate; the copy reports real errors.
                 let attributes = (try? fileManager.attributesOfItem(atPath: directory + "/" + relative)) ?? [:]
                 let type = (attributes[.type] as? FileAttributeType)?.rawValue ?? "?"
                 let size = (attributes[.size] as? NSNumber)?.uint64Value ?? 0

@@ -46,6 +46,7 @@ struct SFTPHostFiles: HostFiles {
     func read(_ path: String) async throws -> Data? {
         guard try await sftp.attributes(at: path) != nil else { return nil }
         let local = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-\(UUID().uuidString)").path
+        // Cleanup of a private temporary file: nothing to report if it is already gone.
         defer { try? FileManager.default.removeItem(atPath: local) }
         _ = try await sftp.download(
             from: path,
@@ -62,6 +63,7 @@ struct SFTPHostFiles: HostFiles {
         checksum: RemoteChecksum?
     ) async throws {
         let staging = try privateTemporaryDirectory("octoprov")
+        // Cleanup of a private staging folder: nothing to report if it is already gone.
         defer { try? FileManager.default.removeItem(atPath: staging) }
         for file in files {
             let local = staging + "/" + file.outputName

@@ -37,6 +37,7 @@ public struct StepScriptResult: Sendable, Hashable {
             last.hasPrefix(marker)
         else { return nil }
         let json = Data(last.dropFirst(marker.count).utf8)
+        // Not JSON is one of the ways a last line is not a result line; the caller says so in words.
         guard let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
             let changed = object["changed"] as? Bool,
             let message = object["message"] as? String
