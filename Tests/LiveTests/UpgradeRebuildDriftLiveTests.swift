@@ -53,7 +53,7 @@ struct UpgradeRebuildDriftLiveTests {
         let upgraded = try await octoprov(
             upgradeArguments + ["--junit", "\(base.path)/upgrade.xml", "--report-json", "\(base.path)/upgrade.json"]
         )
-        #expect(upgraded.status == 0, "\(upgraded.stdout.suffix(3000))")
+        #expect(upgraded.status == 0, "\(upgraded.stdout.suffix(3000))\n\(upgraded.stderr.suffix(3000))")
         #expect(upgraded.stdout.contains("Instance sandbox-clone: \(versionA) → \(versionB)"))
         #expect(try await clone.root().version == versionB)
         let report = try ProvisionReport(json: Data(contentsOf: URL(fileURLWithPath: "\(base.path)/upgrade.json")))

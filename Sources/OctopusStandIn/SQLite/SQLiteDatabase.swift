@@ -169,9 +169,15 @@ public final class SQLiteDatabase {
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    ///
+    /// `BEGIN IMMEDIATE` takes the write lock at the start, waiting for it through the busy timeout. A plain
+    /// (deferred) `BEGIN` that reads first and writes later can fail at once with `SQLITE_BUSY` when another
+    /// connection holds the write lock by then (SQLite does not wait where waiting could deadlock); SQL Server
+    /// would wait for the lock, so the stand-in takes it first. (A suspect, not a proven cause, for one
+    /// `Octopus.Server node --drain` that failed beside a running server in CI.)
     /// - Throws: What `body` throws, or ``SQLiteError`` from BEGIN/COMMIT.
     public func withTransaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
+        try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()
             try execute("COMMIT")

@@ -185,7 +185,7 @@ public final class TSQLSession {
         case .print(let expression):
             output(try evaluate(expression, line: line).printable)
         case .beginTransaction:
-            if transactionCount == 0 { try run("BEGIN", [], line: line) }
+            if transactionCount == 0 { try run("BEGIN IMMEDIATE", [], line: line) }
             transactionCount += 1
         case .commit:
             guard transactionCount > 0 else {
