@@ -12,15 +12,11 @@ import Wire
 @Suite("octoprov upgrade, drift and rebuild on a sandbox", .tags(.large))
 struct UpgradeRebuildDriftLiveTests {
     @Test func aCloneUpgradesThenDriftsAndARebuildCatchesUp() async throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-upg-\(UUID().uuidString)")
-        let directory = base.appendingPathComponent("sbx").path
-        let stateDirectory = base.appendingPathComponent("state").path
-        defer { try? FileManager.default.removeItem(at: base) }
-
-        let up = try await octoprov(["sandbox", "up", "--vms", "1", "--dir", directory])
-        try #require(up.status == 0, "\(up.stderr)")
-        let layout = SandboxLayout(directory: directory)
-        defer { _ = try? Sandbox.down(layout) }
+        let sandbox = try await OneVMSandbox("upg")
+        defer { sandbox.close() }
+        let (base, directory, stateDirectory, layout) = (
+            sandbox.base, sandbox.directory, sandbox.stateDirectory, sandbox.layout
+        )
         let state = try #require(SandboxState.read(from: layout))
         let versionA = try #require(state.productionVersion)
         let versionB = "2024.1.11892"
@@ -190,14 +186,9 @@ struct UpgradeRebuildDriftLiveTests {
     /// again: what finished is not done again (no second pre-upgrade backup), the rest runs, and the clone ends at
     /// the target, verified; a third run changes nothing.
     @Test func anUpgradeKilledDuringItsInstallResumes() async throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-upk-\(UUID().uuidString)")
-        let directory = base.appendingPathComponent("sbx").path
-        let stateDirectory = base.appendingPathComponent("state").path
-        defer { try? FileManager.default.removeItem(at: base) }
-        let up = try await octoprov(["sandbox", "up", "--vms", "1", "--dir", directory])
-        try #require(up.status == 0, "\(up.stderr)")
-        let layout = SandboxLayout(directory: directory)
-        defer { _ = try? Sandbox.down(layout) }
+        let sandbox = try await OneVMSandbox("upk")
+        defer { sandbox.close() }
+        let (base, stateDirectory, layout) = (sandbox.base, sandbox.stateDirectory, sandbox.layout)
         let state = try #require(SandboxState.read(from: layout))
         let vm = try #require(state.vms.first)
         let common = ["-i", layout.inventoryPath, "--state-dir", stateDirectory]
@@ -240,14 +231,9 @@ struct UpgradeRebuildDriftLiveTests {
     /// record of finished steps were cleared before the teardown changed anything, so `provision`, the documented
     /// way to resume, builds the clone again and ends verified instead of trusting a half-torn host.
     @Test func aRebuildKilledDuringItsTeardownIsHealedByProvision() async throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("octoprov-rbk-\(UUID().uuidString)")
-        let directory = base.appendingPathComponent("sbx").path
-        let stateDirectory = base.appendingPathComponent("state").path
-        defer { try? FileManager.default.removeItem(at: base) }
-        let up = try await octoprov(["sandbox", "up", "--vms", "1", "--dir", directory])
-        try #require(up.status == 0, "\(up.stderr)")
-        let layout = SandboxLayout(directory: directory)
-        defer { _ = try? Sandbox.down(layout) }
+        let sandbox = try await OneVMSandbox("rbk")
+        defer { sandbox.close() }
+        let (base, stateDirectory, layout) = (sandbox.base, sandbox.stateDirectory, sandbox.layout)
         let common = ["-i", layout.inventoryPath, "--state-dir", stateDirectory]
         let provisioned = try await octoprov(["provision"] + common)
         try #require(provisioned.status == 0, "\(provisioned.stderr.suffix(2000))")
@@ -273,6 +259,30 @@ struct UpgradeRebuildDriftLiveTests {
         }
         #expect(steps.last { $0.name == "verify" }?.status == .ok, "\(steps)")
         #expect(Sandbox.contacts(layout).filter { !$0.fromProduction }.isEmpty)
+    }
+
+    /// A fresh one-VM sandbox and a state folder in a temporary folder of the test's own; ``close()`` stops the
+    /// sandbox and removes the folder.
+    struct OneVMSandbox {
+        let base: URL
+        let layout: SandboxLayout
+        var directory: String { layout.directory }
+        var stateDirectory: String { base.appendingPathComponent("state").path }
+
+        init(_ name: String) async throws {
+            base = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "octoprov-\(name)-\(UUID().uuidString)"
+            )
+            layout = SandboxLayout(directory: base.appendingPathComponent("sbx").path)
+            let up = try await octoprov(["sandbox", "up", "--vms", "1", "--dir", layout.directory])
+            if up.status != 0 { close() }
+            try #require(up.status == 0, "\(up.stderr)")
+        }
+
+        func close() {
+            _ = try? Sandbox.down(layout)
+            try? FileManager.default.removeItem(at: base)
+        }
     }
 
     /// The API key octoprov generated for the sandbox clone (the journal's secret file).
