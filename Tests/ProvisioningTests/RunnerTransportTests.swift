@@ -428,6 +428,43 @@ extension HostRunRecord {
         }
     }
 
+    /// An upgrade killed after its drain (the service stopped) leaves a host the provisioning journal calls done:
+    /// provision says what the host is and names the command, instead of skipping to a verify that times out.
+    @Test func aHostAnUpgradeLeftDrainedIsNamedWithTheCommandThatFinishesIt() async throws {
+        try await RunnerFixture.with { fixture in
+            do {
+                let upgrade = try fixture.journal(PlanRun.journalKey("lab", flow: ProvisioningPlan.Flow.upgradeName))
+                defer { upgrade.close() }
+                upgrade.declareSteps(StepCatalogue.upgrade.map(\.name), host: "vm1")
+                let hash = upgrade.inputHash(parts: ["to": "2024.1.11892"])
+                for step in ["upgrade-preflight", "backup-database", "drain"] {
+                    try upgrade.markRunning(host: "vm1", step: step, inputHash: hash)
+                    try upgrade.markFinished(
+                        host: "vm1",
+                        step: step,
+                        status: .changed,
+                        message: nil,
+                        facts: step == "upgrade-preflight"
+                            ? ["from_version": "2023.3.13026", "target_version": "2024.1.11892"] : [:],
+                        duration: .seconds(1)
+                    )
+                }
+            }
+            let vm1 = FakeHost(name: "vm1")
+            let vm2 = FakeHost(name: "vm2")
+            let outcome = try await fixture.provision(over: FakeNetwork(vm1, vm2))
+            let refused = try outcome.host("vm1")
+            #expect(
+                refused.failure
+                    == "Nothing was changed: an `octoprov upgrade` to 2024.1.11892 stopped on this host after draining "
+                    + "its node, so its service is stopped and it is not what provisioning left; run `octoprov upgrade "
+                    + "--to 2024.1.11892` to finish it, or `octoprov rebuild` to make the clone again."
+            )
+            #expect(vm1.connections == 0 && vm1.log.isEmpty)
+            #expect(try outcome.host("vm2").succeeded)
+        }
+    }
+
     @Test func aHostAnUpgradeTookPastTheInventorysVersionIsRefusedAndNothingRuns() async throws {
         try await RunnerFixture.with { fixture in
             // An earlier `octoprov upgrade` took vm1 from the inventory's 2023.3.13026 to 2024.1.11892.

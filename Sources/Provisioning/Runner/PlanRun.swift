@@ -314,6 +314,18 @@ public struct PlanRun: Sendable {
                     + "`octoprov rebuild` to make it a copy at \(hostPlan.instance.version) again."
             )
         }
+        if let target = UpgradeState.interruptedTarget(
+            in: upgradeJournals[hostPlan.instance.name],
+            host: hostPlan.host.name
+        ) {
+            // The provisioning journal says every step is done, but the host is drained mid-upgrade: say so rather
+            // than skip to a verify that can only time out.
+            throw RunnerError(
+                "Nothing was changed: an `octoprov upgrade` to \(target) stopped on this host after draining its node, "
+                    + "so its service is stopped and it is not what provisioning left; run `octoprov upgrade --to "
+                    + "\(target)` to finish it, or `octoprov rebuild` to make the clone again."
+            )
+        }
         let secrets: StepSecretValues
         do {
             var apiKey: String?
