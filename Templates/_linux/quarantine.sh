@@ -1,5 +1,7 @@
 # Quarantines the restored database before any Octopus Server runs on it (sql/quarantine.sql), then
-# reads it back (sql/verify-quarantine.sql) and fails unless every part that is switched on took.
+# reads it back (sql/verify-quarantine.sql) and fails unless every part that is switched on took. The
+# facts are the counts verify compares with the API's, and the rows in spaces that do not exist
+# (sql/rows-and-spaces.sql), which the API does not show.
 read_sql_secret
 require_sql_tools
 [[ $mode == clone ]] || fail "The quarantine step belongs to the clone flow, not to mode $mode."
@@ -19,6 +21,7 @@ options=(
 for entry in "${options[@]}"; do check_flag "${entry%%=*}" "${entry#*=}"; done
 require_sql verify-quarantine.sql
 require_sql quarantine.sql
+require_sql rows-and-spaces.sql
 
 # recorded: whether the database's quarantine record is for this backup and these options.
 recorded() {
@@ -28,9 +31,36 @@ recorded() {
         [[ $(sql_value "${entry%%=*}") == "${entry#*=}" ]] || return 1
     done
 }
-# report: the counts as facts.
+# read_rows_outside_spaces: sets $rows_outside_spaces to the rows of sql/rows-and-spaces.sql whose SpaceId
+# names no space (compared case-insensitively, as SQL Server does), the first 20 as `Table Id (SpaceId)`
+# joined by ", ", then "and N more"; empty when there are none or no spaces. Keeps $sql_output.
+rows_outside_spaces=''
+read_rows_outside_spaces() {
+    local saved=$sql_output line name table id space count=0
+    local -A spaces=()
+    run_sql "$work_dir/rows-and-spaces.sql" quiet || fail "Reading the spaces of the rows failed; see the sqlcmd output above."
+    while IFS= read -r line; do
+        if [[ $line == 'space_id|'?* ]]; then
+            id=${line#space_id|}
+            spaces[${id,,}]=1
+        fi
+    done <<<"$sql_output"
+    rows_outside_spaces=''
+    while IFS='|' read -r name table id space; do
+        [[ $name == row_space ]] || continue
+        if [[ -n $space && -n ${spaces[${space,,}]+set} ]]; then continue; fi
+        count=$((count + 1))
+        if ((count <= 20)); then rows_outside_spaces+="$table $id ($space), "; fi
+    done <<<"$sql_output"
+    sql_output=$saved
+    rows_outside_spaces=${rows_outside_spaces%, }
+    if ((count > 20)); then rows_outside_spaces+=" and $((count - 20)) more"; fi
+}
+# report: the counts and the rows outside spaces as facts.
 report() {
     local name
+    read_rows_outside_spaces
+    fact rows_outside_spaces "$rows_outside_spaces"
     for name in server_nodes spaces projects machines machines_enabled workers workers_enabled triggers \
         triggers_enabled subscriptions subscriptions_enabled tasks_pending extensions_to_remove installation_id \
         server_uri production_installation_id production_server_uri; do

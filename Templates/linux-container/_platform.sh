@@ -15,7 +15,8 @@ require_sql_tools() {
 read_sql_secret() { read_secrets sql_password; }
 # run_sql FILE: runs a rendered T-SQL file with sqlcmd (-x: no $(var) substitution, -b: stop at the
 # first error, -C: trust the local server's certificate; -h -1 -W -s '|': `name|value` lines) and
-# keeps the output in $sql_output. A SQL login's password goes in sqlcmd's environment only.
+# keeps the output in $sql_output. A SQL login's password goes in sqlcmd's environment only. It prints
+# the output, unless a second argument `quiet` asks for it only when sqlcmd fails (a long listing).
 run_sql() {
     local status=0
     if [[ -n $sql_user ]]; then
@@ -25,7 +26,7 @@ run_sql() {
     else
         sql_output=$(sqlcmd -x -b -C -S "$sql_server" -E -h -1 -W -s '|' -i "$1" 2>&1 </dev/null) || status=$?
     fi
-    if [[ -n $sql_output ]]; then printf '%s\n' "$sql_output"; fi
+    if [[ -n $sql_output && (${2-} != quiet || $status != 0) ]]; then printf '%s\n' "$sql_output"; fi
     return "$status"
 }
 require_docker() {

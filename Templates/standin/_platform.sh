@@ -20,11 +20,12 @@ require_standin() {
 require_sql_tools() { require_standin; }
 read_sql_secret() { :; }
 # run_sql FILE: runs a rendered T-SQL file with sqlcmd (-x: no $(var) substitution, -b: stop at the
-# first error; -h -1 -W -s '|': `name|value` lines) and keeps the output in $sql_output.
+# first error; -h -1 -W -s '|': `name|value` lines) and keeps the output in $sql_output. It prints the
+# output, unless a second argument `quiet` asks for it only when sqlcmd fails (a long listing).
 run_sql() {
     local status=0
     sql_output=$("$sqlcmd_program" -x -b -S "$sql_server" -h -1 -W -s '|' -i "$1" 2>&1 </dev/null) || status=$?
-    if [[ -n $sql_output ]]; then printf '%s\n' "$sql_output"; fi
+    if [[ -n $sql_output && (${2-} != quiet || $status != 0) ]]; then printf '%s\n' "$sql_output"; fi
     return "$status"
 }
 # octopus VERB FLAG…: runs Octopus.Server; fails the step when it fails.

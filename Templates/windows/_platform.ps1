@@ -51,13 +51,14 @@ function Get-ServiceName {
 }
 # Invoke-Sql FILE: runs a rendered T-SQL file with sqlcmd (-x: no $(var) substitution, -b: stop at the
 # first error, -C: trust the local server's certificate, -f 65001: UTF-8; -h -1 -W -s '|':
-# `name|value` lines) and keeps the output for Get-SqlValue. Returns whether sqlcmd succeeded.
-function Invoke-Sql([string]$Path) {
+# `name|value` lines) and keeps the output for Get-SqlValue. Returns whether sqlcmd succeeded. It prints the
+# output, unless -Quiet asks for it only when sqlcmd fails (a long listing).
+function Invoke-Sql([string]$Path, [switch]$Quiet) {
     $sqlcmd = Get-Command 'sqlcmd.exe' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
     if (-not $sqlcmd) { Stop-Step 'sqlcmd.exe is not on the PATH of the host.' }
     $result = Invoke-Native $sqlcmd.Source @('-x', '-b', '-C', '-E', '-S', $sql_server, '-f', '65001', '-h', '-1', '-W', '-s', '|', '-i', $Path)
     $script:SqlOutput = $result.Output
-    if ($result.Output) { Say $result.Output.TrimEnd() }
+    if ($result.Output -and (-not $Quiet -or $result.ExitCode -ne 0)) { Say $result.Output.TrimEnd() }
     return ($result.ExitCode -eq 0)
 }
 # --- end octoprov windows ---

@@ -30,7 +30,9 @@ $quarantine_extensions = {{ quarantine_extensions }}
 
 try {
     # Quarantines the restored database before any Octopus Server runs on it (sql/quarantine.sql), then
-    # reads it back (sql/verify-quarantine.sql) and fails unless every part that is switched on took.
+    # reads it back (sql/verify-quarantine.sql) and fails unless every part that is switched on took. The
+    # facts are the counts verify compares with the API's, and the rows in spaces that do not exist
+    # (sql/rows-and-spaces.sql), which the API does not show.
     if ($mode -ne 'clone') { Stop-Step ('The quarantine step belongs to the clone flow, not to mode ' + $mode + '.') }
     if ($backup_sha256 -cnotmatch '^[0-9a-f]{64}$') { Stop-Step 'backup_sha256 is not a lower-case hex SHA-256.' }
     $options = [ordered]@{
@@ -47,6 +49,7 @@ try {
     foreach ($name in $options.Keys) { Assert-Flag $name $options[$name] }
     $verifySql = Assert-SqlFile 'verify-quarantine.sql'
     $quarantineSql = Assert-SqlFile 'quarantine.sql'
+    $rowsSql = Assert-SqlFile 'rows-and-spaces.sql'
     function Test-Recorded {
         if ((Get-SqlValue 'quarantine_sha256') -ne $backup_sha256) { return $false }
         foreach ($name in $options.Keys) {
@@ -54,7 +57,33 @@ try {
         }
         return $true
     }
+    # Get-RowsOutsideSpaces: the rows of sql/rows-and-spaces.sql whose SpaceId names no space (a hashtable
+    # compares case-insensitively, as SQL Server does), the first 20 as `Table Id (SpaceId)` joined by ', ',
+    # then 'and N more'; empty when there are none or no spaces. Keeps the output Get-SqlValue reads.
+    function Get-RowsOutsideSpaces {
+        $saved = $script:SqlOutput
+        if (-not (Invoke-Sql $rowsSql -Quiet)) { Stop-Step 'Reading the spaces of the rows failed; see the sqlcmd output above.' }
+        $lines = @([string]$script:SqlOutput -split '\r?\n')
+        $script:SqlOutput = $saved
+        $spaces = @{}
+        foreach ($line in $lines) {
+            if ($line.StartsWith('space_id|') -and $line.Length -gt 9) { $spaces[$line.Substring(9)] = $true }
+        }
+        $rows = New-Object System.Collections.Generic.List[string]
+        $count = 0
+        foreach ($line in $lines) {
+            $parts = $line.Split('|')
+            if ($parts.Count -ne 4 -or $parts[0] -ne 'row_space') { continue }
+            if ($parts[3] -and $spaces.ContainsKey($parts[3])) { continue }
+            $count++
+            if ($count -le 20) { $rows.Add($parts[1] + ' ' + $parts[2] + ' (' + $parts[3] + ')') }
+        }
+        $text = $rows -join ', '
+        if ($count -gt 20) { $text += ' and ' + ($count - 20) + ' more' }
+        return $text
+    }
     function Add-Counts {
+        Add-Fact 'rows_outside_spaces' (Get-RowsOutsideSpaces)
         foreach ($name in @('server_nodes', 'spaces', 'projects', 'machines', 'machines_enabled', 'workers',
                 'workers_enabled', 'triggers', 'triggers_enabled', 'subscriptions', 'subscriptions_enabled',
                 'tasks_pending', 'extensions_to_remove', 'installation_id', 'server_uri', 'production_installation_id',

@@ -19,7 +19,8 @@ struct PlanSandboxLiveTests {
     static let hostFiles = [
         "01-preflight.sh", "02-install.sh", "04-restore.sh", "05-quarantine.sh", "06-create-instance.sh",
         "07-connect-database.sh", "08-configure.sh", "09-set-paths.sh", "11-admin.sh", "12-start.sh", "13-verify.sh",
-        "database-exists.sql", "quarantine.sql", "restore-filelist.sql", "restore.sql", "verify-quarantine.sql",
+        "database-exists.sql", "quarantine.sql", "restore-filelist.sql", "restore.sql", "rows-and-spaces.sql",
+        "verify-quarantine.sql",
     ]
 
     @Test func planOnTheSandboxInventoryListsEveryCloneStepAndIsDeterministic() async throws {

@@ -518,7 +518,9 @@ final class StandInStepFlow {
             "license_base64": Data("<License><SerialNumber>SN-42</SerialNumber></License>".utf8).base64EncodedString(),
         ]
         // octoprov uploads the step's rendered T-SQL into the work folder under these names.
-        for name in ["database-exists", "restore-filelist", "restore", "quarantine", "verify-quarantine"] {
+        for name in [
+            "database-exists", "restore-filelist", "restore", "quarantine", "verify-quarantine", "rows-and-spaces",
+        ] {
             try library.sqlTemplate(named: name).render(values).write(
                 toFile: "\(work)/\(name).sql",
                 atomically: true,
@@ -634,6 +636,89 @@ struct StandInStepScriptsTests {
         #expect(preflight.facts["database_exists"] == "true" && preflight.facts["instance_exists"] == "true")
     }
 
+    @Test func theQuarantineNamesTheRowsInSpacesThatDoNotExistAndVerifysCountsNameThem() async throws {
+        let flow = try StandInStepFlow(version: "2023.3.13026", names: Self.realistic)
+        defer { flow.stop() }
+        for step in ["preflight", "install", "restore"] {
+            let run = try flow.run(step)
+            try #require(run.status == 0, "\(step): \(run.all)")
+        }
+        // 22 targets in a space that does not exist, and a worker whose space differs from Spaces-1 only in
+        // case, which SQL Server (and the API) count as in Spaces-1.
+        let orphans = (1...22).map {
+            "INSERT INTO dbo.Machine (Id, Name, SpaceId, IsDisabled, [JSON]) "
+                + "VALUES (N'Machines-90\(String(format: "%02d", $0))', N'orphan', N'Spaces-99', 0, N'{}');"
+        }
+        let sql = flow.root + "/orphans.sql"
+        let cased =
+            "INSERT INTO dbo.Worker (Id, Name, SpaceId, IsDisabled, [JSON]) "
+            + "VALUES (N'Workers-9001', N'cased', N'spaces-1', 0, N'{}');"
+        let lines = ["USE [OctopusServerClone];", "GO"] + orphans + [cased]
+        try lines.joined(separator: "\n").write(toFile: sql, atomically: true, encoding: .utf8)
+        let inserted = try StandInSQLHost.run(
+            ["sqlcmd", "-x", "-b", "-S", "localhost", "-i", sql],
+            data: flow.values["sql_data_root"] ?? ""
+        )
+        try #require(inserted.status == 0, "\(inserted.stdout)\(inserted.stderr)")
+
+        let expected =
+            (1...20).map { "Machine Machines-90\(String(format: "%02d", $0)) (Spaces-99)" }.joined(separator: ", ")
+            + " and 2 more"
+        let quarantine = try flow.run("quarantine")
+        try #require(quarantine.status == 0, "\(quarantine.all)")
+        #expect(quarantine.changed == true)
+        #expect(quarantine.facts["rows_outside_spaces"] == expected, "\(quarantine.facts)")
+        // The listing is read quietly: a production's thousands of rows are not echoed.
+        #expect(!quarantine.stdout.contains("row_space|") && !quarantine.stdout.contains("space_id|"))
+        let again = try flow.run("quarantine")
+        #expect(again.status == 0 && again.changed == false, "\(again.all)")
+        #expect(again.facts["rows_outside_spaces"] == expected, "\(again.facts)")
+
+        // The clone started: its API lists by space and does not show the 22 targets, so the counts check
+        // against the quarantine's facts (as RESTVerifier gathers them) fails and names them.
+        let started = StandInStepFlow.cloneSteps.drop { $0 != "create-instance" }.prefix { $0 != "verify" }
+        for step in started {
+            let run = try flow.run(step)
+            try #require(run.status == 0, "\(step): \(run.all)")
+        }
+        let facts = quarantine.facts
+        func count(_ name: String) -> Int { Int(facts[name] ?? "") ?? -1 }
+        let counts = ExpectedCounts(
+            targets: count("machines"),
+            workers: count("workers"),
+            triggers: count("triggers"),
+            subscriptions: count("subscriptions"),
+            projects: count("projects"),
+            spaces: count("spaces")
+        )
+        var options = OctopusClient.Options()
+        options.retryDeadline = .seconds(60)
+        let client = try OctopusClient(
+            baseURL: "http://localhost:\(flow.port)",
+            apiKey: flow.secrets["admin_api_key"],
+            options: options
+        )
+        let verification = CloneVerification(
+            client: client,
+            expectations: .init(
+                version: try OctopusVersion(parsing: "2023.3.13026"),
+                counts: counts,
+                rowsOutsideSpaces: facts["rows_outside_spaces"]
+            ),
+            checks: [.counts]
+        )
+        let result = try #require(await verification.run().first)
+        #expect(!result.passed)
+        let shown = count("machines") - 22
+        #expect(
+            result.message
+                == "Counts differ from the restored database: \(shown) targets (expected \(count("machines"))). "
+                + "The restored database also has rows in spaces that do not exist, which the API does not show: "
+                + expected + ".",
+            "\(result.message)"
+        )
+    }
+
     @Test(arguments: ["realistic", "hostile"])
     func theCloneFlowRunsTwiceAndTheSecondRunChangesNothing(_ kind: String) throws {
         let flow = try StandInStepFlow(
@@ -650,6 +735,10 @@ struct StandInStepScriptsTests {
             try #require(run.status == 0, "\(step): \(run.all)")
             let expected = !["preflight", "verify"].contains(step)
             #expect(run.changed == expected, "\(step): \(run.stdout)")
+            if step == "quarantine" {
+                // Every seeded row is in a space that exists.
+                #expect(run.facts["rows_outside_spaces"] == "", "\(run.facts)")
+            }
         }
         for step in StandInStepFlow.cloneSteps {
             let run = try flow.run(step)

@@ -378,7 +378,7 @@ struct UpgradeTemplateTests {
 
         // `rebuild` provisions the clone again at its version, from its backup: every step acts again.
         try flow.writeSQL(
-            ["database-exists", "restore-filelist", "restore", "quarantine", "verify-quarantine"],
+            ["database-exists", "restore-filelist", "restore", "quarantine", "verify-quarantine", "rows-and-spaces"],
             values: flow.values
         )
         _ = try await flow.runSteps(StandInStepFlow.cloneSteps) { !["preflight", "verify"].contains($0) }

@@ -589,7 +589,7 @@ private func validInventory(
         let cloneSQL = Dictionary(uniqueKeysWithValues: cloneSteps.map { ($0.name, $0.sqlTemplates) })
         #expect(cloneSQL["preflight"] == ["database-exists"])
         #expect(cloneSQL["restore"] == ["database-exists", "restore-filelist", "restore", "verify-quarantine"])
-        #expect(cloneSQL["quarantine"] == ["verify-quarantine", "quarantine"])
+        #expect(cloneSQL["quarantine"] == ["verify-quarantine", "quarantine", "rows-and-spaces"])
         for name in ["connect-database", "start", "verify"] {
             #expect(cloneSQL[name] == ["verify-quarantine"], "\(name)")
         }

@@ -706,6 +706,30 @@ struct CloneVerificationTests {
         )
     }
 
+    @Test func differingCountsNameTheRowsInSpacesThatDoNotExist() async throws {
+        var fake = Self.restored(disabled: true)
+        fake.collections["/api/Spaces-2/machines"]?.removeLast()
+        var expectations = Self.expectations()
+        expectations.rowsOutsideSpaces = "Machine Machines-13 (Spaces-99), Worker Workers-4 (Spaces-99)"
+        let (differing, _, _) = try await Self.run(fake, expectations)
+        #expect(
+            differing["counts"]?.message
+                == "Counts differ from the restored database: 5 targets (expected 6). The restored database also has "
+                + "rows in spaces that do not exist, which the API does not show: Machine Machines-13 (Spaces-99), "
+                + "Worker Workers-4 (Spaces-99)."
+        )
+        // Counts that match say nothing of them; without them, or with none, a difference reads as before.
+        let (matching, _, _) = try await Self.run(Self.restored(disabled: true), expectations)
+        #expect(matching["counts"]?.passed == true)
+        #expect(
+            matching["counts"]?.message
+                == "Counts match the restored database: 6 targets, 2 workers, 4 triggers, 2 subscriptions, 8 projects, 2 spaces."
+        )
+        expectations.rowsOutsideSpaces = ""
+        let (none, _, _) = try await Self.run(fake, expectations)
+        #expect(none["counts"]?.message == "Counts differ from the restored database: 5 targets (expected 6).")
+    }
+
     @Test func beforeSpacesTheUnscopedCollectionsAreRead() async throws {
         let version = OctopusVersion(major: 2018, minor: 10, build: 0)
         var fake = FakeOctopus(version: "2018.10.0", spaces: nil, installationId: "new-id", serverUri: nil)

@@ -1,6 +1,7 @@
 import Foundation
-import Provisioning
 import Testing
+
+@testable import Provisioning
 
 /// Builds the plan of `yaml` against the test templates (minus `leavingOut`, plus `extraTemplates`), in a
 /// temporary folder, and hands it to `body` with the folder.
@@ -66,7 +67,7 @@ private func withPlan<Result>(
                     mode == .clone
                     ? [
                         "database-exists.sql", "restore-filelist.sql", "restore.sql", "verify-quarantine.sql",
-                        "quarantine.sql",
+                        "quarantine.sql", "rows-and-spaces.sql",
                     ]
                     : ["database-exists.sql"]
                 #expect(host.sqlFiles.map(\.outputName) == expectedSQL)
@@ -268,6 +269,7 @@ private func withPlan<Result>(
                     "lab/vm1/08-configure.sh", "lab/vm1/09-set-paths.sh", "lab/vm1/11-admin.sh", "lab/vm1/12-start.sh",
                     "lab/vm1/13-verify.sh", "lab/vm1/database-exists.sql", "lab/vm1/restore-filelist.sql",
                     "lab/vm1/restore.sql", "lab/vm1/verify-quarantine.sql", "lab/vm1/quarantine.sql",
+                    "lab/vm1/rows-and-spaces.sql",
                 ]
             )
             let tree = try fileTree(output)
@@ -341,6 +343,28 @@ private func withPlan<Result>(
             // The file as a whole, at line 1, like every other refusal of the inventory: FILE:LINE:COLUMN.
             #expect(errors.map(\.location.line) == [1])
             #expect(errors.first?.description.contains("inventory.yml:1:1: The inventory has no `instances`") == true)
+        }
+    }
+
+    @Test func verifyExpectsTheQuarantineStepsCountsAndRowsOutsideSpaces() throws {
+        try withPlan(CheckFixture.yaml(CheckFixture.clone)) { result, _ in
+            let host = try #require(try result.get().hosts.first)
+            var facts = [
+                "machines": "14", "workers": "2", "triggers": "3", "subscriptions": "1", "projects": "5",
+                "spaces": "2",
+                "rows_outside_spaces": "Machine Machines-13 (Spaces-99), Machine Machines-14 (Spaces-99)",
+            ]
+            let expectations = RESTVerifier.expectations(host, facts: facts)
+            #expect(
+                expectations.counts
+                    == ExpectedCounts(targets: 14, workers: 2, triggers: 3, subscriptions: 1, projects: 5, spaces: 2)
+            )
+            #expect(expectations.rowsOutsideSpaces == facts["rows_outside_spaces"])
+            // None (an empty fact), or a journal from before the fact existed.
+            facts["rows_outside_spaces"] = ""
+            #expect(RESTVerifier.expectations(host, facts: facts).rowsOutsideSpaces == nil)
+            facts["rows_outside_spaces"] = nil
+            #expect(RESTVerifier.expectations(host, facts: facts).rowsOutsideSpaces == nil)
         }
     }
 }

@@ -382,6 +382,10 @@ func runDocumentChecker<Output: Decodable>(
                     + "DESCRIPTION = @description, STATS = 10",
             ],
             "sql/drop-database.sql": ["Set NOCOUNT ON", "Use []", "If Exists(sys.databases) -> Drop"],
+            "sql/rows-and-spaces.sql": ["Use []", "GO", "Set NOCOUNT ON"]
+                + ["Space", "Project", "Machine", "Worker", "ProjectTrigger", "Subscription"].map {
+                    "If Exists(sys.tables) -> Select from \($0)"
+                },
             "sql/verify-quarantine.sql": ["Use []", "GO", "Set NOCOUNT ON"] + records
                 + [
                     "Select from OctopusServerInstallationHistory", "Select from Configuration",

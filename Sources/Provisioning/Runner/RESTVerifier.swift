@@ -153,7 +153,8 @@ public enum RESTVerifier {
             counts: counts,
             productionServerURI: nonEmpty("production_server_uri"),
             cloneServerURI: plan.variables["server_uri"],
-            productionInstallationId: nonEmpty("production_installation_id")
+            productionInstallationId: nonEmpty("production_installation_id"),
+            rowsOutsideSpaces: nonEmpty("rows_outside_spaces")
         )
     }
 }

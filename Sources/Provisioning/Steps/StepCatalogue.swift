@@ -255,7 +255,7 @@ public enum StepCatalogue {
             runsOn: .host,
             summary: "Quarantine the restored database before any start, so the clone cannot act on production.",
             template: "quarantine",
-            sqlTemplates: ["verify-quarantine", "quarantine"],
+            sqlTemplates: ["verify-quarantine", "quarantine", "rows-and-spaces"],
             secrets: [.sqlPassword],
             behaviour: StepBehaviour(details: { context in
                 let off = QuarantineSwitch.allCases.filter { !context.spec.quarantine.isEnabled($0) }

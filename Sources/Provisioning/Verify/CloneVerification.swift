@@ -30,6 +30,9 @@ public struct CloneVerification: Sendable {
         public var productionInstallationId: String?
         /// Whether the server has spaces; `nil` asks `/api` (its `Links` name `Spaces` from 2019.1).
         public var spacesExist: Bool?
+        /// The restored database's rows in spaces that do not exist, which the API does not show, as the
+        /// quarantine step names them (`Machine Machines-13 (Spaces-99), …`); a differing `counts` names them.
+        public var rowsOutsideSpaces: String?
 
         /// Creates expectations.
         ///
@@ -40,13 +43,15 @@ public struct CloneVerification: Sendable {
         ///   - cloneServerURI: The clone's own Server URI.
         ///   - productionInstallationId: Production's Installation ID.
         ///   - spacesExist: Whether the server has spaces; `nil` to ask the server.
+        ///   - rowsOutsideSpaces: The restored database's rows in spaces that do not exist.
         public init(
             version: OctopusVersion,
             counts: ExpectedCounts? = nil,
             productionServerURI: String? = nil,
             cloneServerURI: String? = nil,
             productionInstallationId: String? = nil,
-            spacesExist: Bool? = nil
+            spacesExist: Bool? = nil,
+            rowsOutsideSpaces: String? = nil
         ) {
             self.version = version
             self.counts = counts
@@ -54,6 +59,7 @@ public struct CloneVerification: Sendable {
             self.cloneServerURI = cloneServerURI
             self.productionInstallationId = productionInstallationId
             self.spacesExist = spacesExist
+            self.rowsOutsideSpaces = rowsOutsideSpaces
         }
     }
 
@@ -257,13 +263,15 @@ public struct CloneVerification: Sendable {
         }
         let differing = found.filter { $0.actual != $0.expected }
         guard differing.isEmpty else {
-            return VerifyCheckResult(
-                check: .counts,
-                passed: false,
-                message: "Counts differ from the restored database: "
-                    + differing.map { "\($0.text) (expected \($0.expected))" }.joined(separator: ", ")
-                    + "."
-            )
+            var message =
+                "Counts differ from the restored database: "
+                + differing.map { "\($0.text) (expected \($0.expected))" }.joined(separator: ", ") + "."
+            if let rows = expectations.rowsOutsideSpaces, !rows.isEmpty {
+                message +=
+                    " The restored database also has rows in spaces that do not exist, which the API does not show: "
+                    + "\(rows)."
+            }
+            return VerifyCheckResult(check: .counts, passed: false, message: message)
         }
         return VerifyCheckResult(
             check: .counts,
