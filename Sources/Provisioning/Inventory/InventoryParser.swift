@@ -95,6 +95,32 @@ struct InventoryParser {
         var keyPath: String
     }
 
+    /// Reads `entry`'s value as a mapping whose keys are `Key`'s cases: ``entries(of:at:keyPath:allowed:reserved:)``
+    /// allowing `Key`'s raw values, each entry filed under its key.
+    ///
+    /// - Parameters:
+    ///   - entry: The entry whose value should be the mapping.
+    ///   - type: The keys the mapping may have.
+    /// - Returns: The entries by key, or `nil` when the value is not a mapping.
+    mutating func keyedEntries<Key: RawRepresentable & CaseIterable & Hashable>(
+        of entry: Entry,
+        as type: Key.Type
+    ) -> [Key: Entry]? where Key.RawValue == String {
+        guard
+            let keyed = entries(
+                of: entry.value,
+                at: "`\(entry.keyPath)`",
+                keyPath: entry.keyPath,
+                allowed: Key.allCases.map(\.rawValue)
+            )
+        else { return nil }
+        var byKey: [Key: Entry] = [:]
+        for item in keyed {
+            if let key = Key(rawValue: item.key) { byKey[key] = item }
+        }
+        return byKey
+    }
+
     /// The entries of `node`, which must be a mapping.
     ///
     /// Reports (and leaves out) a value that is not a mapping, keys that are not plain names, repeated keys and,
