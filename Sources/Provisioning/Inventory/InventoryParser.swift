@@ -368,9 +368,11 @@ struct InventoryParser {
         let folder = (resolved as NSString).deletingLastPathComponent
         let pattern = name.lowercased()
         var newest: (path: String, modified: Date)?
+        // A folder that cannot be listed matches no file, which is reported below with the pattern.
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         where globMatches(pattern, entry.lowercased()) {
             let candidate = "\(folder)/\(entry)"
+            // A file gone since the listing is not a match.
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: candidate),
                 attributes[.type] as? FileAttributeType == .typeRegular,
                 let modified = attributes[.modificationDate] as? Date
