@@ -96,7 +96,28 @@ struct InventoryParser {
     }
 
     /// Reads `entry`'s value as a mapping whose keys are `Key`'s cases: ``entries(of:at:keyPath:allowed:reserved:)``
-    /// allowing `Key`'s raw values, each entry filed under its key.
+    /// allowing `Key`'s raw values, each entry with its key, in file order.
+    ///
+    /// - Parameters:
+    ///   - entry: The entry whose value should be the mapping.
+    ///   - type: The keys the mapping may have.
+    /// - Returns: The keys and entries, or `nil` when the value is not a mapping.
+    mutating func keyedEntryList<Key: RawRepresentable & CaseIterable>(
+        of entry: Entry,
+        as type: Key.Type
+    ) -> [(key: Key, entry: Entry)]? where Key.RawValue == String {
+        guard
+            let keyed = entries(
+                of: entry.value,
+                at: "`\(entry.keyPath)`",
+                keyPath: entry.keyPath,
+                allowed: Key.allCases.map(\.rawValue)
+            )
+        else { return nil }
+        return keyed.compactMap { item in Key(rawValue: item.key).map { (key: $0, entry: item) } }
+    }
+
+    /// ``keyedEntryList(of:as:)`` with each entry filed under its key.
     ///
     /// - Parameters:
     ///   - entry: The entry whose value should be the mapping.
@@ -106,19 +127,7 @@ struct InventoryParser {
         of entry: Entry,
         as type: Key.Type
     ) -> [Key: Entry]? where Key.RawValue == String {
-        guard
-            let keyed = entries(
-                of: entry.value,
-                at: "`\(entry.keyPath)`",
-                keyPath: entry.keyPath,
-                allowed: Key.allCases.map(\.rawValue)
-            )
-        else { return nil }
-        var byKey: [Key: Entry] = [:]
-        for item in keyed {
-            if let key = Key(rawValue: item.key) { byKey[key] = item }
-        }
-        return byKey
+        keyedEntryList(of: entry, as: type).map { Dictionary($0, uniquingKeysWith: { _, last in last }) }
     }
 
     /// The entries of `node`, which must be a mapping.

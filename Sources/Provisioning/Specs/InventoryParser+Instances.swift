@@ -88,19 +88,9 @@ extension InventoryParser {
         let errorCount = errors.count
         let name = entry.key
         let specPath = entry.keyPath
-        guard
-            let keyed = entries(
-                of: entry.value,
-                at: "`\(specPath)`",
-                keyPath: specPath,
-                allowed: InstanceKey.allCases.map(\.rawValue)
-            )
-        else { return nil }
         // Kept in file order too: keys of the other mode are reported in the order they are written.
-        var byKey: [InstanceKey: Entry] = [:]
-        for item in keyed {
-            if let key = InstanceKey(rawValue: item.key) { byKey[key] = item }
-        }
+        guard let keyed = keyedEntryList(of: entry, as: InstanceKey.self) else { return nil }
+        var byKey = Dictionary(keyed, uniquingKeysWith: { _, last in last })
         func missing(_ key: InstanceKey, _ what: String) -> Bool {
             guard byKey[key] == nil else { return false }
             report(
@@ -118,10 +108,8 @@ extension InventoryParser {
             mode = choice(node, keyPath: "\(specPath).mode", as: InstanceMode.self)
         }
         if let mode {
-            for item in keyed {
-                guard let key = InstanceKey(rawValue: item.key), let keyMode = key.mode, keyMode != mode else {
-                    continue
-                }
+            for (key, item) in keyed {
+                guard let keyMode = key.mode, keyMode != mode else { continue }
                 byKey[key] = nil
                 report(
                     .conflictingKeys,
@@ -483,17 +471,9 @@ extension InventoryParser {
     // MARK: - Clone
 
     private mutating func folders(_ entry: Entry, version: OctopusVersion?) -> [ServerFolder: String] {
-        guard
-            let keyed = entries(
-                of: entry.value,
-                at: "`\(entry.keyPath)`",
-                keyPath: entry.keyPath,
-                allowed: ServerFolder.allCases.map(\.rawValue)
-            )
-        else { return [:] }
+        guard let keyed = keyedEntryList(of: entry, as: ServerFolder.self) else { return [:] }
         var folders: [ServerFolder: String] = [:]
-        for item in keyed {
-            guard let folder = ServerFolder(rawValue: item.key) else { continue }
+        for (folder, item) in keyed {
             folders[folder] = existingDirectory(item.value, keyPath: item.keyPath, what: "a folder")
             guard let version else { continue }
             if folder == .eventExports && !version.hasEventExports {
