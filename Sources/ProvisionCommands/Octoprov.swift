@@ -11,7 +11,7 @@ public struct Octoprov: AsyncParsableCommand {
             against each host's known_hosts file; secrets are given by reference (env:NAME or file:PATH) \
             and never printed.
             """,
-        version: Provisioning.version,
+        version: OctoprovVersion.current,
         subcommands: [
             InventoryCommand.self, PlanCommand.self, ProvisionCommand.self, VerifyCommand.self, ExecCommand.self,
             CopyCommand.self, SandboxCommand.self, UpgradeCommand.self, RebuildCommand.self, UpgradePathCommand.self,

@@ -21,7 +21,7 @@ struct MigratorRouteLiveTests {
         let up = try await octoprov(["sandbox", "up", "--vms", "2", "--version", Self.version, "--dir", directory])
         try #require(up.status == 0, "\(up.stderr)")
         let layout = SandboxLayout(directory: directory)
-        defer { _ = try? Sandbox.down(layout) }
+        defer { _ = try? SandboxControl.down(layout) }
         let state = try #require(SandboxState.read(from: layout))
         try #require(state.productionVersion == Self.version)
         let source = try #require(state.productionURL)

@@ -33,7 +33,7 @@ struct PlanSandboxLiveTests {
         #expect(up.status == 0, "\(up.stderr)")
         let layout = SandboxLayout(directory: directory)
         // Whatever happens below, never leave the sandbox running.
-        defer { _ = try? Sandbox.down(layout) }
+        defer { _ = try? SandboxControl.down(layout) }
         let state = try #require(SandboxState.read(from: layout))
         let vms = state.vms.map(\.name)
         #expect(vms == ["vm1", "vm2"])

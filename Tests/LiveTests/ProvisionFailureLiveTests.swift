@@ -81,11 +81,11 @@ struct ProvisionFailureLiveTests {
         let layout = SandboxLayout(directory: directory)
         let state = try #require(SandboxState.read(from: layout))
         // Whatever happens below, never leave the sandbox running.
-        defer { _ = try? Sandbox.down(layout) }
+        defer { _ = try? SandboxControl.down(layout) }
         let vms = Dictionary(uniqueKeysWithValues: state.vms.map { ($0.name, $0) })
         let production = try #require(state.productionVersion)
         try #require(state.packageVersions.contains(Self.otherVersion))
-        let contactsBefore = Sandbox.contactCounts(layout)
+        let contactsBefore = SandboxControl.contactCounts(layout)
 
         // A VM without disk space: a 1 MiB tmpfs over vm5's work folder. Unmounted before the sandbox goes, on
         // every path (defers run last-registered first).
@@ -197,7 +197,7 @@ struct ProvisionFailureLiveTests {
             #expect(VMProcesses.pidFileProcess(vm.rootDirectory + "/octopus") == nil)
         }
         try checkWhatEachFailureLeft(report: report, vms: vms, production: production)
-        #expect(Sandbox.contactCounts(layout) == contactsBefore, "a clone contacted production")
+        #expect(SandboxControl.contactCounts(layout) == contactsBefore, "a clone contacted production")
         let captured = [run.stdout, run.stderr] + [reportPath, junitPath].map { Self.text($0) }
         for secret in [masterKey, wrongKey, adminPassword] {
             #expect(!captured.contains { $0.contains(secret) }, "a secret's value was printed or reported")

@@ -36,7 +36,7 @@ struct ProvisionLiveTests {
         ])
         try #require(up.status == 0, "\(up.stderr)")
         let layout = SandboxLayout(directory: directory)
-        defer { _ = try? Sandbox.down(layout) }
+        defer { _ = try? SandboxControl.down(layout) }
         let state = try #require(SandboxState.read(from: layout))
         let seed = try JSONSerialization.jsonObject(
             with: Data(contentsOf: URL(fileURLWithPath: "\(layout.productionDirectory)/seed.json"))
@@ -68,7 +68,10 @@ struct ProvisionLiveTests {
 
         // Nothing reached production's targets, webhooks or server, during the run or since.
         try await Task.sleep(for: .seconds(2))
-        #expect(Sandbox.contacts(layout).filter { !$0.fromProduction }.isEmpty, "\(Sandbox.contacts(layout))")
+        #expect(
+            SandboxControl.contacts(layout).filter { !$0.fromProduction }.isEmpty,
+            "\(SandboxControl.contacts(layout))"
+        )
 
         for vm in state.vms.prefix(3) {
             // The stand-in's start audit: the first start already saw a quarantined database.
@@ -161,7 +164,7 @@ struct ProvisionLiveTests {
                 "\(folder) differs on vm4"
             )
         }
-        #expect(Sandbox.contacts(layout).filter { !$0.fromProduction }.isEmpty)
+        #expect(SandboxControl.contacts(layout).filter { !$0.fromProduction }.isEmpty)
 
         // 4. A second run while another holds the instance's journal is refused, naming the holder's PID.
         let journal = JournalLocation.journalPath(

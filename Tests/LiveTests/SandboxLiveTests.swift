@@ -22,7 +22,7 @@ struct SandboxLiveTests {
         let layout = SandboxLayout(directory: directory)
         let state = try #require(SandboxState.read(from: layout))
         // Whatever happens below, never leave the sandbox running.
-        defer { _ = try? Sandbox.down(layout) }
+        defer { _ = try? SandboxControl.down(layout) }
         #expect(state.status == .ready)
         #expect(state.vms.map(\.name) == ["vm1", "vm2", "vm3"])
         #expect(up.stdout.contains("inventory: \(layout.inventoryPath)"))

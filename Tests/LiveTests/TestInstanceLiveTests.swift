@@ -19,7 +19,7 @@ struct TestInstanceLiveTests {
         let up = try await octoprov(["sandbox", "up", "--vms", "4", "--dir", directory])
         try #require(up.status == 0, "\(up.stderr)")
         let layout = SandboxLayout(directory: directory)
-        defer { _ = try? Sandbox.down(layout) }
+        defer { _ = try? SandboxControl.down(layout) }
         let state = try #require(SandboxState.read(from: layout))
         let source = try #require(state.productionURL)
         let production = try #require(state.productionVersion)

@@ -258,7 +258,7 @@ struct UpgradeRebuildDriftLiveTests {
             )
         }
         #expect(steps.last { $0.name == "verify" }?.status == .ok, "\(steps)")
-        #expect(Sandbox.contacts(layout).filter { !$0.fromProduction }.isEmpty)
+        #expect(SandboxControl.contacts(layout).filter { !$0.fromProduction }.isEmpty)
     }
 
     /// A fresh one-VM sandbox and a state folder in a temporary folder of the test's own; ``close()`` stops the
@@ -280,7 +280,7 @@ struct UpgradeRebuildDriftLiveTests {
         }
 
         func close() {
-            _ = try? Sandbox.down(layout)
+            _ = try? SandboxControl.down(layout)
             try? FileManager.default.removeItem(at: base)
         }
     }

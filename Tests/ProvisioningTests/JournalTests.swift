@@ -852,15 +852,15 @@ private final class LockHolder {
 
 // MARK: - Upgrade state
 
-@Suite struct UpgradeStateTests {
+@Suite struct JournalUpgradedVersionTests {
     @Test func theUpgradeJournalSaysWhichVersionAHostRuns() throws {
         try withJournalFolder { stateDirectory, inventory in
             let journal = try openJournal(stateDirectory, inventory, instance: "lab@upgrade")
             defer { journal.close() }
             let steps = StepCatalogue.upgrade.map(\.name)
             journal.declareSteps(steps, host: "vm1")
-            #expect(UpgradeState.currentVersion(in: journal, host: "vm1") == nil)
-            #expect(UpgradeState.currentVersion(in: nil, host: "vm1") == nil)
+            #expect(journal.upgradedVersion(host: "vm1") == nil)
+            #expect(Journal?.none?.upgradedVersion(host: "vm1") == nil)
 
             // A → B, stopped before the database was upgraded: still at A.
             let toB = ["from_version": "2023.3.13026", "target_version": "2024.1.11892"]
@@ -872,11 +872,11 @@ private final class LockHolder {
                 facts: toB
             )
             try record(journal, host: "vm1", step: "drain", hash: journal.inputHash(parts: ["to": "B"]))
-            #expect(UpgradeState.currentVersion(in: journal, host: "vm1") == "2023.3.13026")
+            #expect(journal.upgradedVersion(host: "vm1") == "2023.3.13026")
 
             // Once the database is upgraded: at B.
             try record(journal, host: "vm1", step: "upgrade-database", hash: journal.inputHash(parts: ["to": "B"]))
-            #expect(UpgradeState.currentVersion(in: journal, host: "vm1") == "2024.1.11892")
+            #expect(journal.upgradedVersion(host: "vm1") == "2024.1.11892")
 
             // B → C failing after its preflight: still at B (the preflight's new input reruns the later steps).
             let toC = ["from_version": "2024.1.11892", "target_version": "2025.2.1"]
@@ -884,19 +884,19 @@ private final class LockHolder {
             _ = journal.decision(host: "vm1", step: "upgrade-preflight", inputHash: hashC)
             try record(journal, host: "vm1", step: "upgrade-preflight", hash: hashC, facts: toC)
             try record(journal, host: "vm1", step: "drain", hash: hashC, status: .failed)
-            #expect(UpgradeState.currentVersion(in: journal, host: "vm1") == "2024.1.11892")
+            #expect(journal.upgradedVersion(host: "vm1") == "2024.1.11892")
 
             // `rebuild` clears the journal: it says nothing any more.
             try journal.reset(host: "vm1", from: "upgrade-preflight")
-            #expect(UpgradeState.currentVersion(in: journal, host: "vm1") == nil)
-            #expect(UpgradeState.currentVersion(in: journal, host: "vm2") == nil)
+            #expect(journal.upgradedVersion(host: "vm1") == nil)
+            #expect(journal.upgradedVersion(host: "vm2") == nil)
         }
     }
 }
 
 // MARK: - Clone state
 
-@Suite struct CloneStateTests {
+@Suite struct JournalRestoredBackupTests {
     @Test func theJournalSaysWhichBackupAClonesDatabaseHolds() throws {
         try withJournalFolder { stateDirectory, inventory in
             let journal = try openJournal(stateDirectory, inventory)
@@ -907,29 +907,29 @@ private final class LockHolder {
             try record(journal, host: "vm1", step: "upload-backup", hash: hash, facts: ["backup_sha256": first])
             try record(journal, host: "vm1", step: "restore", hash: hash)
             // Uploaded and restored, not yet quarantined: nothing to check a clone against.
-            #expect(CloneState.restoredBackup(in: journal, host: "vm1") == nil)
+            #expect(journal.restoredBackup(host: "vm1") == nil)
             try record(journal, host: "vm1", step: "quarantine", hash: hash, status: .ok)
-            #expect(CloneState.restoredBackup(in: journal, host: "vm1") == first)
-            #expect(CloneState.restoredBackup(in: journal, host: "vm2") == nil)
+            #expect(journal.restoredBackup(host: "vm1") == first)
+            #expect(journal.restoredBackup(host: "vm2") == nil)
 
             // A newer backup uploaded, its restore failed: the journal no longer vouches for either.
             let second = String(repeating: "b2", count: 32)
             let newer = journal.inputHash(parts: ["backup_sha256": second])
             try record(journal, host: "vm1", step: "upload-backup", hash: newer, facts: ["backup_sha256": second])
             try record(journal, host: "vm1", step: "restore", hash: newer, status: .failed)
-            #expect(CloneState.restoredBackup(in: journal, host: "vm1") == nil)
+            #expect(journal.restoredBackup(host: "vm1") == nil)
 
             // Restored and quarantined again: the newer one.
             try record(journal, host: "vm1", step: "restore", hash: newer)
             try record(journal, host: "vm1", step: "quarantine", hash: newer)
-            #expect(CloneState.restoredBackup(in: journal, host: "vm1") == second)
+            #expect(journal.restoredBackup(host: "vm1") == second)
 
             // A fact that is not a checksum is not taken for one; `rebuild` clears the journal.
             try record(journal, host: "vm1", step: "upload-backup", hash: newer, facts: ["backup_sha256": "B2"])
-            #expect(CloneState.restoredBackup(in: journal, host: "vm1") == nil)
+            #expect(journal.restoredBackup(host: "vm1") == nil)
             try record(journal, host: "vm1", step: "upload-backup", hash: newer, facts: ["backup_sha256": second])
             try journal.resetAll(host: "vm1")
-            #expect(CloneState.restoredBackup(in: journal, host: "vm1") == nil)
+            #expect(journal.restoredBackup(host: "vm1") == nil)
         }
     }
 }

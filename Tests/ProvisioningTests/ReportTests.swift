@@ -187,7 +187,7 @@ private func parseJUnit(_ xml: String) throws -> [String: Any] {
         )
         #expect(run.status == .changed)
         #expect(run.succeeded)
-        #expect(run.octoprovVersion == Provisioning.version)
+        #expect(run.octoprovVersion == OctoprovVersion.current)
     }
 
     @Test func reportsAreWrittenAtomicallyAndReadable() throws {

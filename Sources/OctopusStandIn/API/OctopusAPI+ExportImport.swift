@@ -314,6 +314,14 @@ extension OctopusAPI {
         }
     }
 
+    /// This server's version, which an export records and an import compares with the bundle's.
+    private func serverVersion() throws(ExportImportError) -> StandInVersion {
+        guard let version = StandInVersion(runtime.version) else {
+            throw ExportImportError(.storage, "This server's version \(runtime.version) is not an Octopus version.")
+        }
+        return version
+    }
+
     private func runExport(
         _ id: String,
         spaceId: String?,
@@ -321,9 +329,7 @@ extension OctopusAPI {
         password: String,
         write: (String, String) -> Void
     ) throws -> (state: String, error: String, warnings: Bool) {
-        guard let sourceVersion = StandInVersion(runtime.version) else {
-            throw ExportImportError(.storage, "This server's version \(runtime.version) is not an Octopus version.")
-        }
+        let sourceVersion = try serverVersion()
         let projectIds = BehaviourScheduler.ids(arguments["IncludedProjectIds"])
         let protection = try ExportPassword(newPassword: password)
         let content = try store.with { database in
@@ -394,9 +400,7 @@ extension OctopusAPI {
         password: String,
         write: (String, String) -> Void
     ) throws -> (state: String, error: String, warnings: Bool) {
-        guard let targetVersion = StandInVersion(runtime.version) else {
-            throw ExportImportError(.storage, "This server's version \(runtime.version) is not an Octopus version.")
-        }
+        let targetVersion = try serverVersion()
         let source = arguments["ImportSource"]?.objectValue ?? JSONValue.Object()
         let file = try exportFile(source, space: spaceId)
         write("Info", "Importing from \(file.description).")

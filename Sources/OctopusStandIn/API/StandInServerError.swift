@@ -1,6 +1,6 @@
 /// Why the stand-in server could not be created or started: one sentence naming the file, address or
 /// setting and what to do.
-public struct StandInServerError: Error, Sendable, CustomStringConvertible {
+public struct StandInServerError: StandInError {
     /// What went wrong (a struct around a private enum, so new codes never break a caller's `switch`).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         enum Base: String, Hashable, Sendable {
@@ -42,6 +42,4 @@ public struct StandInServerError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
-
-    public var description: String { message }
 }

@@ -190,7 +190,7 @@ public enum SensitiveValues {
 }
 
 /// A master key problem.
-public struct MasterKeyError: Error, Sendable, CustomStringConvertible {
+public struct MasterKeyError: StandInError {
     /// What went wrong (a struct around a private enum, so new codes never break a caller's `switch`).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         enum Base: String, Hashable, Sendable {
@@ -234,6 +234,4 @@ public struct MasterKeyError: Error, Sendable, CustomStringConvertible {
                 + "invalid and cannot be removed.). Give the Master Key of the instance the database came from."
         )
     }
-
-    public var description: String { message }
 }

@@ -1,6 +1,6 @@
 /// Exporting or importing projects failed: one sentence saying what and what to do. Never holds a
 /// password, a key or a sensitive value.
-public struct ExportImportError: Error, Sendable, CustomStringConvertible {
+public struct ExportImportError: StandInError {
     /// What went wrong (a struct around a private enum, so new codes never break a caller's `switch`).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         enum Base: String, Hashable, Sendable {
@@ -45,8 +45,6 @@ public struct ExportImportError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
-
-    public var description: String { message }
 
     /// Wraps a storage failure.
     static func storage(_ what: String, _ error: any Error) -> ExportImportError {

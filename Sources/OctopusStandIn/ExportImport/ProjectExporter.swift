@@ -113,23 +113,16 @@ struct ProjectExporter {
                 if let lifecycle = channel.document["LifecycleId"]?.stringValue { lifecycleIds.append(lifecycle) }
             }
             // The project's own variable set and process; a release's frozen snapshots go only with the release.
-            let variableSetId = project.document["VariableSetId"]?.stringValue ?? ""
-            for set in try rows(
-                "VariableSet",
-                "(OwnerId = ? OR Id = ?)\(try notFrozen("VariableSet"))",
-                [.text(projectId), .text(variableSetId)]
-            ) {
-                _ = add(set)
-                documents.append(set)
-            }
-            let processId = project.document["DeploymentProcessId"]?.stringValue ?? ""
-            for process in try rows(
-                "DeploymentProcess",
-                "(OwnerId = ? OR Id = ?)\(try notFrozen("DeploymentProcess"))",
-                [.text(projectId), .text(processId)]
-            ) {
-                _ = add(process)
-                documents.append(process)
+            for (table, idMember) in [("VariableSet", "VariableSetId"), ("DeploymentProcess", "DeploymentProcessId")] {
+                let ownId = project.document[idMember]?.stringValue ?? ""
+                for row in try rows(
+                    table,
+                    "(OwnerId = ? OR Id = ?)\(try notFrozen(table))",
+                    [.text(projectId), .text(ownId)]
+                ) {
+                    _ = add(row)
+                    documents.append(row)
+                }
             }
 
             // Ids mentioned anywhere in the project's documents.

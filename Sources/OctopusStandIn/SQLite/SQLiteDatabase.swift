@@ -39,7 +39,7 @@ public struct SQLiteRows: Sendable, Equatable {
 }
 
 /// An error from SQLite, with the raw result code and text for bug reports.
-public struct SQLiteError: Error, Sendable, CustomStringConvertible {
+public struct SQLiteError: StandInError {
     /// What went wrong (a struct around a private enum, so new codes never break a caller's `switch`).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         enum Base: String, Hashable, Sendable {
@@ -71,8 +71,6 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     public var resultCode: Int32
     /// SQLite's own text (`sqlite3_errmsg`), e.g. `no such table: Machine`.
     public var sqliteMessage: String
-
-    public var description: String { message }
 }
 
 /// A connection to one SQLite database file.

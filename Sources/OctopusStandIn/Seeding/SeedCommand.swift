@@ -156,28 +156,18 @@ public enum SeedCommand {
         let backup = "\(out)/OctopusDeploy.bak"
         try? fileManager.removeItem(atPath: backup)
         try DatabaseBackup.backup(dataFolder: dataFolder, server: server, database: name, to: backup, append: false)
-        let keyPath = "\(out)/master-key"
-        try? fileManager.removeItem(atPath: keyPath)
-        guard
-            fileManager.createFile(
-                atPath: keyPath,
-                contents: Data(masterKey.base64.utf8),
-                attributes: [.posixPermissions: 0o600]
-            )
-        else {
-            throw SeedError("cannot write the master key file \(keyPath)")
+        /// Writes `text` to a file only this user can read, replacing what was there.
+        func writePrivate(_ text: String, to path: String, what: String) throws {
+            // A file that is not there needs no removing; one that cannot be replaced fails the write below.
+            try? fileManager.removeItem(atPath: path)
+            guard
+                fileManager.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+            else {
+                throw SeedError("cannot write the \(what) file \(path)")
+            }
         }
-        let apiKeyPath = "\(out)/api-key"
-        try? fileManager.removeItem(atPath: apiKeyPath)
-        guard
-            fileManager.createFile(
-                atPath: apiKeyPath,
-                contents: Data(seeder.apiKey.utf8),
-                attributes: [.posixPermissions: 0o600]
-            )
-        else {
-            throw SeedError("cannot write the API key file \(apiKeyPath)")
-        }
+        try writePrivate(masterKey.base64, to: "\(out)/master-key", what: "master key")
+        try writePrivate(seeder.apiKey, to: "\(out)/api-key", what: "API key")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(summary).write(to: URL(fileURLWithPath: "\(out)/seed.json"))

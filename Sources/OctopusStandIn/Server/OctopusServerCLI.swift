@@ -70,12 +70,8 @@ public struct OctopusServerCLI {
         output: @escaping (String) -> Void,
         errorOutput: @escaping (String) -> Void
     ) -> Int32 {
-        do {
+        OctopusServerError.exitCode(errorOutput: errorOutput) { () throws(OctopusServerError) in
             try dispatch(arguments, output: output)
-            return 0
-        } catch {
-            errorOutput(error.message)
-            return error.exitCode
         }
     }
 

@@ -1,5 +1,5 @@
 /// A failed `Octopus.Server` verb: one sentence for the person, and whether it was a usage error.
-public struct OctopusServerError: Error, Sendable, CustomStringConvertible {
+public struct OctopusServerError: StandInError {
     /// What went wrong (a struct around a private enum, so new codes never break a caller's `switch`).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         enum Base: String, Hashable, Sendable {
@@ -52,5 +52,15 @@ public struct OctopusServerError: Error, Sendable, CustomStringConvertible {
     /// with exit code 100" uses).
     public var exitCode: Int32 { code == .usage ? 1 : 100 }
 
-    public var description: String { message }
+    /// Runs `body` as the command line does: 0 when it returns; otherwise the error's sentence goes to
+    /// `errorOutput` and its ``exitCode`` is returned.
+    static func exitCode(errorOutput: (String) -> Void, _ body: () throws(OctopusServerError) -> Void) -> Int32 {
+        do {
+            try body()
+            return 0
+        } catch {
+            errorOutput(error.message)
+            return error.exitCode
+        }
+    }
 }

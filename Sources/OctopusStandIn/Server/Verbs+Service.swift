@@ -72,6 +72,18 @@ extension VerbContext {
         )
     }
 
+    /// Creates the home folder's `Logs` (with parents) where the server writes its log.
+    private func makeLogsFolder(_ runtime: ServerRuntime) throws(OctopusServerError) {
+        do {
+            try FileManager.default.createDirectory(
+                atPath: "\(runtime.homeDirectory)/Logs",
+                withIntermediateDirectories: true
+            )
+        } catch {
+            throw OctopusServerError(.failed, "Cannot create \(runtime.homeDirectory)/Logs: \(error).")
+        }
+    }
+
     // MARK: run
 
     func runServer() throws(OctopusServerError) {
@@ -88,14 +100,7 @@ extension VerbContext {
         try storage("register node '\(runtime.nodeName)'") {
             try OctopusDatabase.registerNode(runtime.nodeName, in: database)
         }
-        do {
-            try FileManager.default.createDirectory(
-                atPath: "\(runtime.homeDirectory)/Logs",
-                withIntermediateDirectories: true
-            )
-        } catch {
-            throw OctopusServerError(.failed, "Cannot create \(runtime.homeDirectory)/Logs: \(error).")
-        }
+        try makeLogsFolder(runtime)
         ServiceProcess.record(getpid(), in: pidFile)
         defer {
             if ServiceProcess.recordedPID(pidFile) == getpid() { unlink(pidFile) }
@@ -197,14 +202,7 @@ extension VerbContext {
             )
         }
         let log = runtime.serverLogPath
-        do {
-            try FileManager.default.createDirectory(
-                atPath: "\(runtime.homeDirectory)/Logs",
-                withIntermediateDirectories: true
-            )
-        } catch {
-            throw OctopusServerError(.failed, "Cannot create \(runtime.homeDirectory)/Logs: \(error).")
-        }
+        try makeLogsFolder(runtime)
         let logStart = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? NSNumber)?.uint64Value ?? 0
         var arguments = cli.selfInvocation + ["run", "--instance", instanceName]
         if let config = options.value("config") { arguments += ["--config", absolute(config)] }

@@ -1,6 +1,6 @@
 /// An error raised while running T-SQL, shaped like a SQL Server message so sqlcmd can print it as
 /// `Msg 208, Level 16, State 1, Server X, Line 3` followed by the text.
-public struct TSQLError: Error, Sendable, CustomStringConvertible {
+public struct TSQLError: StandInError {
     /// What went wrong (a struct around a private enum, so new codes never break a caller's `switch`).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         enum Base: String, Hashable, Sendable {
@@ -76,8 +76,6 @@ public struct TSQLError: Error, Sendable, CustomStringConvertible {
         self.line = line
         self.message = message
     }
-
-    public var description: String { message }
 
     static func syntax(_ message: String, line: Int, number: Int = 102) -> TSQLError {
         TSQLError(.syntax, number: number, line: line, message: message)

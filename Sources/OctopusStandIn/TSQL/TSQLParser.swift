@@ -676,20 +676,32 @@ struct TSQLParser {
 
     /// `a + b + …`: string concatenation or addition (the session decides by the operands' types).
     private mutating func additive() throws(TSQLError) -> TSQLExpression {
-        var left = try multiplicative()
-        while let token = current, token.kind == .symbol("+") {
-            position += 1
-            left = .add(left, try multiplicative(), line: token.line)
-        }
-        return left
+        try leftAssociative(
+            "+",
+            operand: { parser throws(TSQLError) in try parser.multiplicative() },
+            combine: { .add($0, $1, line: $2) }
+        )
     }
 
     /// `a * b * …`, binding tighter than `+`, as in SQL Server.
     private mutating func multiplicative() throws(TSQLError) -> TSQLExpression {
-        var left = try primary()
-        while let token = current, token.kind == .symbol("*") {
+        try leftAssociative(
+            "*",
+            operand: { parser throws(TSQLError) in try parser.primary() },
+            combine: { .multiply($0, $1, line: $2) }
+        )
+    }
+
+    /// `operand symbol operand symbol …`, grouped from the left; `combine` gets both sides and the symbol's line.
+    private mutating func leftAssociative(
+        _ symbol: String,
+        operand: (inout Self) throws(TSQLError) -> TSQLExpression,
+        combine: (TSQLExpression, TSQLExpression, Int) -> TSQLExpression
+    ) throws(TSQLError) -> TSQLExpression {
+        var left = try operand(&self)
+        while let token = current, token.kind == .symbol(symbol) {
             position += 1
-            left = .multiply(left, try primary(), line: token.line)
+            left = combine(left, try operand(&self), token.line)
         }
         return left
     }

@@ -84,17 +84,10 @@ struct CopyCommand: AsyncParsableCommand {
         }
 
         var recap = Recap()
-        for outcome in outcomes {
-            switch outcome.result {
-            case .success(let tree):
-                let status: Recap.Status =
-                    tree.transferredBytes > 0 || tree.files.contains { !$0.skipped } ? .changed : .ok
-                recap.add(outcome.host, status, summary(tree, duration: outcome.duration), outcome.duration)
-            case .failure(let error as Unreachable):
-                recap.add(outcome.host, .unreachable, describe(error.error, verbose: verbose), outcome.duration)
-            case .failure(let error):
-                recap.add(outcome.host, .failed, describe(error, verbose: verbose), outcome.duration)
-            }
+        recap.add(outcomes, verbose: verbose) { tree, duration in
+            let status: Recap.Status =
+                tree.transferredBytes > 0 || tree.files.contains { !$0.skipped } ? .changed : .ok
+            return (status, summary(tree, duration: duration))
         }
         recap.print()
         throw recap.exitCode

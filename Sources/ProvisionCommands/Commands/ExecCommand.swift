@@ -66,15 +66,8 @@ struct ExecCommand: AsyncParsableCommand {
         }
 
         var recap = Recap()
-        for outcome in outcomes {
-            switch outcome.result {
-            case .success(let result):
-                recap.add(outcome.host, result.succeeded ? .ok : .failed, result.statusDescription, outcome.duration)
-            case .failure(let error as Unreachable):
-                recap.add(outcome.host, .unreachable, describe(error.error, verbose: verbose), outcome.duration)
-            case .failure(let error):
-                recap.add(outcome.host, .failed, describe(error, verbose: verbose), outcome.duration)
-            }
+        recap.add(outcomes, verbose: verbose) { result, _ in
+            (result.succeeded ? .ok : .failed, result.statusDescription)
         }
         recap.print()
         throw recap.exitCode
@@ -95,14 +88,7 @@ func withHostSession<T: Sendable>(
     } catch {
         throw Unreachable(error: error)
     }
-    do {
-        let result = try await body(session)
-        await session.close()
-        return result
-    } catch {
-        await session.close()
-        throw error
-    }
+    return try await session.closing(after: body)
 }
 
 /// Prints one host's output line by line with its name in front.

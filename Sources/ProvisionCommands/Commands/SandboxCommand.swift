@@ -90,7 +90,7 @@ struct SandboxCommand: ParsableCommand {
             console.err("Starting a sandbox with \(vms) VM(s) in \(layout.directory) …")
             let state: SandboxState
             do {
-                state = try Sandbox.up(
+                state = try SandboxControl.up(
                     SandboxOptions(
                         layout: layout,
                         vmCount: vms,
@@ -135,7 +135,7 @@ struct SandboxCommand: ParsableCommand {
 
         func run() throws {
             do {
-                let path = try Sandbox.backUpProduction(folder.layout)
+                let path = try SandboxControl.backUpProduction(folder.layout)
                 Console.shared.out("Backed up production to \(path).")
             } catch {
                 Console.shared.err("\(error)")
@@ -155,7 +155,7 @@ struct SandboxCommand: ParsableCommand {
         func run() throws {
             let layout = folder.layout
             let console = Console.shared
-            guard let status = Sandbox.status(layout) else {
+            guard let status = SandboxControl.status(layout) else {
                 console.err("No sandbox in \(layout.directory); start one with `octoprov sandbox up`.")
                 throw ExitCode.failure
             }
@@ -198,7 +198,7 @@ struct SandboxCommand: ParsableCommand {
             let layout = folder.layout
             let console = Console.shared
             do {
-                let teardown = try Sandbox.down(layout)
+                let teardown = try SandboxControl.down(layout)
                 guard teardown.found else {
                     console.err("No sandbox in \(layout.directory); nothing to stop.")
                     return

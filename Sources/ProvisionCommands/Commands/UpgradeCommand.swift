@@ -121,7 +121,7 @@ struct UpgradeCommand: AsyncParsableCommand {
     }
 
     /// The version each host upgrades from, by `instance/host`, when an earlier `upgrade` recorded one in the
-    /// instance's upgrade journal: where it is now (``UpgradeState/currentVersion(in:host:)``), or, when the last
+    /// instance's upgrade journal: where it is now (``Journal/upgradedVersion(host:)``), or, when the last
     /// upgrade was to `target` (a rerun), where that one started. Hosts without an upgrade upgrade from the
     /// inventory's version.
     static func reachedVersions(
@@ -144,7 +144,7 @@ struct UpgradeCommand: AsyncParsableCommand {
                 // A rerun of the last upgrade starts where that upgrade started, so that nothing changes.
                 let record = journal.record(host: host.host.name, step: .upgradePreflight)
                 let aimed = record?.facts["target_version"].flatMap { try? OctopusVersion(parsing: $0) }
-                let current = UpgradeState.currentVersion(in: journal, host: host.host.name)
+                let current = journal.upgradedVersion(host: host.host.name)
                     .flatMap { try? OctopusVersion(parsing: $0) }
                 guard var version = current else { continue }
                 if aimed == target,

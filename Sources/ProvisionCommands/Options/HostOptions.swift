@@ -76,6 +76,26 @@ struct Recap {
         lines.append(Line(host: host, status: status, detail: detail, duration: duration))
     }
 
+    /// Adds one line per host: how a host that finished went (`finished`, given its value and duration), or
+    /// why it could not be reached (``Unreachable``) or failed.
+    mutating func add<Value>(
+        _ outcomes: [HostOutcome<Value>],
+        verbose: Bool,
+        finished: (Value, Duration) -> (Status, String)
+    ) {
+        for outcome in outcomes {
+            switch outcome.result {
+            case .success(let value):
+                let (status, detail) = finished(value, outcome.duration)
+                add(outcome.host, status, detail, outcome.duration)
+            case .failure(let error as Unreachable):
+                add(outcome.host, .unreachable, describe(error.error, verbose: verbose), outcome.duration)
+            case .failure(let error):
+                add(outcome.host, .failed, describe(error, verbose: verbose), outcome.duration)
+            }
+        }
+    }
+
     func print() {
         let width = max(4, lines.map(\.host.count).max() ?? 0)
         Console.shared.err("")

@@ -40,7 +40,7 @@ enum ProvisionRun {
     ///
     /// `upgrade` and `verify` (`onlyStep` ``StepName/verify``) act on each clone as it is: a clone restored from another backup
     /// than the one the inventory's `backup:` names now (a nightly backup arrived since) is checked against the
-    /// backup it was restored from (``CloneState/restoredBackup(in:host:)``), with a note that `rebuild` makes it
+    /// backup it was restored from (``Journal/restoredBackup(host:)``), with a note that `rebuild` makes it
     /// again from the new one.
     static func prepare(
         selection: PlanOptions,
@@ -77,7 +77,7 @@ enum ProvisionRun {
     }
 
     /// Renders the plan again so that each clone restored from another backup than the one the inventory names now
-    /// is checked against its own (``CloneState/restoredBackup(in:host:)``), and says so for each such host.
+    /// is checked against its own (``Journal/restoredBackup(host:)``), and says so for each such host.
     private static func checkClonesAgainstTheirOwnBackups(
         _ run: inout PlanRun,
         selection: PlanOptions,
@@ -86,7 +86,7 @@ enum ProvisionRun {
         var restored: [String: String] = [:]
         for host in run.plan.hosts {
             guard let journal = run.journals[host.instance.name],
-                let sha256 = CloneState.restoredBackup(in: journal, host: host.host.name),
+                let sha256 = journal.restoredBackup(host: host.host.name),
                 sha256 != host.variables["backup_sha256"]
             else { continue }
             restored["\(host.instance.name)/\(host.host.name)"] = sha256

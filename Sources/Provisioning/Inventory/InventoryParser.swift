@@ -95,6 +95,41 @@ struct InventoryParser {
         var keyPath: String
     }
 
+    /// Reads `entry`'s value as a mapping whose keys are `Key`'s cases: ``entries(of:at:keyPath:allowed:reserved:)``
+    /// allowing `Key`'s raw values, each entry with its key, in file order.
+    ///
+    /// - Parameters:
+    ///   - entry: The entry whose value should be the mapping.
+    ///   - type: The keys the mapping may have.
+    /// - Returns: The keys and entries, or `nil` when the value is not a mapping.
+    mutating func keyedEntryList<Key: RawRepresentable & CaseIterable>(
+        of entry: Entry,
+        as type: Key.Type
+    ) -> [(key: Key, entry: Entry)]? where Key.RawValue == String {
+        guard
+            let keyed = entries(
+                of: entry.value,
+                at: "`\(entry.keyPath)`",
+                keyPath: entry.keyPath,
+                allowed: Key.allCases.map(\.rawValue)
+            )
+        else { return nil }
+        return keyed.compactMap { item in Key(rawValue: item.key).map { (key: $0, entry: item) } }
+    }
+
+    /// ``keyedEntryList(of:as:)`` with each entry filed under its key.
+    ///
+    /// - Parameters:
+    ///   - entry: The entry whose value should be the mapping.
+    ///   - type: The keys the mapping may have.
+    /// - Returns: The entries by key, or `nil` when the value is not a mapping.
+    mutating func keyedEntries<Key: RawRepresentable & CaseIterable & Hashable>(
+        of entry: Entry,
+        as type: Key.Type
+    ) -> [Key: Entry]? where Key.RawValue == String {
+        keyedEntryList(of: entry, as: type).map { Dictionary($0, uniquingKeysWith: { _, last in last }) }
+    }
+
     /// The entries of `node`, which must be a mapping.
     ///
     /// Reports (and leaves out) a value that is not a mapping, keys that are not plain names, repeated keys and,
@@ -342,9 +377,11 @@ struct InventoryParser {
         let folder = (resolved as NSString).deletingLastPathComponent
         let pattern = name.lowercased()
         var newest: (path: String, modified: Date)?
+        // A folder that cannot be listed matches no file, which is reported below with the pattern.
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         where globMatches(pattern, entry.lowercased()) {
             let candidate = "\(folder)/\(entry)"
+            // A file gone since the listing is not a match.
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: candidate),
                 attributes[.type] as? FileAttributeType == .typeRegular,
                 let modified = attributes[.modificationDate] as? Date

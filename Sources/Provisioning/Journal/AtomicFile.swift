@@ -75,6 +75,7 @@ public enum AtomicFile {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         let prefix = temporaryPrefix(for: url.lastPathComponent)
+        // A folder that is missing or cannot be listed has no leftovers octoprov could remove.
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         return names.filter { $0.hasPrefix(prefix) }.sorted().map { folder + "/" + $0 }
     }

@@ -73,6 +73,7 @@ enum JournalLock {
     private static func writtenHolder(_ fd: Int32) -> JournalLockHolder {
         var bytes = [UInt8](repeating: 0, count: 4096)
         let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        // A holder caught half-way through writing is shown as unknown; the lock itself is what refuses.
         guard count > 0,
             let object = try? JSONSerialization.jsonObject(with: Data(bytes[0..<count])) as? [String: Any]
         else {
@@ -86,6 +87,7 @@ enum JournalLock {
     /// The PID holding a `flock` write lock on the file with `inode` on `device`, from `/proc/locks`
     /// (`1: FLOCK  ADVISORY  WRITE 1234 fe:00:16221801 0 EOF`; device numbers in hex, the inode in decimal).
     static func lockingPID(device: UInt64, inode: UInt64, locks: String? = nil) -> Int32? {
+        // Without /proc/locks the holder's PID is unknown, which the message about the held lock allows for.
         guard let text = locks ?? (try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) else { return nil }
         let major = ((device >> 8) & 0xfff) | ((device >> 32) & ~UInt64(0xfff))
         let minor = (device & 0xff) | ((device >> 12) & ~UInt64(0xff))
@@ -111,6 +113,7 @@ enum JournalLock {
     /// When process `pid` started, from `/proc/<pid>/stat` (field 22, clock ticks after boot) and `/proc/stat`'s
     /// `btime`.
     static func processStartTime(_ pid: Int32) -> Date? {
+        // A process gone (or /proc missing) has no start time to show: `nil` is the answer.
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")"),
             let system = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
@@ -135,6 +138,7 @@ enum JournalLock {
     }
 
     private static func jsonString(_ text: String) -> String {
+        // Encoding one string cannot fail.
         let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
         return String(decoding: data, as: UTF8.self)
     }

@@ -34,6 +34,7 @@ enum JournalSecretFile {
 
     /// Reads the file's bytes; the reason when they are not a secret file of format 1.
     static func decode(_ data: Data) -> Result<[String: [String: String]], JournalDocument.ReadError> {
+        // Any decoding failure means the same to the person: the file is corrupt (the reason below says so).
         guard let file = try? JSONDecoder().decode(FileV1.self, from: data) else {
             return .failure(.corrupt("it is not a secret file of format \(format)"))
         }

@@ -12,6 +12,7 @@ enum Timestamp {
 
     /// The date of `text`, with or without fractional seconds; `nil` when it is not an ISO 8601 UTC time.
     static func date(_ text: String) -> Date? {
+        // Text in neither form is not a time: `nil` is the answer.
         (try? style.parse(text)) ?? (try? plainStyle.parse(text))
     }
 

@@ -134,6 +134,7 @@ extension OctopusClient {
             let task = try await task(id, in: scope)
             if task.isCompleted { return task }
             guard clock.now.advanced(by: interval) < deadline else {
+                // Only names the request in the message; an id no request can carry is named as it is.
                 let path = (try? target("GET", "/api/tasks/\(id)", query: [])) ?? id
                 throw failure(
                     .timedOut,
@@ -151,8 +152,9 @@ extension OctopusClient {
         let path = "/api/octopusservernodes/ping"
         let response = try await send("GET", path)
         guard response.status == 200 || response.status == 418 else {
-            throw statusError(response, "GET", (try? target("GET", path, query: [])) ?? path)
+            throw statusError(response, "GET", shownTarget("GET", path))
         }
+        // The status is the answer; a body that is not JSON only leaves the node's name unknown.
         let document = (try? JSONValueDecoding.decode(response.body)) ?? .null
         return OctopusNodePing(
             status: response.status,
@@ -191,7 +193,7 @@ extension OctopusClient {
                 throw failure(
                     .timedOut,
                     "GET",
-                    (try? target("GET", path, query: [])) ?? path,
+                    shownTarget("GET", path),
                     "was not ready within \(Self.seconds(timeout)) s; last: \(reason)"
                 )
             }

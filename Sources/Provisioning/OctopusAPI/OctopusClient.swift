@@ -99,7 +99,7 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
             do {
                 raw = ("application/json; charset=utf-8", Array(try JSONEncoder().encode(body)))
             } catch {
-                let target = (try? self.target(method, path, query: query)) ?? path
+                let target = shownTarget(method, path, query: query)
                 throw failure(.invalidRequest, method, target, "could not encode its JSON body")
             }
         }
@@ -245,7 +245,7 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
             let page = try await get(OctopusPage<Item>.self, path, query: pageQuery)
             pages += 1
             func broken(_ sentence: String) -> OctopusAPIError {
-                failure(.invalidResponse, "GET", (try? target("GET", path, query: pageQuery)) ?? path, sentence)
+                failure(.invalidResponse, "GET", shownTarget("GET", path, query: pageQuery), sentence)
             }
             for item in page.items {
                 if let id = (item as? any OctopusIdentified)?.id, !seen.insert(id.lowercased()).inserted {
@@ -279,7 +279,7 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
     public func download(_ path: String) async throws(OctopusAPIError) -> [UInt8] {
         let response = try await send("GET", path, raw: nil)
         guard (200...299).contains(response.status) else {
-            throw statusError(response, "GET", (try? target("GET", path, query: [])) ?? path)
+            throw statusError(response, "GET", shownTarget("GET", path))
         }
         return response.body
     }
@@ -308,7 +308,7 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
         body += bytes
         body += Array("\r\n--\(boundary)--\r\n".utf8)
         let response = try await send("POST", path, raw: ("multipart/form-data; boundary=\(boundary)", body))
-        let target = (try? self.target("POST", path, query: [])) ?? path
+        let target = shownTarget("POST", path)
         guard (200...299).contains(response.status) else { throw statusError(response, "POST", target) }
         do {
             return try JSONDecoder().decode(type, from: Data(response.body))
@@ -327,7 +327,7 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
         body: JSONValue?
     ) async throws(OctopusAPIError) -> T {
         let response = try await send(method, path, query: query, body: body)
-        let target = (try? self.target(method, path, query: query)) ?? path
+        let target = shownTarget(method, path, query: query)
         guard (200...299).contains(response.status) else {
             throw statusError(response, method, target)
         }
@@ -344,6 +344,14 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
         } catch {
             throw failure(.invalidResponse, method, target, "answered with a body that is not JSON")
         }
+    }
+
+    /// ``target(_:_:query:)`` for wording a message about another failure, or `path` as given when `target` refuses
+    /// it.
+    func shownTarget(_ method: String, _ path: String, query: [(name: String, value: String)] = []) -> String {
+        // Ignoring is the point: this only names the request in a message; a path `target` refuses is reported as
+        // such when the request is sent.
+        (try? target(method, path, query: query)) ?? path
     }
 
     /// The request target for `path` (a path under the base or a server-given link) plus `query`.
@@ -388,6 +396,7 @@ public struct OctopusClient: Sendable, CustomStringConvertible {
 
     /// The error for a non-2xx answer, with Octopus's `ErrorMessage` and `Errors`.
     func statusError(_ response: OctopusHTTPResponse, _ method: String, _ target: String) -> OctopusAPIError {
+        // A body that is not JSON (a proxy's HTML page, say) has no Octopus message: the status alone is reported.
         let document = try? JSONDecoder().decode(JSONValue.self, from: Data(response.body))
         var parts: [String] = []
         var texts: [String] = []

@@ -219,35 +219,34 @@ struct OctopusDocument {
     }
 
     func string(_ key: String) throws -> String {
-        guard let member = value.member(key) else {
-            throw DecodingError.keyNotFound(
-                Key(key),
-                DecodingError.Context(codingPath: codingPath, debugDescription: "`\(key)` is missing")
-            )
-        }
-        guard let text = member.stringValue else {
-            throw DecodingError.typeMismatch(
-                String.self,
-                DecodingError.Context(codingPath: codingPath + [Key(key)], debugDescription: "expected a string")
-            )
-        }
-        return text
+        try required(key, as: String.self, "expected a string") { $0.stringValue }
     }
 
     func bool(_ key: String) throws -> Bool {
+        try required(key, as: Bool.self, "expected true or false") { $0.boolValue }
+    }
+
+    /// The member `key` read by `read`, throwing `keyNotFound` when it is missing and `typeMismatch` (saying
+    /// `expected`) when `read` returns `nil`.
+    private func required<T>(
+        _ key: String,
+        as type: T.Type,
+        _ expected: String,
+        _ read: (JSONValue) -> T?
+    ) throws -> T {
         guard let member = value.member(key) else {
             throw DecodingError.keyNotFound(
                 Key(key),
                 DecodingError.Context(codingPath: codingPath, debugDescription: "`\(key)` is missing")
             )
         }
-        guard let flag = member.boolValue else {
+        guard let read = read(member) else {
             throw DecodingError.typeMismatch(
-                Bool.self,
-                DecodingError.Context(codingPath: codingPath + [Key(key)], debugDescription: "expected true or false")
+                type,
+                DecodingError.Context(codingPath: codingPath + [Key(key)], debugDescription: expected)
             )
         }
-        return flag
+        return read
     }
 
     func optionalString(_ key: String) -> String? { value.member(key)?.stringValue }

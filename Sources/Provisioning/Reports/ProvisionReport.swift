@@ -26,7 +26,7 @@ public struct ProvisionReport: Sendable, Hashable {
     ///   - duration: How long it took.
     ///   - instances: The instances.
     public init(
-        octoprovVersion: String = Provisioning.version,
+        octoprovVersion: String = OctoprovVersion.current,
         started: Date,
         duration: Duration,
         instances: [InstanceReport]

@@ -302,10 +302,7 @@ public struct PlanRun: Sendable {
         guard let journal = journals[hostPlan.instance.name] else {
             throw RunnerError("No journal is open for instance \(hostPlan.instance.name).")
         }
-        if let upgraded = UpgradeState.currentVersion(
-            in: upgradeJournals[hostPlan.instance.name],
-            host: hostPlan.host.name
-        ),
+        if let upgraded = upgradeJournals[hostPlan.instance.name]?.upgradedVersion(host: hostPlan.host.name),
             upgraded != hostPlan.instance.version.description
         {
             throw RunnerError(

@@ -88,18 +88,9 @@ extension InventoryParser {
         let errorCount = errors.count
         let name = entry.key
         let specPath = entry.keyPath
-        guard
-            let keyed = entries(
-                of: entry.value,
-                at: "`\(specPath)`",
-                keyPath: specPath,
-                allowed: InstanceKey.allCases.map(\.rawValue)
-            )
-        else { return nil }
-        var byKey: [InstanceKey: Entry] = [:]
-        for item in keyed {
-            if let key = InstanceKey(rawValue: item.key) { byKey[key] = item }
-        }
+        // Kept in file order too: keys of the other mode are reported in the order they are written.
+        guard let keyed = keyedEntryList(of: entry, as: InstanceKey.self) else { return nil }
+        var byKey = Dictionary(keyed, uniquingKeysWith: { _, last in last })
         func missing(_ key: InstanceKey, _ what: String) -> Bool {
             guard byKey[key] == nil else { return false }
             report(
@@ -117,10 +108,8 @@ extension InventoryParser {
             mode = choice(node, keyPath: "\(specPath).mode", as: InstanceMode.self)
         }
         if let mode {
-            for item in keyed {
-                guard let key = InstanceKey(rawValue: item.key), let keyMode = key.mode, keyMode != mode else {
-                    continue
-                }
+            for (key, item) in keyed {
+                guard let keyMode = key.mode, keyMode != mode else { continue }
                 byKey[key] = nil
                 report(
                     .conflictingKeys,
@@ -370,18 +359,7 @@ extension InventoryParser {
     static let firstLinuxContainer = OctopusVersion(major: 2020, minor: 6, build: 0)
 
     private mutating func package(_ entry: Entry, platform: Platform?, version: OctopusVersion?) -> PackageSource? {
-        guard
-            let keyed = entries(
-                of: entry.value,
-                at: "`\(entry.keyPath)`",
-                keyPath: entry.keyPath,
-                allowed: PackageKey.allCases.map(\.rawValue)
-            )
-        else { return nil }
-        var byKey: [PackageKey: Entry] = [:]
-        for item in keyed {
-            if let key = PackageKey(rawValue: item.key) { byKey[key] = item }
-        }
+        guard let byKey = keyedEntries(of: entry, as: PackageKey.self) else { return nil }
         var sha256: String?
         if let item = byKey[.sha256] {
             if let text = string(item.value, keyPath: item.keyPath) {
@@ -435,18 +413,7 @@ extension InventoryParser {
         var result: PackageSource.Origin?
         switch PackageKey(rawValue: origin.key) {
         case .url:
-            if let text = nonEmptyString(origin.value, keyPath: origin.keyPath) {
-                if StepVariables.port(of: text) != nil {
-                    result = .url(text)
-                } else {
-                    report(
-                        .invalidValue,
-                        at: origin.value,
-                        keyPath: origin.keyPath,
-                        "`\(origin.keyPath)` must be an `http://` or `https://` URL, not `\(text)`."
-                    )
-                }
-            }
+            result = httpURL(origin, being: "an").map { .url($0) }
         case .file:
             result = existingFile(origin.value, keyPath: origin.keyPath, what: "the package file").map { .file($0) }
         case .mirror:
@@ -504,17 +471,9 @@ extension InventoryParser {
     // MARK: - Clone
 
     private mutating func folders(_ entry: Entry, version: OctopusVersion?) -> [ServerFolder: String] {
-        guard
-            let keyed = entries(
-                of: entry.value,
-                at: "`\(entry.keyPath)`",
-                keyPath: entry.keyPath,
-                allowed: ServerFolder.allCases.map(\.rawValue)
-            )
-        else { return [:] }
+        guard let keyed = keyedEntryList(of: entry, as: ServerFolder.self) else { return [:] }
         var folders: [ServerFolder: String] = [:]
-        for item in keyed {
-            guard let folder = ServerFolder(rawValue: item.key) else { continue }
+        for (folder, item) in keyed {
             folders[folder] = existingDirectory(item.value, keyPath: item.keyPath, what: "a folder")
             guard let version else { continue }
             if folder == .eventExports && !version.hasEventExports {
@@ -541,42 +500,12 @@ extension InventoryParser {
 
     private mutating func source(_ entry: Entry, version: OctopusVersion?, inventory: Inventory) -> TestInstanceSource?
     {
-        guard
-            let keyed = entries(
-                of: entry.value,
-                at: "`\(entry.keyPath)`",
-                keyPath: entry.keyPath,
-                allowed: SourceKey.allCases.map(\.rawValue)
-            )
-        else { return nil }
-        var byKey: [SourceKey: Entry] = [:]
-        for item in keyed {
-            if let key = SourceKey(rawValue: item.key) { byKey[key] = item }
-        }
+        guard let byKey = keyedEntries(of: entry, as: SourceKey.self) else { return nil }
         // An export made earlier is imported as it is: the source itself is then optional.
         let required: [SourceKey] =
             byKey[.exportFile] == nil ? [.url, .apiKey, .projects, .exportPassword] : [.projects, .exportPassword]
-        for key in required where byKey[key] == nil {
-            report(
-                .missingKey,
-                at: entry.keyNode,
-                keyPath: "\(entry.keyPath).\(key.rawValue)",
-                "`\(entry.keyPath)` has no `\(key.rawValue)`; set `\(entry.keyPath).\(key.rawValue)`."
-            )
-        }
-        var url: String?
-        if let item = byKey[.url], let text = nonEmptyString(item.value, keyPath: item.keyPath) {
-            if StepVariables.port(of: text) != nil {
-                url = text
-            } else {
-                report(
-                    .invalidValue,
-                    at: item.value,
-                    keyPath: item.keyPath,
-                    "`\(item.keyPath)` must be the source server's `http://` or `https://` URL, not `\(text)`."
-                )
-            }
-        }
+        reportMissing(required.filter { byKey[$0] == nil }.map(\.rawValue), in: entry)
+        let url = byKey[.url].flatMap { httpURL($0, being: "the source server's") }
         let apiKey = byKey[.apiKey].flatMap { secret($0.value, keyPath: $0.keyPath) }
         let exportPassword = byKey[.exportPassword].flatMap { secret($0.value, keyPath: $0.keyPath) }
         var selections: [TestInstanceSource.ProjectPatterns] = []
@@ -867,26 +796,8 @@ extension InventoryParser {
     // MARK: - Admin
 
     private mutating func admin(_ entry: Entry) -> AdminSpec? {
-        guard
-            let keyed = entries(
-                of: entry.value,
-                at: "`\(entry.keyPath)`",
-                keyPath: entry.keyPath,
-                allowed: AdminKey.allCases.map(\.rawValue)
-            )
-        else { return nil }
-        var byKey: [AdminKey: Entry] = [:]
-        for item in keyed {
-            if let key = AdminKey(rawValue: item.key) { byKey[key] = item }
-        }
-        for key in [AdminKey.username, .password] where byKey[key] == nil {
-            report(
-                .missingKey,
-                at: entry.keyNode,
-                keyPath: "\(entry.keyPath).\(key.rawValue)",
-                "`\(entry.keyPath)` has no `\(key.rawValue)`; set `\(entry.keyPath).\(key.rawValue)`."
-            )
-        }
+        guard let byKey = keyedEntries(of: entry, as: AdminKey.self) else { return nil }
+        reportMissing([AdminKey.username, .password].filter { byKey[$0] == nil }.map(\.rawValue), in: entry)
         let username = byKey[.username].flatMap { item in
             nonEmptyString(item.value, keyPath: item.keyPath).flatMap { adminText($0, item) }
         }
@@ -939,7 +850,18 @@ extension InventoryParser {
             )
         else { return nil }
         let byKey = Dictionary(keyed.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-        for key in ["url", "api_key"] where byKey[key] == nil {
+        reportMissing(["url", "api_key"].filter { byKey[$0] == nil }, in: entry)
+        let url = byKey["url"].flatMap { httpURL($0, being: "production's") }
+        let apiKey = byKey["api_key"].flatMap { secret($0.value, keyPath: $0.keyPath) }
+        guard let url, let apiKey else { return nil }
+        return ProductionAPI(url: url, apiKey: apiKey)
+    }
+
+    // MARK: - Shared checks
+
+    /// Reports each of `keys` as missing from `entry`'s mapping, in order.
+    private mutating func reportMissing(_ keys: [String], in entry: Entry) {
+        for key in keys {
             report(
                 .missingKey,
                 at: entry.keyNode,
@@ -947,21 +869,21 @@ extension InventoryParser {
                 "`\(entry.keyPath)` has no `\(key)`; set `\(entry.keyPath).\(key)`."
             )
         }
-        var url: String?
-        if let item = byKey["url"], let text = nonEmptyString(item.value, keyPath: item.keyPath) {
-            if StepVariables.port(of: text) != nil {
-                url = text
-            } else {
-                report(
-                    .invalidValue,
-                    at: item.value,
-                    keyPath: item.keyPath,
-                    "`\(item.keyPath)` must be production's `http://` or `https://` URL, not `\(text)`."
-                )
-            }
+    }
+
+    /// `item`'s value when it is an `http://` or `https://` URL; anything else is reported as not being `whose`
+    /// such URL (such as "an" or "production's").
+    private mutating func httpURL(_ item: Entry, being whose: String) -> String? {
+        guard let text = nonEmptyString(item.value, keyPath: item.keyPath) else { return nil }
+        guard StepVariables.port(of: text) != nil else {
+            report(
+                .invalidValue,
+                at: item.value,
+                keyPath: item.keyPath,
+                "`\(item.keyPath)` must be \(whose) `http://` or `https://` URL, not `\(text)`."
+            )
+            return nil
         }
-        let apiKey = byKey["api_key"].flatMap { secret($0.value, keyPath: $0.keyPath) }
-        guard let url, let apiKey else { return nil }
-        return ProductionAPI(url: url, apiKey: apiKey)
+        return text
     }
 }

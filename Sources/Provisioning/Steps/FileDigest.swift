@@ -38,6 +38,7 @@ public enum FileDigest {
 
     private static func read(_ path: String) throws -> String {
         let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        // Closing a file only read from loses nothing; the digest is already whole or thrown.
         defer { try? handle.close() }
         var hasher = SHA256()
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {

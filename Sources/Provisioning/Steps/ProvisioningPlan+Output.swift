@@ -92,10 +92,12 @@ extension ProvisioningPlan {
     /// Removes `NN-name.sh|ps1` and `*.sql` files from a host's output folder.
     private static func removeStaleFiles(in hostDirectory: String) throws(PlanOutputError) {
         let fileManager = FileManager.default
+        // A folder that is not there yet holds nothing stale; one that cannot be written fails the writes after this.
         let names = (try? fileManager.contentsOfDirectory(atPath: hostDirectory)) ?? []
         let stale = names.filter { isScriptName($0) || $0.hasSuffix(".sql") }.sorted().map { hostDirectory + "/" + $0 }
         for path in stale {
             // Only files: a folder of that name is not something a plan wrote.
+            // A name gone since the listing needs no removing.
             let type = (try? fileManager.attributesOfItem(atPath: path)[.type]) as? FileAttributeType
             guard type == .typeRegular || type == .typeSymbolicLink else { continue }
             do {

@@ -110,7 +110,7 @@ public struct ProvisioningPlan: Sendable {
     ///   - templates: The templates to render.
     ///   - flow: The flow to plan (default: provisioning).
     ///   - restoredBackups: By `instance/host`, the SHA-256 of the backup a host's clone was restored from
-    ///     (``CloneState/restoredBackup(in:host:)``). It stands for the inventory's backup on that host: `upgrade` and
+    ///     (``Journal/restoredBackup(host:)``). It stands for the inventory's backup on that host: `upgrade` and
     ///     `verify` act on the clone as it is, even when the inventory's `backup:` pattern now names a newer file.
     /// - Returns: The plan.
     /// - Throws: ``PlanError/invalidInput(_:)`` for an invalid inventory, an unknown `--instance` or a `--limit`

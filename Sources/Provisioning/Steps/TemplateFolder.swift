@@ -51,6 +51,7 @@ public enum TemplateFolder {
 
     /// The running executable's path (`/proc/self/exe` on Linux, else the first argument).
     public static var currentExecutablePath: String {
+        // Without /proc (not Linux, or not mounted) the first argument is the next best answer.
         if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             return path
         }

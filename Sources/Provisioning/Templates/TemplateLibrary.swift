@@ -46,6 +46,7 @@ public struct TemplateLibrary: Sendable {
             "The templates folder does not exist or cannot be read."
         )
         var isDirectory: ObjCBool = false
+        // Why it cannot be listed matters less than that: the error below names the folder.
         guard fileManager.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue,
             let folders = try? fileManager.contentsOfDirectory(atPath: directory)
         else {
@@ -58,6 +59,7 @@ public struct TemplateLibrary: Sendable {
             guard fileManager.fileExists(atPath: folderPath, isDirectory: &isDirectory), isDirectory.boolValue else {
                 continue
             }
+            // Reported below as an unreadable folder, with its name.
             guard let files = try? fileManager.contentsOfDirectory(atPath: folderPath) else {
                 errors.append(
                     TemplateError(

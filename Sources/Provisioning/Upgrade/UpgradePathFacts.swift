@@ -309,13 +309,7 @@ public struct UpgradeRelease: Sendable, Hashable, Codable, CustomStringConvertib
     /// - Parameter decoder: The decoder.
     /// - Throws: `DecodingError.dataCorrupted` with the ``VersionError`` message.
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        do {
-            try self.init(parsing: text)
-        } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.message)
-        }
+        self = try VersionError.decodeString(from: decoder) { text throws(VersionError) in try Self(parsing: text) }
     }
 
     /// Encodes the release as the data file writes it: `"2018.10"` or `"3.17.14"`.

@@ -96,13 +96,7 @@ public struct OctopusVersion: Sendable, Hashable, Comparable, CustomStringConver
     /// - Throws: `DecodingError.dataCorrupted` (whose description is the ``VersionError`` message) when the
     ///   string is malformed.
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        do {
-            try self.init(parsing: text)
-        } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.message)
-        }
+        self = try VersionError.decodeString(from: decoder) { text throws(VersionError) in try Self(parsing: text) }
     }
 
     /// Encodes the version as its ``description`` string.
@@ -184,5 +178,24 @@ public struct VersionError: Error, Sendable, Hashable, CustomStringConvertible {
     static func malformed(_ value: String, reason: String) -> VersionError {
         let shown = value.isEmpty ? "An empty Octopus version" : "The Octopus version `\(value)`"
         return VersionError(code: .malformed, value: value, message: "\(shown) is not valid: \(reason).")
+    }
+}
+
+extension VersionError {
+    /// Decodes a single string and parses it with `parse`, for the `Decodable` versions.
+    ///
+    /// - Parameters:
+    ///   - decoder: The decoder holding the string.
+    ///   - parse: Reads the string, throwing ``VersionError`` when it is malformed.
+    /// - Returns: What `parse` returns.
+    /// - Throws: `DecodingError.dataCorrupted` with the ``VersionError`` message, or the decoder's error.
+    static func decodeString<T>(from decoder: any Decoder, _ parse: (String) throws(VersionError) -> T) throws -> T {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        do {
+            return try parse(text)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.message)
+        }
     }
 }

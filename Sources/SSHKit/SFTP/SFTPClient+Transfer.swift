@@ -65,18 +65,7 @@ extension SFTPClient {
                 throw SSHError(.localIOFailed, "Cannot upload \(local): it is not a regular file.")
             }
             sizes.append(info)
-            results.append(
-                TransferResult(
-                    source: local,
-                    destination: remote,
-                    size: info.size,
-                    transferredBytes: 0,
-                    resumedFromBytes: 0,
-                    skipped: false,
-                    sha256: nil,
-                    duration: .zero
-                )
-            )
+            results.append(TransferResult(notStarted: local, to: remote, size: info.size))
         }
 
         // 1. Files already in place: same size and time, then the same SHA-256.
@@ -266,18 +255,7 @@ extension SFTPClient {
                 throw SSHError(.sftpFailed, "Cannot download \(remote) from \(hostLabel): it is not a regular file.")
             }
             attributes.append(info)
-            results.append(
-                TransferResult(
-                    source: remote,
-                    destination: local,
-                    size: info.size,
-                    transferredBytes: 0,
-                    resumedFromBytes: 0,
-                    skipped: false,
-                    sha256: nil,
-                    duration: .zero
-                )
-            )
+            results.append(TransferResult(notStarted: remote, to: local, size: info.size))
         }
 
         try markUnchanged(&results, localPaths: files.map(\.local), remotePaths: files.map(\.remote), options: options)

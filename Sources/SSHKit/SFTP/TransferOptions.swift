@@ -93,3 +93,19 @@ public struct TransferResult: Sendable {
     public var sha256: String?
     public var duration: Duration
 }
+
+extension TransferResult {
+    /// A file a batch is about to move: nothing sent or kept yet, not skipped, no checksum, no time taken.
+    init(notStarted source: String, to destination: String, size: UInt64) {
+        self.init(
+            source: source,
+            destination: destination,
+            size: size,
+            transferredBytes: 0,
+            resumedFromBytes: 0,
+            skipped: false,
+            sha256: nil,
+            duration: .zero
+        )
+    }
+}

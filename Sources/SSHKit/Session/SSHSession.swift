@@ -83,13 +83,21 @@ public final class SSHSession: @unchecked Sendable {
         _ configuration: SSHClientConfiguration,
         _ body: (SSHSession) async throws -> T
     ) async throws -> T {
-        let session = try await connect(configuration)
+        try await connect(configuration).closing(after: body)
+    }
+
+    /// Runs `body` with this connected session, then disconnects on every path.
+    ///
+    /// - Parameter body: What to do with the session.
+    /// - Returns: What `body` returns.
+    /// - Throws: Whatever `body` throws (after the session is closed).
+    public func closing<T: Sendable>(after body: (SSHSession) async throws -> T) async throws -> T {
         do {
-            let result = try await body(session)
-            await session.close()
+            let result = try await body(self)
+            await close()
             return result
         } catch {
-            await session.close()
+            await close()
             throw error
         }
     }

@@ -1,5 +1,5 @@
 /// What an instance's upgrade journal (`<instance>@upgrade`, docs/upgrade.md) says about a host's version.
-public enum UpgradeState {
+extension Journal {
     /// The version the host runs because of `upgrade`, or `nil` when the journal says nothing about it (no upgrade,
     /// or one `rebuild` cleared):
     ///
@@ -7,14 +7,13 @@ public enum UpgradeState {
     /// - otherwise the version that upgrade started from (an earlier upgrade's target, or the inventory's version):
     ///   the host is still there.
     ///
-    /// - Parameters:
-    ///   - journal: The instance's upgrade journal, or `nil` when it has none.
-    ///   - host: The host's name.
+    /// Asked of the instance's upgrade journal.
+    ///
+    /// - Parameter host: The host's name.
     /// - Returns: The version, as recorded (`2024.1.11892`).
-    public static func currentVersion(in journal: Journal?, host: String) -> String? {
-        guard let journal, let record = journal.record(host: host, step: .upgradePreflight), record.rerun == nil
-        else { return nil }
-        if journal.succeeded(host: host, step: .upgradeDatabase) { return record.facts["target_version"] }
+    public func upgradedVersion(host: String) -> String? {
+        guard let record = self.record(host: host, step: .upgradePreflight), record.rerun == nil else { return nil }
+        if succeeded(host: host, step: .upgradeDatabase) { return record.facts["target_version"] }
         return record.facts["from_version"]
     }
 

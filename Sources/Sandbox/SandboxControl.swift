@@ -6,7 +6,7 @@ import LoopbackVMs
 #endif
 
 /// `sandbox up`, `status` and `down`: start a supervisor in the background, read its state, stop it.
-public enum Sandbox {
+public enum SandboxControl {
     /// Starts a sandbox: creates the folder, starts the supervisor as a daemon (`EXECUTABLE sandbox supervise
     /// …`) and waits until it is ready or has failed.
     ///
