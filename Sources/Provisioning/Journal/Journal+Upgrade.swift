@@ -21,13 +21,13 @@ extension Journal {
     /// again (`undrain`): its service is stopped or runs a version provisioning did not leave, whatever the
     /// provisioning journal says. `nil` when no upgrade stopped there (or a `rebuild` cleared it).
     ///
-    /// - Parameters:
-    ///   - journal: The instance's upgrade journal, or `nil` when it has none.
-    ///   - host: The host's name.
+    /// Asked of the instance's upgrade journal.
+    ///
+    /// - Parameter host: The host's name.
     /// - Returns: The upgrade's target version, as recorded.
-    public static func interruptedTarget(in journal: Journal?, host: String) -> String? {
-        guard let journal, let record = journal.record(host: host, step: .upgradePreflight), record.rerun == nil,
-            journal.succeeded(host: host, step: .drain), !journal.succeeded(host: host, step: .undrain)
+    public func interruptedUpgradeTarget(host: String) -> String? {
+        guard let record = self.record(host: host, step: .upgradePreflight), record.rerun == nil,
+            succeeded(host: host, step: .drain), !succeeded(host: host, step: .undrain)
         else { return nil }
         return record.facts["target_version"]
     }

@@ -311,10 +311,7 @@ public struct PlanRun: Sendable {
                     + "`octoprov rebuild` to make it a copy at \(hostPlan.instance.version) again."
             )
         }
-        if let target = UpgradeState.interruptedTarget(
-            in: upgradeJournals[hostPlan.instance.name],
-            host: hostPlan.host.name
-        ) {
+        if let target = upgradeJournals[hostPlan.instance.name]?.interruptedUpgradeTarget(host: hostPlan.host.name) {
             // The provisioning journal says every step is done, but the host is drained mid-upgrade: say so rather
             // than skip to a verify that can only time out.
             throw RunnerError(
