@@ -268,7 +268,7 @@ extension HostRunRecord {
 
 // MARK: - The runner's decisions, without sshd
 
-/// The runner (``PlanRun`` and ``HostProvisioner``) over in-memory hosts: which scripts run, what the journal
+/// The runner (``PlanRun`` and ``HostRun``) over in-memory hosts: which scripts run, what the journal
 /// records, and how each host ends. The live suites (`ProvisionLiveTests`, …) prove the same over real sshd.
 @Suite struct RunnerTransportTests {
     @Test func aRerunResumesAtTheFailedStepAndSkipsTheStepsBefore() async throws {
@@ -333,7 +333,7 @@ extension HostRunRecord {
             #expect(vm1.scriptsRun == scripts && vm2.scriptsRun == scripts)
             // The host keeps the input hash of every finished step but those that always run.
             let workDirectory = try #require(try fixture.plan().hosts.first?.variables["work_dir"])
-            let marker = try #require(vm1.file(workDirectory + "/" + HostProvisioner.markerName))
+            let marker = try #require(vm1.file(workDirectory + "/" + HostRun.markerName))
             let hashes = try JSONDecoder().decode([String: String].self, from: marker)
             #expect(Set(hashes.keys) == Set(try fixture.stepNames()).subtracting(["verify", "report"]))
 

@@ -67,7 +67,7 @@ struct DriftCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let run = try ProvisionRun.prepare(selection: selection, stateDirectory: stateDirectory)
+        let run = try CommandFlow.prepare(selection: selection, stateDirectory: stateDirectory)
         defer { run.closeJournals() }
         let redactor = run.redactor
         let clones = run.plan.hosts.filter { $0.instance.mode == .clone }
@@ -88,7 +88,7 @@ struct DriftCommand: AsyncParsableCommand {
             )
             throw ExitCode(64)
         }
-        let logger = ProvisionRun.logger(verbose: verbose)
+        let logger = CommandFlow.logger(verbose: verbose)
         let environment = run.environment
         // Production once per instance: every clone of one spec is compared with the same snapshot.
         var sources: [String: Result<[ProjectSnapshot], any Error>] = [:]

@@ -52,7 +52,7 @@ struct ProvisionCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await ProvisionRun.perform(
+        try await CommandFlow.perform(
             selection: selection,
             options: runOptions,
             fromStep: fromStep.map(StepName.init(rawValue:))

@@ -39,7 +39,7 @@ struct RebuildCommand: AsyncParsableCommand {
     var keepFolders = true
 
     func run() async throws {
-        let teardown = try ProvisionRun.prepare(
+        let teardown = try CommandFlow.prepare(
             selection: selection,
             stateDirectory: runOptions.stateDirectory,
             flow: .teardown
@@ -53,14 +53,14 @@ struct RebuildCommand: AsyncParsableCommand {
         // Write-ahead: forget what provisioning and upgrades finished on these hosts before the teardown changes
         // anything (the teardown script also removes the hosts' own records first), so a rebuild killed half-way
         // leaves hosts that `provision` builds again step by step instead of trusting a half-torn clone.
-        try ProvisionRun.clearJournals(
+        try CommandFlow.clearJournals(
             of: hostPlans,
             inventory: teardown.plan.file,
             stateDirectory: runOptions.stateDirectory,
             redactor: teardown.redactor,
             open: teardown.journals
         )
-        let outcome = await ProvisionRun.execute(
+        let outcome = await CommandFlow.execute(
             teardown,
             parallel: runOptions.parallel,
             fromStep: nil,
@@ -73,12 +73,12 @@ struct RebuildCommand: AsyncParsableCommand {
             throw outcome.exitCode
         }
         if !keepFolders {
-            let logger = ProvisionRun.logger(verbose: runOptions.verbose)
+            let logger = CommandFlow.logger(verbose: runOptions.verbose)
             for hostPlan in hostPlans {
                 let removed = try await SSHSession.withConnection(
                     hostPlan.host.sshConfiguration(logger: logger, environment: environment)
                 ) { session in
-                    try await HostProvisioner.removeServerFolders(
+                    try await HostRun.removeServerFolders(
                         hostPlan,
                         transport: SSHHostTransport(session: session)
                     )
@@ -86,6 +86,6 @@ struct RebuildCommand: AsyncParsableCommand {
                 Console.shared.out("\(hostPlan.host.name): removed \(removed.count) server folder(s).")
             }
         }
-        try await ProvisionRun.perform(selection: selection, options: runOptions)
+        try await CommandFlow.perform(selection: selection, options: runOptions)
     }
 }

@@ -117,7 +117,7 @@ struct UpgradeCommand: AsyncParsableCommand {
                 Console.shared.out("  \(line)")
             }
         }
-        try await ProvisionRun.perform(selection: selection, options: runOptions, flow: flow)
+        try await CommandFlow.perform(selection: selection, options: runOptions, flow: flow)
     }
 
     /// The version each host upgrades from, by `instance/host`, when an earlier `upgrade` recorded one in the
@@ -133,7 +133,7 @@ struct UpgradeCommand: AsyncParsableCommand {
     ) throws -> [String: OctopusVersion] {
         var reached: [String: OctopusVersion] = [:]
         for instance in Set(hosts.map(\.instance.name)).sorted() {
-            let journal = try ProvisionRun.openJournal(
+            let journal = try CommandFlow.openJournal(
                 inventory: inventory,
                 instance: PlanRun.journalKey(instance, flow: ProvisioningPlan.Flow.upgradeName),
                 stateDirectory: stateDirectory,

@@ -29,6 +29,6 @@ struct VerifyCommand: AsyncParsableCommand {
     @OptionGroup var runOptions: RunOptions
 
     func run() async throws {
-        try await ProvisionRun.perform(selection: selection, options: runOptions, onlyStep: .verify)
+        try await CommandFlow.perform(selection: selection, options: runOptions, onlyStep: .verify)
     }
 }

@@ -51,7 +51,7 @@ public struct HostOptions: ParsableArguments {
         }
     }
 
-    var logger: Logger { ProvisionRun.logger(verbose: verbose) }
+    var logger: Logger { CommandFlow.logger(verbose: verbose) }
 }
 
 /// The end-of-run summary shared by commands: one line per host, then the exit status.

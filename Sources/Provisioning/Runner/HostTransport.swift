@@ -5,7 +5,7 @@ public import SSHKit
 /// the real one (an SSH session and its SFTP channel); tests answer with an in-memory host.
 ///
 /// The `verify` step's REST checks and the test-instance flow's project import forward a port on connections of
-/// their own (``HostProvisioner/Verifier``, ``ProjectImport/Importer``), so the transport does not carry them.
+/// their own (``HostRun/Verifier``, ``ProjectImport/Importer``), so the transport does not carry them.
 public protocol HostTransport: Sendable {
     /// Runs `command` with `stdin` then end-of-file, feeding its output to `onOutput` as it arrives.
     ///

@@ -6,7 +6,7 @@ import SSHKit
 /// partial-export` on the source host into a fresh private folder, downloaded over SFTP to a private local
 /// folder, uploaded to the test host's `export_directory` (replacing what an earlier run left there), and
 /// imported there by `<platform>/migrator-import`.
-extension HostProvisioner {
+extension HostRun {
     /// Runs the Migrator route for `step` (the test host's `import-projects` with its `migrator-import` script).
     func importWithMigrator(
         _ step: ProvisioningPlan.PlannedStep,

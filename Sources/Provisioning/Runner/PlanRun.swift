@@ -3,7 +3,7 @@ import SSHKit
 
 /// One run of a plan's flow (`provision`, `verify`, `upgrade`, `teardown`) over its hosts: the plan, the journals it
 /// holds locked, and the decisions taken before a host is touched (the upgrade guard, the API key). Each host runs
-/// in a ``HostProvisioner`` over a ``HostTransport``; a host's failure is recorded in the outcome, never thrown
+/// in a ``HostRun`` over a ``HostTransport``; a host's failure is recorded in the outcome, never thrown
 /// across hosts.
 public struct PlanRun: Sendable {
     /// The plan to run.
@@ -149,7 +149,7 @@ public struct PlanRun: Sendable {
         /// How hosts (and a Migrator route's source host) are reached.
         public var connector: any HostConnector
         /// The `verify` step's REST checks.
-        public var verifier: HostProvisioner.Verifier?
+        public var verifier: HostRun.Verifier?
         /// The test-instance flow's project import.
         public var projectImporter: ProjectImport.Importer?
         /// Where progress goes, with the redactor of the host it comes from.
@@ -162,7 +162,7 @@ public struct PlanRun: Sendable {
             onlyStep: StepName? = nil,
             verbose: Bool = false,
             connector: any HostConnector,
-            verifier: HostProvisioner.Verifier? = nil,
+            verifier: HostRun.Verifier? = nil,
             projectImporter: ProjectImport.Importer? = nil,
             events: @escaping @Sendable (ProvisionEvent, Redactor) -> Void
         ) {
@@ -195,7 +195,7 @@ public struct PlanRun: Sendable {
             environment: [String: String],
             events: @escaping @Sendable (ProvisionEvent, Redactor) -> Void
         ) -> Settings {
-            let logger = HostProvisioner.logger(verbose: verbose)
+            let logger = HostRun.logger(verbose: verbose)
             return Settings(
                 parallel: parallel,
                 fromStep: fromStep,
@@ -298,7 +298,7 @@ public struct PlanRun: Sendable {
         for hostPlan: ProvisioningPlan.HostPlan,
         settings: Settings,
         packageDigests: [String: Result<String, any Error>]
-    ) throws -> HostProvisioner {
+    ) throws -> HostRun {
         guard let journal = journals[hostPlan.instance.name] else {
             throw RunnerError("No journal is open for instance \(hostPlan.instance.name).")
         }
@@ -355,7 +355,7 @@ public struct PlanRun: Sendable {
         }
         let hostRedactor = redactor.merging(secrets.redactor)
         let events = settings.events
-        var provisioner = HostProvisioner(
+        var provisioner = HostRun(
             plan: hostPlan,
             secrets: secrets,
             redactor: hostRedactor,

@@ -111,7 +111,7 @@ public enum ProjectImport {
         selections.flatMap(\.projects).map(\.name).joined(separator: ", ")
     }
 
-    /// The importer for ``HostProvisioner``.
+    /// The importer for ``HostRun``.
     ///
     /// - Parameters:
     ///   - logger: The SSH layer's logger (for the forward to the test instance).

@@ -6,7 +6,7 @@ import SSHKit
 /// it, then ``CloneVerification`` with the expectations the earlier steps found (the quarantine step's counts and
 /// production's Installation ID and Server URI, read from the restored database before it changed them).
 public enum RESTVerifier {
-    /// A verifier for ``HostProvisioner``.
+    /// A verifier for ``HostRun``.
     ///
     /// - Parameters:
     ///   - logger: The SSH layer's logger.
@@ -17,7 +17,7 @@ public enum RESTVerifier {
         logger: Logger,
         environment: [String: String],
         readyTimeout: Duration = .seconds(90)
-    ) -> HostProvisioner.Verifier {
+    ) -> HostRun.Verifier {
         { plan, secrets, facts in
             try await withInstanceClient(plan, secrets, logger: logger, environment: environment) { client in
                 _ = try await client.waitUntilReady(timeout: readyTimeout)

@@ -2,12 +2,12 @@ import Foundation
 
 /// What octoprov itself does about a step, beyond rendering its templates: the lines `plan` prints about it, the
 /// inputs of its journal hash besides its scripts and secrets, and what the runner does before, instead of and
-/// after its script. Each ``StepCatalogue`` entry carries its own; ``HostProvisioner`` runs every step through it.
+/// after its script. Each ``StepCatalogue`` entry carries its own; ``HostRun`` runs every step through it.
 struct StepBehaviour: Sendable {
     /// What a step does on one host, for the hooks: the host's provisioner, the planned step, the transport and
     /// what the earlier steps found, by step.
     struct Run: Sendable {
-        var provisioner: HostProvisioner
+        var provisioner: HostRun
         var step: ProvisioningPlan.PlannedStep
         var transport: any HostTransport
         var files: any HostFiles
@@ -19,9 +19,9 @@ struct StepBehaviour: Sendable {
         var plan: ProvisioningPlan.HostPlan { provisioner.plan }
 
         /// The step's script run on the host, or nothing done (`ok`) for a step without one.
-        func script() async throws -> HostProvisioner.StepOutcomeValue {
+        func script() async throws -> HostRun.StepOutcomeValue {
             guard step.script != nil else {
-                return HostProvisioner.StepOutcomeValue(status: .ok, message: "", facts: [:], checks: [])
+                return HostRun.StepOutcomeValue(status: .ok, message: "", facts: [:], checks: [])
             }
             return try await provisioner.runScript(step, transport: transport, files: files)
         }
@@ -54,11 +54,11 @@ struct StepBehaviour: Sendable {
         [:]
     }
     /// Before anything runs: an outcome that ends the step there (a refusal), or `nil` to go on.
-    var before: @Sendable (Run) async throws -> HostProvisioner.StepOutcomeValue? = { _ in nil }
+    var before: @Sendable (Run) async throws -> HostRun.StepOutcomeValue? = { _ in nil }
     /// The step's work: by default its script.
-    var work: @Sendable (Run) async throws -> HostProvisioner.StepOutcomeValue = { try await $0.script() }
+    var work: @Sendable (Run) async throws -> HostRun.StepOutcomeValue = { try await $0.script() }
     /// After work that did not fail: the outcome, checked further.
-    var after: @Sendable (Run, HostProvisioner.StepOutcomeValue) async throws -> HostProvisioner.StepOutcomeValue = {
+    var after: @Sendable (Run, HostRun.StepOutcomeValue) async throws -> HostRun.StepOutcomeValue = {
         $1
     }
     /// Runs on every run, whatever the journal and the host say (`verify`, `report`), and leaves no mark on the

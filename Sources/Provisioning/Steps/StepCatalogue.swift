@@ -487,7 +487,7 @@ public enum StepCatalogue {
             template: nil,
             behaviour: StepBehaviour(
                 work: { _ in
-                    HostProvisioner.StepOutcomeValue(
+                    HostRun.StepOutcomeValue(
                         status: .ok,
                         message: "The reports are written when every host has finished.",
                         facts: [:],

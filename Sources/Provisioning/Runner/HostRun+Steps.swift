@@ -3,7 +3,7 @@ import SSHKit
 
 /// The runner's side of the steps' behaviours (``StepBehaviour``, set in ``StepCatalogue``): refusals before a
 /// script, work other than a script, and checks after one.
-extension HostProvisioner {
+extension HostRun {
     /// `preflight` and `upgrade-preflight`: a local package whose SHA-256 is not the inventory's is refused before
     /// anything runs.
     func refuseMismatchedPackage() -> StepOutcomeValue? {

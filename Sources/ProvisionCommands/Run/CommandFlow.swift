@@ -6,7 +6,7 @@ import SSHKit
 
 /// `provision`, `verify`, `upgrade` and `rebuild` as options → a ``PlanRun`` → its outcome → the exit status. The run
 /// itself (journals, upgrade guard, API key, hosts in parallel) is ``PlanRun`` in Provisioning.
-enum ProvisionRun {
+enum CommandFlow {
     /// `provision` and `verify`: prepares the run, runs every host, writes the reports, prints the recap, and throws
     /// the exit status (also on success, as `ExitCode.success`).
     static func perform(
@@ -175,6 +175,6 @@ enum ProvisionRun {
 
     /// The SSH layer's logger for every command: warnings on stderr, debug detail with `--verbose`.
     static func logger(verbose: Bool) -> Logger {
-        HostProvisioner.logger(verbose: verbose)
+        HostRun.logger(verbose: verbose)
     }
 }

@@ -2,14 +2,14 @@ import Foundation
 public import Logging
 import SSHKit
 
-/// Runs one host's plan over a ``HostTransport``, step by step, in order (docs/steps.md, docs/runner.md).
+/// Runs one host's plan over a ``HostTransport``, step by step, in order (docs/steps.md, docs/provision.md).
 ///
 /// A step runs unless both the journal and the host agree it already finished with the same input: the journal
 /// (on octoprov's side) records each step's input hash, and the host keeps the hashes of its finished steps in
 /// `work_dir/octoprov-steps.json`. A fresh or rebuilt VM has no such file, so everything runs again there, and each
 /// script probes before acting anyway. `verify` always runs. The first failing step ends the host; the steps after
 /// it are reported `not-run`.
-public struct HostProvisioner: Sendable {
+public struct HostRun: Sendable {
     /// The REST verification of the `verify` step (through a port forward to the clone's API), given the host's
     /// plan, its secrets and the facts its earlier steps reported, by step.
     public typealias Verifier =
