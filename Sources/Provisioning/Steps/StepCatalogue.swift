@@ -219,6 +219,7 @@ public enum StepCatalogue {
             behaviour: StepBehaviour(
                 details: { context in
                     guard let backup = context.spec.backup else { return [] }
+                    // A size for the plan's line only: the inventory check already refused a backup it cannot read.
                     let size = (try? FileManager.default.attributesOfItem(atPath: backup)[.size] as? Int) ?? 0
                     return [
                         "backup: \(context.display.path(backup)) → \(context.value("backup_file")) (\(size) bytes)",

@@ -142,6 +142,7 @@ public struct CloneVerification: Sendable {
         case .success(let value): root = value
         case .failure(let error): return unreadable(.version, "the version", error)
         }
+        // A version that does not parse is the failed check itself, said in words below.
         guard let reported = try? OctopusVersion(parsing: root.version) else {
             return VerifyCheckResult(
                 check: .version,
