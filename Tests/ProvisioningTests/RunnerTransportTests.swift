@@ -241,6 +241,26 @@ struct RunnerFixture {
         try Journal.open(inventory: inventory, instance: instance, stateDirectory: stateDirectory)
     }
 
+    /// Records in the instance's upgrade journal, as an earlier `octoprov upgrade` from the inventory's 2023.3.13026
+    /// to `target` would have, that `finished` steps succeeded on `host`.
+    func recordUpgrade(to target: String, on host: String, finished: [String]) throws {
+        let upgrade = try journal(PlanRun.journalKey("lab", flow: ProvisioningPlan.Flow.upgradeName))
+        defer { upgrade.close() }
+        upgrade.declareSteps(StepCatalogue.upgrade.map(\.name), host: host)
+        let hash = upgrade.inputHash(parts: ["to": target])
+        for step in finished {
+            try upgrade.markRunning(host: host, step: step, inputHash: hash)
+            try upgrade.markFinished(
+                host: host,
+                step: step,
+                status: .changed,
+                message: nil,
+                facts: step == "upgrade-preflight" ? ["from_version": "2023.3.13026", "target_version": target] : [:],
+                duration: .seconds(1)
+            )
+        }
+    }
+
     /// The names of the clone's steps, in order.
     func stepNames() throws -> [String] {
         try #require(try plan().hosts.first).steps.map(\.definition.name)
@@ -432,24 +452,11 @@ extension HostRunRecord {
     /// provision says what the host is and names the command, instead of skipping to a verify that times out.
     @Test func aHostAnUpgradeLeftDrainedIsNamedWithTheCommandThatFinishesIt() async throws {
         try await RunnerFixture.with { fixture in
-            do {
-                let upgrade = try fixture.journal(PlanRun.journalKey("lab", flow: ProvisioningPlan.Flow.upgradeName))
-                defer { upgrade.close() }
-                upgrade.declareSteps(StepCatalogue.upgrade.map(\.name), host: "vm1")
-                let hash = upgrade.inputHash(parts: ["to": "2024.1.11892"])
-                for step in ["upgrade-preflight", "backup-database", "drain"] {
-                    try upgrade.markRunning(host: "vm1", step: step, inputHash: hash)
-                    try upgrade.markFinished(
-                        host: "vm1",
-                        step: step,
-                        status: .changed,
-                        message: nil,
-                        facts: step == "upgrade-preflight"
-                            ? ["from_version": "2023.3.13026", "target_version": "2024.1.11892"] : [:],
-                        duration: .seconds(1)
-                    )
-                }
-            }
+            try fixture.recordUpgrade(
+                to: "2024.1.11892",
+                on: "vm1",
+                finished: ["upgrade-preflight", "backup-database", "drain"]
+            )
             let vm1 = FakeHost(name: "vm1")
             let vm2 = FakeHost(name: "vm2")
             let outcome = try await fixture.provision(over: FakeNetwork(vm1, vm2))
@@ -468,25 +475,11 @@ extension HostRunRecord {
     @Test func aHostAnUpgradeTookPastTheInventorysVersionIsRefusedAndNothingRuns() async throws {
         try await RunnerFixture.with { fixture in
             // An earlier `octoprov upgrade` took vm1 from the inventory's 2023.3.13026 to 2024.1.11892.
-            do {
-                let upgrade = try fixture.journal(PlanRun.journalKey("lab", flow: ProvisioningPlan.Flow.upgradeName))
-                defer { upgrade.close() }
-                let steps = StepCatalogue.upgrade.map(\.name)
-                upgrade.declareSteps(steps, host: "vm1")
-                let hash = upgrade.inputHash(parts: ["to": "2024.1.11892"])
-                for step in ["upgrade-preflight", "upgrade-database"] {
-                    try upgrade.markRunning(host: "vm1", step: step, inputHash: hash)
-                    try upgrade.markFinished(
-                        host: "vm1",
-                        step: step,
-                        status: .changed,
-                        message: nil,
-                        facts: step == "upgrade-preflight"
-                            ? ["from_version": "2023.3.13026", "target_version": "2024.1.11892"] : [:],
-                        duration: .seconds(1)
-                    )
-                }
-            }
+            try fixture.recordUpgrade(
+                to: "2024.1.11892",
+                on: "vm1",
+                finished: ["upgrade-preflight", "upgrade-database"]
+            )
             let vm1 = FakeHost(name: "vm1")
             let vm2 = FakeHost(name: "vm2")
             let outcome = try await fixture.provision(over: FakeNetwork(vm1, vm2))
